@@ -1,0 +1,1 @@
+"""Model wrappers behind one protocol, and the registry of shipped weights."""

@@ -1,0 +1,1 @@
+"""Training and evaluation code for the shipped heads (needs ../shared/data)."""

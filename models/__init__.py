@@ -1,0 +1,1 @@
+"""Shipped model weights, registry and model cards (installed as ``discourse._bundled``)."""
