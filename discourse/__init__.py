@@ -1,0 +1,15 @@
+"""discourse: comment-thread discourse analysis.
+
+    >>> import discourse
+    >>> analysis = discourse.analyze("thread.txt")   # doctest: +SKIP
+    >>> analysis.to_json()["chains"]                   # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from discourse.analysis import SCHEMA_VERSION, Analysis
+from discourse.api import analyze, analyze_many, load_threads
+from discourse.model import Comment, Thread
+
+__all__ = ["SCHEMA_VERSION", "Analysis", "Comment", "Thread", "analyze", "analyze_many", "load_threads"]
+__version__ = "0.1.0"

@@ -1,0 +1,1 @@
+"""Shipped YAML configs (installed as ``discourse._configs``)."""

@@ -1,0 +1,94 @@
+"""The public Python API. The CLI only wraps these functions."""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from discourse.analysis import Analysis
+from discourse.config import load_config
+from discourse.errors import InputError
+from discourse.model import Thread
+from discourse.pipeline import Pipeline
+
+ConfigLike = str | Path | Mapping[str, Any] | None
+
+
+def slug(name: str) -> str:
+    s = re.sub(r"[^\w.-]+", "-", name.strip()).strip("-.")
+    return s[:80] or "thread"
+
+
+def load_threads(source: str | Path | bytes, name: str | None = None) -> list[Thread]:
+    """Read a file path, raw bytes or a text string and parse it into threads.
+
+    The format (flat scraped text, Reddit JSON, Disqus XML, …) is detected.
+    """
+    from discourse.formats.detect import detect_format, parse_structured
+    from discourse.formats.flat import parse_flat
+    from discourse.formats.reading import read_text
+
+    if isinstance(source, Path) or (isinstance(source, str) and "\n" not in source and len(source) < 4096
+                                    and Path(source).is_file()):
+        path = Path(source)
+        if path.is_dir():
+            raise InputError(f"{path} is a folder; use analyze_many or the CLI for folders")
+        text, warnings = read_text(path)
+        name = name or path.stem
+        filename = path.name
+    elif isinstance(source, bytes):
+        text, warnings = read_text(source)
+        name, filename = name or "thread", name or ""
+    else:
+        text, warnings = source, []
+        name, filename = name or "thread", ""
+        if not text.strip():
+            raise InputError("the input text is empty")
+    fmt = detect_format(text, filename)
+    if fmt == "flat":
+        threads = [parse_flat(text, slug(name))]
+    else:
+        threads = parse_structured(text, fmt, name)
+        if not threads:
+            raise InputError(f"{filename or 'input'}: no thread with comments found in this {fmt} file")
+    return [t.with_warnings(*warnings) if warnings else t for t in threads]
+
+
+def analyze_thread(thread: Thread, pipeline: Pipeline) -> Analysis:
+    t0 = time.perf_counter()
+    doc = pipeline.run(thread)
+    timings = dict(doc.timings)
+    timings["total"] = time.perf_counter() - t0
+    return Analysis(
+        thread=doc.thread,
+        annotations=doc.annotations,
+        chains=doc.chains,
+        attention=doc.attention,
+        models=tuple(doc.models.values()),
+        config=pipeline.config,
+        warnings=tuple(doc.warnings),
+        timings=timings,
+    )
+
+
+def analyze(path_or_text: str | Path | bytes | Thread, config: ConfigLike = None) -> Analysis:
+    """Analyse one thread: a file path, raw text/bytes, or a parsed Thread.
+
+    A file holding several threads raises InputError; use ``analyze_many``.
+    """
+    pipeline = Pipeline(load_config(config))
+    if isinstance(path_or_text, Thread):
+        return analyze_thread(path_or_text, pipeline)
+    threads = load_threads(path_or_text)
+    if len(threads) != 1:
+        raise InputError(f"the input holds {len(threads)} threads; use discourse.analyze_many")
+    return analyze_thread(threads[0], pipeline)
+
+
+def analyze_many(source: str | Path | bytes, config: ConfigLike = None) -> list[Analysis]:
+    """Analyse every thread in one input, sharing loaded models."""
+    pipeline = Pipeline(load_config(config))
+    return [analyze_thread(t, pipeline) for t in load_threads(source)]

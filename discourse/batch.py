@@ -1,0 +1,143 @@
+"""Many threads: one output folder per thread, an index.html, cheap reruns.
+
+A state file (``.discourse-state.json`` in the output folder) records, per input
+file, a key made of the file's sha256, the resolved config and the model
+registry. A rerun skips inputs whose key is unchanged and whose outputs exist; a
+crashed run resumes because the state is written atomically after every input
+and each thread's outputs are written atomically.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from discourse.api import analyze_thread, load_threads, slug
+from discourse.config import config_hash
+from discourse.errors import DiscourseError
+from discourse.models.registry import models_dir, sha256_file
+from discourse.pipeline import Pipeline
+from discourse.report.atomic import atomic_write_text
+
+STATE_FILE = ".discourse-state.json"
+INPUT_SUFFIXES = {".txt", ".json", ".jsonl", ".ndjson", ".csv", ".xml", ".text"}
+
+
+@dataclass
+class BatchResult:
+    processed: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    failed: dict[str, str] = field(default_factory=dict)
+    entries: list[dict[str, Any]] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+def expand_inputs(paths: Iterable[str | Path]) -> list[Path]:
+    out: list[Path] = []
+    for p in map(Path, paths):
+        if p.is_dir():
+            out.extend(sorted(f for f in p.rglob("*") if f.is_file() and f.suffix.lower() in INPUT_SUFFIXES
+                              and not any(part.startswith(".") for part in f.relative_to(p).parts)))
+        else:
+            out.append(p)
+    return out
+
+
+def run_key(path: Path, config: Mapping[str, Any]) -> str:
+    reg = models_dir() / "registry.json"
+    parts = [sha256_file(path), config_hash(config), sha256_file(reg) if reg.exists() else "-"]
+    return hashlib.sha256("|".join(parts).encode()).hexdigest()
+
+
+def _load_state(out: Path) -> dict[str, Any]:
+    try:
+        data = json.loads((out / STATE_FILE).read_text(encoding="utf-8"))
+        return data if isinstance(data, dict) else {}
+    except (OSError, json.JSONDecodeError):
+        return {}
+
+
+def run_batch(
+    inputs: Iterable[str | Path],
+    out_dir: str | Path,
+    config: Mapping[str, Any],
+    force: bool = False,
+    on_event: Callable[[str, str], None] | None = None,
+) -> BatchResult:
+    from discourse.report.html import render_index
+    from discourse.report.writers import write_outputs
+
+    say = on_event or (lambda kind, msg: None)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    state = _load_state(out)
+    files = expand_inputs(inputs)
+    result = BatchResult()
+    t0 = time.perf_counter()
+    pipeline: Pipeline | None = None
+    used: dict[str, int] = {}
+    for path in files:
+        src = str(path.resolve())
+        try:
+            key = run_key(path, config)
+        except OSError as exc:
+            result.failed[str(path)] = f"cannot read: {exc.strerror or exc}"
+            state[src] = {"key": None, "status": "failed", "error": result.failed[str(path)], "threads": []}
+            continue
+        prev = state.get(src)
+        if (not force and prev and prev.get("key") == key and prev.get("status") == "ok"
+                and all((out / e["folder"] / "analysis.json").exists() for e in prev.get("threads", []))):
+            result.skipped.append(str(path))
+            for e in prev["threads"]:
+                used[e["folder"]] = used.get(e["folder"], 0) + 1
+            say("skip", f"{path} (unchanged)")
+            continue
+        try:
+            threads = load_threads(path)
+            if pipeline is None:
+                pipeline = Pipeline(config)
+            entries = []
+            for t in threads:
+                folder = slug(t.id if len(threads) > 1 else path.stem)
+                if used.get(folder):
+                    folder = f"{folder}-{hashlib.sha1(src.encode()).hexdigest()[:6]}"
+                used[folder] = used.get(folder, 0) + 1
+                analysis = analyze_thread(t, pipeline)
+                write_outputs(analysis, out / folder)
+                flag = float(config.get("stages", {}).get("attention.v1", {}).get("flag_threshold", 0.5))
+                tox = [a.score for _, a in analysis.annotations.items("toxicity")]
+                entries.append({
+                    "folder": folder, "title": analysis.thread.title, "source": str(path),
+                    "comments": len(analysis.thread.comments), "chains": len(analysis.chains),
+                    "flagged": sum(1 for a in analysis.attention if a.priority >= flag),
+                    "max_toxicity": max(tox, default=0.0), "status": "ok", "error": "",
+                    "seconds": round(analysis.timings.get("total", 0.0), 3),
+                })
+            state[src] = {"key": key, "status": "ok", "threads": entries}
+            result.processed.append(str(path))
+            say("done", f"{path}: {len(threads)} thread(s)")
+        except DiscourseError as exc:
+            msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            result.failed[str(path)] = msg
+            state[src] = {"key": None, "status": "failed", "error": msg, "threads": []}
+            say("fail", f"{path}: {msg}")
+        atomic_write_text(out / STATE_FILE, json.dumps(state, indent=2, sort_keys=True))
+    entries: list[dict[str, Any]] = []
+    wanted = {str(p.resolve()) for p in files}
+    for src, st in sorted(state.items()):
+        if src not in wanted:
+            continue
+        if st.get("status") == "ok":
+            entries.extend(st.get("threads", []))
+        else:
+            entries.append({"folder": "", "title": Path(src).name, "source": src, "comments": 0, "chains": 0,
+                            "flagged": 0, "max_toxicity": 0.0, "status": "failed", "error": st.get("error", "")})
+    result.entries = entries
+    atomic_write_text(out / "index.html", render_index(entries))
+    result.seconds = time.perf_counter() - t0
+    return result

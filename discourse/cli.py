@@ -1,0 +1,95 @@
+"""Command line: a thin layer over the Python API.
+
+Domain errors (our DiscourseError types) become one-line messages and exit codes
+here and only here.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from collections.abc import Callable
+from typing import Any
+
+import click
+
+from discourse.errors import DiscourseError
+
+
+def _domain_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except DiscourseError as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(exc.exit_code)
+        except KeyboardInterrupt:
+            click.echo("interrupted; rerun the same command to resume", err=True)
+            sys.exit(130)
+
+    return wrapper
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="discourse")
+def main() -> None:
+    """discourse: comment-thread discourse analysis (reply graph, toxicity, stance, argument chains)."""
+
+
+@main.command()
+@click.argument("inputs", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=True))
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False),
+              help="Output folder: one sub-folder per thread plus index.html.")
+@click.option("--config", "config_path", type=click.Path(exists=True, dir_okay=False),
+              help="YAML config merged over the default (configs/default.yaml).")
+@click.option("--force", is_flag=True, help="Re-analyse inputs even when unchanged since the last run.")
+@click.option("-q", "--quiet", is_flag=True, help="Print only the summary line.")
+@_domain_errors
+def analyze(inputs: tuple[str, ...], out_dir: str, config_path: str | None, force: bool, quiet: bool) -> None:
+    """Analyse thread files or folders of them; write analysis.json, report.html and graph.graphml."""
+    from discourse.batch import run_batch
+    from discourse.config import load_config
+
+    cfg = load_config(config_path)
+
+    def say(kind: str, msg: str) -> None:
+        if not quiet:
+            click.echo(f"[{kind}] {msg}", err=True)
+
+    res = run_batch(inputs, out_dir, cfg, force=force, on_event=say)
+    for e in res.entries:
+        if e["status"] == "ok" and not quiet:
+            click.echo(f"{out_dir}/{e['folder']}/report.html  ({e['comments']} comments, {e['chains']} chains,"
+                       f" {e['flagged']} flagged)")
+    click.echo(f"{len(res.processed)} analysed, {len(res.skipped)} unchanged, {len(res.failed)} failed"
+               f" in {res.seconds:.1f}s; index: {out_dir}/index.html")
+    for path, msg in res.failed.items():
+        click.echo(f"failed: {path}: {msg}", err=True)
+    if res.failed and not res.processed and not res.skipped:
+        sys.exit(2)
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="Print the registry as JSON.")
+@_domain_errors
+def models(as_json: bool) -> None:
+    """List the shipped models and verify every file's sha256."""
+    from discourse.models.registry import load_registry, resolve
+
+    reg = load_registry()
+    rows = []
+    for name in sorted(reg):
+        folder, rec = resolve(name)
+        rows.append({"name": name, "version": rec.version, "path": str(folder), "files": len(rec.files),
+                     "status": "ok"})
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+    else:
+        for r in rows:
+            click.echo(f"{r['name']:<24} v{r['version']:<8} {r['files']} file(s) sha256 ok  {r['path']}")
+
+
+if __name__ == "__main__":
+    main()

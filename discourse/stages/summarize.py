@@ -1,0 +1,154 @@
+"""Extractive chain summaries a moderator reads in 20 seconds.
+
+Each side's main position is the TextRank-central sentence of its turns: PageRank
+(networkx) over a graph of that side's sentences weighted by MiniLM cosine
+similarity, using the sentence vectors of the shared encoder pass. Every summary
+sentence cites the comment ids it rests on.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+
+import networkx as nx
+import numpy as np
+
+from discourse.analysis import Chain, SummarySentence, Turn
+from discourse.annotations import Annotations, StanceResult, ToxicityResult
+from discourse.model import Thread
+from discourse.stages.chains import OUTCOME_TEXT, ChainSkeleton, concession, disengagement, outcome, slope
+
+SentenceIndex = Mapping[str, tuple[list[tuple[int, int]], np.ndarray]]
+"""comment id -> (sentence character spans, L2-normalised sentence vectors)."""
+
+_PHATIC = re.compile(
+    r"^\W*(?:hello|hi|hey|thanks?|thank you|ok(?:ay)?|a good (?:day|evening)|i wish|good (?:day|evening))\b[^.!?]{0,40}[.!?]?\s*$",
+    re.IGNORECASE,
+)
+
+
+def _quote(text: str, limit: int = 30) -> str:
+    words = " ".join(text.split()).split(" ")
+    out = " ".join(words[:limit])
+    return out + ("…" if len(words) > limit else "")
+
+
+def central_sentence(
+    ids: list[str], thread: Thread, sentences: SentenceIndex
+) -> tuple[str, str] | None:
+    """(sentence, comment id) of the most central substantive sentence in ``ids``."""
+    byid = thread.by_id()
+    items: list[tuple[str, str, np.ndarray]] = []
+    for cid in ids:
+        spans, vecs = sentences.get(cid, ([], np.zeros((0, 1))))
+        text = byid[cid].text
+        for (s, e), v in zip(spans, vecs, strict=False):
+            sent = text[s:e]
+            if len(sent.split()) >= 5 and not _PHATIC.match(sent):
+                items.append((sent, cid, v))
+    if not items:
+        # fall back to the longest sentence-ish text
+        for cid in ids:
+            t = byid[cid].text.strip()
+            if t:
+                items.append((t, cid, np.zeros(1)))
+        if not items:
+            return None
+        sent, cid, _ = max(items, key=lambda x: len(x[0]))
+        return sent, cid
+    if len(items) == 1:
+        return items[0][0], items[0][1]
+    mat = np.stack([v for _, _, v in items])
+    sim = np.clip(mat @ mat.T, 0.0, None)
+    np.fill_diagonal(sim, 0.0)
+    g = nx.from_numpy_array(sim)
+    try:
+        rank = nx.pagerank(g, weight="weight", max_iter=200)
+    except nx.PowerIterationFailedConvergence:
+        rank = {k: float(sim[k].sum()) for k in range(len(items))}
+    best = max(rank, key=lambda k: (rank[k], -k))
+    return items[best][0], items[best][1]
+
+
+def _ids_text(ids: list[str]) -> str:
+    return ", ".join(ids)
+
+
+def summarize_chain(
+    sk: ChainSkeleton,
+    thread: Thread,
+    annotations: Annotations,
+    sentences: SentenceIndex,
+    toxic_threshold: float = 0.5,
+) -> Chain:
+    byid = thread.by_id()
+    a, b = sk.participants
+    turns: list[Turn] = []
+    raw: list[tuple[str, str | None, float | None, str | None, str | None]] = []
+    for cid in sk.comment_ids:
+        c = byid[cid]
+        st: StanceResult | None = annotations.get(cid, "stance")
+        tx: ToxicityResult | None = annotations.get(cid, "toxicity")
+        conc = concession(c.text)
+        turns.append(Turn(cid, c.author or "", c.parent_id, st.label if st else None,
+                          tx.score if tx else None, conc))
+        raw.append((c.author or "", st.label if st else None, tx.score if tx else None, conc,
+                    disengagement(c.text)))
+    label = outcome(raw, toxic_threshold)
+    tox = [t.toxicity or 0.0 for t in turns]
+    esc = slope(tox)
+    summary: list[SummarySentence] = []
+    first, last = sk.comment_ids[0], sk.comment_ids[-1]
+    opener = f", starting with {byid[first].author}'s reply to {sk.opening_id}" if sk.opening_id else ""
+    summary.append(SummarySentence(
+        f"{a} and {b} exchanged {len(turns)} replies ({first}–{last}){opener}.",
+        (sk.opening_id, first) if sk.opening_id else (first,),
+    ))
+    for who in (a, b):
+        mine = [t.comment_id for t in turns if t.author == who]
+        if sk.opening_id and byid[sk.opening_id].author == who:
+            mine = [sk.opening_id, *mine]
+        pos = central_sentence(mine, thread, sentences)
+        if pos:
+            summary.append(SummarySentence(f"{who}'s main position: “{_quote(pos[0])}”", (pos[1],)))
+    for who in (a, b):
+        by_label: dict[str, list[str]] = {}
+        for t in turns:
+            if t.author == who and t.stance:
+                by_label.setdefault(t.stance, []).append(t.comment_id)
+        if by_label:
+            parts = [f"{lab} in {_ids_text(ids)}" for lab, ids in
+                     sorted(by_label.items(), key=lambda kv: sk.comment_ids.index(kv[1][0]))]
+            cites = tuple(cid for ids in by_label.values() for cid in ids)
+            summary.append(SummarySentence(f"{who}'s stance toward the other, turn by turn: {'; '.join(parts)}.",
+                                           tuple(sorted(cites, key=sk.comment_ids.index))))
+    conc = [t for t in turns if t.concession]
+    if conc:
+        summary.append(SummarySentence(
+            "Concessions: " + "; ".join(f"{t.author} — “{t.concession}” ({t.comment_id})" for t in conc) + ".",
+            tuple(t.comment_id for t in conc),
+        ))
+    if any(t.toxicity is not None for t in turns):
+        peak = max(turns, key=lambda t: t.toxicity or 0.0)
+        tone = "escalated" if esc > 0.05 and (peak.toxicity or 0) >= toxic_threshold else (
+            "stayed civil" if (peak.toxicity or 0) < toxic_threshold else "turned hostile at times")
+        summary.append(SummarySentence(
+            f"Tone {tone}: toxicity peaked at {peak.toxicity or 0:.2f} in {peak.comment_id}"
+            f" (trend {esc:+.3f} per turn).",
+            (peak.comment_id,),
+        ))
+    ending = byid[last]
+    summary.append(SummarySentence(
+        f"Outcome: {OUTCOME_TEXT[label]}; last word to {ending.author}: “{_quote(ending.text, 20)}”",
+        (last,),
+    ))
+    return Chain(
+        participants=(a, b),
+        comment_ids=sk.comment_ids,
+        turns=tuple(turns),
+        summary=tuple(summary),
+        outcome=label,
+        opening_id=sk.opening_id,
+        escalation=esc,
+    )

@@ -1,0 +1,126 @@
+"""The flat-text parser on threads built here in the scraped style."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from discourse.errors import InputError
+from discourse.formats.flat import parse_flat
+from discourse.formats.render_flat import render_flat
+from discourse.model import Comment, Thread
+
+FLAT = """Council Approves New Bike Lanes Downtown
+
+The city council voted on Tuesday to approve three new protected bike lanes.
+
+Supporters say the lanes will reduce accidents. Opponents worry about parking.
+
+
+Maria Gonzalez
+
+Finally! I have been waiting for this for years. My commute will be so much safer.
+
+Second paragraph of Maria, which continues here
+and a line broken mid-sentence by the scraper.
+
+Tom B
+
+Maria, I disagree. Parking downtown is already impossible.
+
+
+Tom, the data from other cities shows parking is rarely the problem.
+
+Nice
+
+Great
+
+Tom B
+
+Fine, you may be right about that.
+
+Alexandra Konstantinopoulou-Smi
+
+This is a waste of money.
+"""
+
+
+def test_parses_authors_and_text_whole() -> None:
+    t = parse_flat(FLAT, "bikes")
+    assert t.title == "Council Approves New Bike Lanes Downtown"
+    assert t.article.startswith("The city council voted")
+    assert "Opponents worry about parking." in t.article
+    authors = [c.author for c in t.comments]
+    assert authors == ["Maria Gonzalez", "Tom B", None, "Nice", "Tom B", "Alexandra Konstantinopoulou-Smi"]
+    maria = t.comments[0].text
+    assert maria.startswith("Finally!") and maria.endswith("broken mid-sentence by the scraper.")
+    assert "\n\nSecond paragraph" in maria and "continues here\nand a line" in maria
+    assert t.comments[2].text == "Tom, the data from other cities shows parking is rarely the problem."
+    # "Nice" is an author line followed by one-word text "Great" (an author line is always followed by text)
+    assert t.comments[3].text == "Great"
+    assert not t.structure_known
+    assert all(c.parent_id is None for c in t.comments)
+    assert [c.id for c in t.comments] == [f"c{k}" for k in range(1, 7)]
+    assert t.validate() == []
+
+
+def test_authorless_comment_warns() -> None:
+    t = parse_flat(FLAT, "bikes")
+    assert any("no author line" in w for w in t.warnings)
+
+
+def test_truncated_display_name_is_merged() -> None:
+    text = FLAT + "\nAlexandra Konstantinopoulou-Smith\n\nAnd I stand by it.\n"
+    t = parse_flat(text, "bikes")
+    assert t.comments[5].author == "Alexandra Konstantinopoulou-Smith"
+    assert t.comments[5].meta["display_name"] == "Alexandra Konstantinopoulou-Smi"
+    assert any("truncated" in w for w in t.warnings)
+
+
+def test_page_furniture_dropped() -> None:
+    text = "Title\n\nBody.\n\n\nAnn Lee\n\nHello there everyone.\nReply\n\nBob Ray\n\nHi Ann.\n3 points\n"
+    t = parse_flat(text, "x")
+    assert [c.text for c in t.comments] == ["Hello there everyone.", "Hi Ann."]
+    assert any("furniture" in w for w in t.warnings)
+
+
+def test_sentences_are_not_author_lines() -> None:
+    text = "Title\n\nBody.\n\n\nAnn Lee\n\nI agree with you\n\nBob Ray\n\nThank you all\n"
+    t = parse_flat(text, "x")
+    assert [c.author for c in t.comments] == ["Ann Lee", "Bob Ray"]
+
+
+@pytest.mark.parametrize("text", ["", "\n\n\n", "Just a title"])
+def test_no_comment_section_is_a_clear_error(text: str) -> None:
+    with pytest.raises(InputError):
+        parse_flat(text, "x")
+
+
+def test_article_only_is_a_clear_error() -> None:
+    with pytest.raises(InputError, match="no comment section"):
+        parse_flat("A title\n\nOne paragraph.\n\nAnother paragraph.\n", "x")
+
+
+def test_huge_comment_kept_whole() -> None:
+    big = ("word " * 200_000).strip()
+    t = parse_flat(f"Title\n\nBody.\n\n\nAnn Lee\n\n{big}\n", "x")
+    assert t.comments[0].text == big
+
+
+_names = st.sampled_from(["Ann Lee", "Bob Ray", "Cy Dunn", "Dee Park", "Eve Moss"])
+_sentence = st.lists(st.sampled_from(["the", "vote", "was", "close", "and", "parking", "matters", "a", "lot"]),
+                     min_size=6, max_size=20).map(lambda ws: " ".join(ws).capitalize() + ".")
+_body = st.lists(_sentence, min_size=1, max_size=3).map(lambda ps: "\n\n".join(ps))
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(_names, _body, st.booleans()), min_size=1, max_size=12))
+def test_render_then_parse_round_trips_text_and_authors(rows: list[tuple[str, str, bool]]) -> None:
+    comments = tuple(Comment(id=f"x{k}", text=body, author=name) for k, (name, body, _) in enumerate(rows))
+    thread = Thread(id="t", title="A title for the thread", comments=comments, article="Article body.")
+    dropped = {f"x{k}" for k, (_, _, d) in enumerate(rows) if d}
+    flat = render_flat(thread, drop_author=lambda c: c.id in dropped)
+    parsed = parse_flat(flat, "t")
+    assert [c.text for c in parsed.comments] == [c.text for c in comments]
+    assert [c.author for c in parsed.comments] == [None if c.id in dropped else c.author for c in comments]

@@ -1,0 +1,158 @@
+"""Reply-link and author inference on flat threads, graph invariants, chains."""
+
+from __future__ import annotations
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from discourse.annotations import Annotations, StanceResult, ToxicityResult
+from discourse.formats.flat import parse_flat
+from discourse.formats.render_flat import render_flat
+from discourse.model import Comment, Thread
+from discourse.stages.addressing import addressed_names, addresses
+from discourse.stages.chains import find_chains, outcome, slope
+from discourse.stages.reply_graph import infer_structure
+from discourse.stages.summarize import summarize_chain
+
+DEBATE = """Town Votes On New Stadium
+
+The town will vote next week on funding a new stadium.
+
+
+Priya Raman
+
+Public money should never pay for private stadiums.
+
+
+Hello Priya. I am going to disagree with you. Stadiums bring jobs and visitors.
+
+Priya Raman
+
+Marco thank you. The studies show the jobs are temporary and low paid.
+
+
+Okay, thank you for your reply. I still disagree, the visitors spend money in town.
+
+Priya Raman
+
+Thank you Marco. Maybe, but the debt stays for thirty years.
+
+
+Again, I disagree. We will let this go for now.
+
+Priya Raman
+
+Your points are respected.
+
+Dan Osei
+
+Does anyone know when the vote is exactly?
+"""
+
+
+def test_addressing_patterns() -> None:
+    assert addressed_names("Hello Priya. I disagree.") == ("Priya",)
+    assert addressed_names("Marco thank you. Fine.") == ("Marco",)
+    assert addressed_names("I wish a good evening to you Xoli.") == ("Xoli",)
+    assert addressed_names("@sam_99 no way") == ("sam_99",)
+    assert addressed_names("The vote is close. Parking matters.") == ()
+    assert addresses("Thank you Priya.", "Priya Raman")
+    assert not addresses("Thank you Priya.", "Dan Osei")
+
+
+def test_reference_style_debate_structure_and_authors() -> None:
+    t = infer_structure(parse_flat(DEBATE, "stadium"))
+    by = {c.id: c for c in t.comments}
+    # c2, c4, c6 have no author line: named by the replies, then by turn-taking.
+    assert by["c2"].author == "Marco" and by["c2"].author_inferred
+    assert by["c4"].author == "Marco" and by["c4"].author_inferred
+    assert by["c6"].author == "Marco" and by["c6"].author_inferred
+    assert "addressed as Marco" in by["c2"].meta["author_evidence"]
+    assert not by["c1"].author_inferred
+    parents = {c.id: c.parent_id for c in t.comments}
+    assert parents == {"c1": None, "c2": "c1", "c3": "c2", "c4": "c3", "c5": "c4", "c6": "c5", "c7": "c6",
+                       "c8": None}
+    assert all(0.0 <= c.parent_confidence <= 1.0 for c in t.comments)
+    assert t.validate() == []
+
+
+def test_chain_found_and_summarized_with_citations() -> None:
+    t = infer_structure(parse_flat(DEBATE, "stadium"))
+    chains = find_chains(t)
+    assert len(chains) == 1
+    ch = chains[0]
+    assert set(ch.participants) == {"Priya Raman", "Marco"}
+    assert ch.comment_ids == ("c2", "c3", "c4", "c5", "c6", "c7")
+    assert ch.opening_id == "c1"
+    ann = Annotations()
+    for c in t.comments:
+        ann.set(c.id, "toxicity", ToxicityResult(0.01, {"toxic": 0.01}, "fake"))
+        lab = "disagree" if "disagree" in c.text else "neutral"
+        ann.set(c.id, "stance", StanceResult(lab, {lab: 1.0}, c.parent_id, "fake"))
+    rng = np.random.default_rng(0)
+    sentences = {}
+    for c in t.comments:
+        from discourse.text import sentence_spans
+
+        spans = sentence_spans(c.text)
+        v = rng.normal(size=(len(spans), 8))
+        sentences[c.id] = (spans, v / np.linalg.norm(v, axis=1, keepdims=True))
+    chain = summarize_chain(ch, t, ann, sentences)
+    assert chain.outcome == "concession"  # "Your points are respected." in the last third
+    ids = set(t.by_id())
+    assert chain.summary and all(s.citations and set(s.citations) <= ids for s in chain.summary)
+    assert set(chain.citations) <= ids
+    assert any("Marco's stance" in s.text and "disagree" in s.text for s in chain.summary)
+    assert [tn.comment_id for tn in chain.turns] == list(ch.comment_ids)
+
+
+def test_outcome_rules() -> None:
+    calm = [("a", "disagree", 0.01, None, None), ("b", "disagree", 0.02, None, "let this go")]
+    assert outcome(calm) == "agree_to_disagree"
+    hot = [("a", "disagree", 0.1, None, None), ("b", "disagree", 0.4, None, None), ("a", "disagree", 0.9, None, None)]
+    assert outcome(hot) == "escalated"
+    assert outcome([("a", "neutral", 0.0, None, None)] * 2) == "unresolved"
+    assert slope([0.0, 0.5, 1.0]) == 0.5 and slope([1.0]) == 0.0
+
+
+def test_similarity_signal_picks_the_related_comment() -> None:
+    comments = tuple(Comment(id=f"c{k}", text=f"text {k}", author=a) for k, a in
+                     enumerate(["Ann Lee", "Bob Ray", "Cy Dunn"], start=1))
+    t = Thread(id="t", title="T", comments=comments, structure_known=False)
+    v = np.eye(3, dtype=np.float32)
+    v[2] = v[0]  # c3 says what c1 said
+    # preorder: c3's candidates are root, c2 and (if c2 replied to c1) c1
+    out = infer_structure(t, v, np.zeros(3, dtype=np.float32))
+    assert out.comments[2].parent_id in {"c1", "c2", None}
+    assert out.validate() == []
+
+
+# -- invariants on random reply trees -------------------------------------------------------------
+@st.composite
+def trees(draw: st.DrawFn) -> Thread:
+    n = draw(st.integers(min_value=1, max_value=25))
+    names = ["Ann Lee", "Bob Ray", "Cy Dunn", "Dee Park"]
+    comments = []
+    for k in range(n):
+        parent = draw(st.one_of(st.none(), st.integers(min_value=0, max_value=k - 1))) if k else None
+        comments.append(Comment(id=f"n{k}", text=f"Comment number {k} says something about topic {k % 3}.",
+                                author=draw(st.sampled_from(names)),
+                                parent_id=None if parent is None else f"n{parent}"))
+    return Thread(id="r", title="Random tree", comments=tuple(comments), article="An article.")
+
+
+@settings(max_examples=50, deadline=None)
+@given(trees())
+def test_inferred_structure_is_always_a_valid_tree(thread: Thread) -> None:
+    # Render the true tree flat, parse it back, infer links: whatever the links, it must be a tree.
+    flat = parse_flat(render_flat(thread), "r")
+    out = infer_structure(flat)
+    assert out.validate() == []
+    assert len(out.comments) == len(thread.comments)
+    visited = [c.id for c in out.traverse("preorder")]
+    assert sorted(visited) == sorted(c.id for c in out.comments)  # every node once
+    # preorder constraint: document order is a valid preorder of the inferred tree
+    assert visited == [c.id for c in out.comments]
+    assert sum(1 for c in out.comments if c.parent_id is not None) + sum(
+        1 for c in out.comments if c.parent_id is None) == len(out.comments)
