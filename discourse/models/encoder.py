@@ -148,6 +148,10 @@ class SentenceEncoder:
         n = len(texts)
         dim = int(self._model.config.hidden_size)
 
+        # Cap characters before tokenising so one 50 MB comment cannot stall the pass.
+        char_cap = self.max_tokens_per_text * 12
+        over = [len(t) > char_cap for t in texts]
+        texts = [t[:char_cap] if o else t for t, o in zip(texts, over, strict=True)]
         enc = tok(list(texts), add_special_tokens=False, return_offsets_mapping=True,
                   return_attention_mask=False, truncation=False, verbose=False)
         spans = [sentence_spans(t) for t in texts]
@@ -159,7 +163,7 @@ class SentenceEncoder:
             ids = enc["input_ids"][i]
             offs = enc["offset_mapping"][i]
             n_tokens[i] = len(ids)
-            capped.append(len(ids) > self.max_tokens_per_text)
+            capped.append(len(ids) > self.max_tokens_per_text or over[i])
             ids = ids[: self.max_tokens_per_text]
             starts = np.fromiter((o[0] for o in offs[: len(ids)]), dtype=np.int64, count=len(ids))
             bounds = np.array([s for s, _ in spans[i]], dtype=np.int64)

@@ -68,14 +68,19 @@ _REPLY_CUE = re.compile(
 )
 
 
+def _edges(text: str, head: int = 2000, tail: int = 400) -> str:
+    """Where people address each other: the start and the end of a comment."""
+    return text if len(text) <= head + tail else text[:head] + "\n" + text[-tail:]
+
+
 def _opening(text: str, words: int = 20) -> str:
     """The first sentence (at most ``words`` words) of a comment."""
     first = re.split(r"(?<=[.!?])\s", text.strip(), maxsplit=1)[0]
     return " ".join(first.split()[:words])
 
 
-def _shingles(text: str, n: int = 6) -> set[tuple[str, ...]]:
-    words = [w.lower() for w in _WORD.findall(text)]
+def _shingles(text: str, n: int = 6, limit: int = 20_000) -> set[tuple[str, ...]]:
+    words = [w.lower() for w in _WORD.findall(text[:limit])]
     return {tuple(words[k : k + n]) for k in range(len(words) - n + 1)}
 
 
@@ -111,7 +116,7 @@ def _link(
         while j is not None:
             path.append(j)
             j = parents[j]
-        names = addressed_names(comments[i].text)
+        names = addressed_names(_edges(comments[i].text))
         known_names = [m for m in names if any(_matches(m, a) for a in known)]
         me = authors[i]
         cand: list[tuple[int | None, float, list[str]]] = []
@@ -177,7 +182,7 @@ def _infer_authors(
     votes: dict[int, Counter[str]] = {}
     why: dict[tuple[int, str], str] = {}
     for y, c in enumerate(comments):
-        for name in addressed_names(c.text):
+        for name in addressed_names(_edges(c.text)):
             if any(_matches(name, a) for a in known) or (st.authors[y] and _matches(name, st.authors[y])):
                 continue
             target = parents[y]

@@ -1,0 +1,134 @@
+"""Reddit ``/comments/<id>.json`` responses: ``[post Listing, comment Listing]``.
+
+Comments are read depth first in API order (the order the page shows), so a
+parent always comes before its replies. "more" stubs (comments Reddit did not send)
+are not comments: they are counted in a warning and listed in ``Thread.meta["more"]``.
+Text fields are HTML-unescaped exactly once (responses fetched without ``raw_json=1``
+carry ``&amp;``/``&gt;``). The RumourEval ``raw.json`` files use the same schema.
+"""
+
+from __future__ import annotations
+
+import html
+from typing import Any
+
+from discourse.errors import InputError
+from discourse.formats.reading import load_json
+from discourse.formats.tabular import assemble, to_iso
+from discourse.model import Comment, Thread
+
+_GONE = ("[deleted]", "[removed]")
+_COMMENT_META = ("score", "edited", "stickied", "distinguished", "controversiality", "is_submitter", "permalink",
+                 "gilded", "author_flair_text")
+
+
+def parse_reddit(text: str, source_name: str = "input") -> list[Thread]:
+    data = load_json(text, source_name)
+    listings = data if isinstance(data, list) else [data]
+    if not listings or not all(_is_listing(x) for x in listings):
+        raise InputError(f"{source_name}: not a Reddit comments response (expected [post Listing, comment Listing])")
+    post: dict[str, Any] = {}
+    comment_things: list[Any] = []
+    for listing in listings:
+        for thing in listing["data"].get("children") or []:
+            if isinstance(thing, dict) and thing.get("kind") == "t3" and not post:
+                post = thing.get("data") or {}
+            else:
+                comment_things.append(thing)
+    return [_thread(post, comment_things, source_name)]
+
+
+def _is_listing(x: Any) -> bool:
+    return isinstance(x, dict) and x.get("kind") == "Listing" and isinstance(x.get("data"), dict)
+
+
+def _unescape(value: Any) -> str:
+    return html.unescape(value) if isinstance(value, str) else ""
+
+
+def _strip_prefix(name: Any) -> str | None:
+    if not isinstance(name, str) or not name:
+        return None
+    return name.split("_", 1)[1] if name[:3] in ("t1_", "t3_") else name
+
+
+def _thread(post: dict[str, Any], things: list[Any], label: str) -> Thread:
+    notes: list[str] = []
+    post_id = _strip_prefix(post.get("name")) or post.get("id")
+    comments: list[Comment] = []
+    stubs: list[dict[str, Any]] = []
+    skipped: list[str] = []
+    # Depth-first, API order: a stack of (thing, parent id from the tree) in reverse.
+    stack: list[tuple[Any, str | None]] = [(t, None) for t in reversed(things)]
+    while stack:
+        thing, tree_parent = stack.pop()
+        if not isinstance(thing, dict) or not isinstance(thing.get("data"), dict):
+            skipped.append("a malformed entry")
+            continue
+        kind, d = thing.get("kind"), thing["data"]
+        if kind == "more":
+            stubs.append({"id": d.get("id"), "parent_id": _parent(d, post_id, tree_parent),
+                          "count": int(d.get("count") or 0), "children": tuple(d.get("children") or ())})
+            continue
+        if kind != "t1":
+            skipped.append(f"an entry of kind {kind!r}")
+            continue
+        post_id = post_id or _strip_prefix(d.get("link_id"))
+        comment = _comment(d, post_id, tree_parent)
+        comments.append(comment)
+        replies = d.get("replies")
+        if _is_listing(replies):
+            for child in reversed(replies["data"].get("children") or []):
+                stack.append((child, comment.id))
+    if skipped:
+        notes.append(f"skipped {len(skipped)} entry(ies) that are not comments: {', '.join(sorted(set(skipped)))}")
+    _note_stubs(stubs, notes)
+    deleted = sum(1 for c in comments if c.meta.get("deleted"))
+    if deleted:
+        notes.append(f"{deleted} comment(s) have a deleted author ('[deleted]'); author left empty")
+    title = _unescape(post.get("title"))
+    meta = {
+        "source": label, "subreddit": post.get("subreddit"), "url": post.get("url"),
+        "permalink": post.get("permalink"), "post_author": post.get("author"), "score": post.get("score"),
+        "num_comments": post.get("num_comments"), "created": to_iso(post.get("created_utc")),
+        "more": tuple(stubs),
+    }
+    if not post:
+        notes.append("the response has no post listing; title and article are empty")
+    return assemble(post_id or "reddit", comments, title=title, article=_unescape(post.get("selftext")),
+                    source_format="reddit_json", warnings=notes, meta=meta)
+
+
+def _parent(d: dict[str, Any], post_id: str | None, tree_parent: str | None) -> str | None:
+    raw = d.get("parent_id")
+    if isinstance(raw, str) and raw.startswith("t3_"):
+        return None
+    return _strip_prefix(raw) or tree_parent
+
+
+def _comment(d: dict[str, Any], post_id: str | None, tree_parent: str | None) -> Comment:
+    author = d.get("author")
+    body = _unescape(d.get("body"))
+    meta: dict[str, Any] = {k: d[k] for k in _COMMENT_META if d.get(k) not in (None, "", [], {})}
+    if author in _GONE:
+        meta["deleted"] = True
+        author = None
+    if body in _GONE:
+        meta["body_" + body.strip("[]")] = True  # body_deleted / body_removed
+    return Comment(
+        id=str(d.get("id") or _strip_prefix(d.get("name")) or ""), text=body,
+        author=author if isinstance(author, str) and author else None,
+        parent_id=_parent(d, post_id, tree_parent), parent_confidence=1.0,
+        created=to_iso(d.get("created_utc")), meta=meta,
+    )
+
+
+def _note_stubs(stubs: list[dict[str, Any]], notes: list[str]) -> None:
+    loading = [s for s in stubs if s["count"] > 0 or s["children"]]
+    continues = len(stubs) - len(loading)
+    if loading:
+        hidden = sum(s["count"] for s in loading)
+        notes.append(f"{len(loading)} 'load more comments' stub(s) stand for {hidden} comment(s) Reddit did not "
+                     "include in this file; they are not in the thread")
+    if continues:
+        notes.append(f"{continues} 'continue this thread' link(s): deeper replies are not in this file")

@@ -1,0 +1,243 @@
+"""The moderator's HTML report (one self-contained file, no JavaScript) and the batch index.
+
+Templates live in ``templates/``; ``style.css`` is included verbatim into a <style> element
+(included template source is not escaped, unlike values). The
+jinja2 environment autoescapes everything, and comment text only ever reaches a
+template as a plain string, so a comment holding markup shows as text. Line breaks
+are kept with CSS ``white-space: pre-wrap``, never by inserting tags. A
+Content-Security-Policy meta tag forbids scripts and remote loads as a second fence.
+
+This module turns an Analysis into small view records (what the templates show);
+the templates only lay them out.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import jinja2
+
+from discourse.analysis import Analysis, Chain, Turn
+from discourse.annotations import StanceResult, ToxicityResult
+from discourse.model import Comment
+
+TEMPLATES = Path(__file__).parent / "templates"
+MAX_INDENT = 8  # deeper replies stop moving right; their depth is printed instead
+SNIPPET_CHARS = 160
+_SAFE_ID = re.compile(r"[A-Za-z0-9_.:-]")
+
+
+@lru_cache(maxsize=1)
+def environment() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(TEMPLATES)),
+        autoescape=jinja2.select_autoescape(default=True, default_for_string=True),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["f2"] = lambda v: f"{float(v):.2f}"
+    env.globals["anchor"] = anchor
+    return env
+
+
+def anchor(comment_id: str) -> str:
+    """The HTML id of a comment: ``c-<id>``; characters outside [A-Za-z0-9_.:-] become ``~hex~``."""
+    return "c-" + "".join(ch if _SAFE_ID.fullmatch(ch) else f"~{ord(ch):x}~" for ch in comment_id)
+
+
+# -- view records ------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class ToxBadge:
+    score: float
+    level: str  # low | medium | high
+    top: tuple[tuple[str, float], ...]
+    evidence: tuple[str, ...]
+    model: str
+
+
+@dataclass(frozen=True, slots=True)
+class StanceBadge:
+    label: str
+    score: float
+    target_id: str | None
+    evidence: tuple[str, ...]
+    model: str
+
+
+@dataclass(frozen=True, slots=True)
+class CommentView:
+    id: str
+    author: str | None
+    author_inferred: bool
+    parent_id: str | None
+    parent_author: str | None
+    parent_confidence: float
+    parent_evidence: tuple[str, ...]
+    depth: int
+    indent: int
+    attached: bool  # False: its parent is missing or it sits in a reply cycle
+    created: str | None
+    text: str
+    toxicity: ToxBadge | None
+    stance: StanceBadge | None
+
+
+@dataclass(frozen=True, slots=True)
+class Thresholds:
+    flag: float = 0.5
+    watch: float = 0.2
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> Thresholds:
+        stage = (config.get("stages") or {}).get("attention.v1") or {}
+        return cls(float(stage.get("flag_threshold", cls.flag)), float(stage.get("watch_threshold", cls.watch)))
+
+    def level(self, score: float) -> str:
+        return "high" if score >= self.flag else "medium" if score >= self.watch else "low"
+
+
+def tox_badge(result: ToxicityResult | None, th: Thresholds) -> ToxBadge | None:
+    if result is None:
+        return None
+    top = sorted(((k, float(v)) for k, v in result.labels.items() if float(v) >= th.watch), key=lambda kv: -kv[1])
+    return ToxBadge(float(result.score), th.level(float(result.score)), tuple(top[:3]), tuple(result.evidence),
+                    result.model)
+
+
+def stance_badge(result: StanceResult | None) -> StanceBadge | None:
+    if result is None:
+        return None
+    score = float(result.scores.get(result.label, 0.0))
+    return StanceBadge(result.label, score, result.target_id, tuple(result.evidence), result.model)
+
+
+def snippet(text: str, limit: int = SNIPPET_CHARS) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 1].rstrip() + "…"
+
+
+def comment_views(analysis: Analysis, th: Thresholds) -> list[CommentView]:
+    """Every comment once, in reply-tree preorder; unattached comments (missing parent,
+    cycle) follow at depth 1."""
+    thread = analysis.thread
+    byid = thread.by_id()
+    depth: dict[str, int] = {}
+    order: list[Comment] = []
+    for c in thread.traverse("preorder"):
+        if c.id in depth:  # duplicate ids: show the first
+            continue
+        depth[c.id] = 1 if c.parent_id is None else depth[c.parent_id] + 1
+        order.append(c)
+    attached = set(depth)
+    seen = set(depth)
+    for c in thread.comments:
+        if c.id not in seen:
+            seen.add(c.id)
+            depth[c.id] = 1
+            order.append(c)
+    views = []
+    for c in order:
+        parent = byid.get(c.parent_id) if c.parent_id is not None else None
+        views.append(CommentView(
+            id=c.id, author=c.author, author_inferred=c.author_inferred, parent_id=c.parent_id,
+            parent_author=parent.author if parent else None, parent_confidence=float(c.parent_confidence),
+            parent_evidence=tuple(c.parent_evidence), depth=depth[c.id], indent=min(depth[c.id] - 1, MAX_INDENT),
+            attached=c.id in attached, created=c.created, text=c.text,
+            toxicity=tox_badge(analysis.toxicity(c.id), th), stance=stance_badge(analysis.stance(c.id)),
+        ))
+    return views
+
+
+@dataclass(frozen=True, slots=True)
+class AttentionView:
+    comment_id: str
+    priority: float
+    level: str
+    reasons: tuple[str, ...]
+    author: str | None
+    snippet: str
+    exists: bool
+
+
+def attention_views(analysis: Analysis, th: Thresholds) -> list[AttentionView]:
+    byid = analysis.thread.by_id()
+    items = sorted(analysis.attention, key=lambda a: -a.priority)  # stable: ties keep stage order
+    out = []
+    for a in items:
+        c = byid.get(a.comment_id)
+        out.append(AttentionView(a.comment_id, float(a.priority), th.level(float(a.priority)), tuple(a.reasons),
+                                 c.author if c else None, snippet(c.text) if c else "", c is not None))
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class ChainView:
+    chain: Chain
+    turns: tuple[tuple[Turn, ToxBadge | None, StanceBadge | None], ...]
+
+
+def chain_views(analysis: Analysis, th: Thresholds) -> list[ChainView]:
+    out = []
+    for ch in analysis.chains:
+        turns = tuple((t, tox_badge(analysis.toxicity(t.comment_id), th), stance_badge(analysis.stance(t.comment_id)))
+                      for t in ch.turns)
+        out.append(ChainView(ch, turns))
+    return out
+
+
+# -- rendering ---------------------------------------------------------------------------
+def render_report(analysis: Analysis) -> str:
+    """The report for one thread: a single self-contained HTML page."""
+    th = Thresholds.from_config(analysis.config)
+    thread = analysis.thread
+    attention = attention_views(analysis, th)
+    data = analysis.to_json()
+    counts = {
+        "comments": len(thread.comments),
+        "authors": len({c.author for c in thread.comments if c.author}),
+        "chains": len(analysis.chains),
+        "flagged": sum(1 for a in attention if a.priority >= th.flag),
+    }
+    return environment().get_template("report.html").render(
+        thread=thread,
+        counts=counts,
+        warnings=data["warnings"],
+        models=data["models"],
+        schema_version=data["schema_version"],
+        attention=attention,
+        chains=chain_views(analysis, th),
+        comments=comment_views(analysis, th),
+        known_ids={c.id for c in thread.comments},
+        thresholds=th,
+    )
+
+
+def render_index(entries: Iterable[Mapping[str, Any]]) -> str:
+    """The batch index: one row per thread (keys as written by ``discourse.batch``:
+    folder, title, source, comments, chains, flagged, max_toxicity, status, error)."""
+    rows = []
+    for e in entries:
+        folder = str(e.get("folder") or "")
+        status = str(e.get("status") or "ok")
+        rows.append({
+            "href": f"./{quote(folder, safe='/')}/report.html" if folder and status == "ok" else "",
+            "title": str(e.get("title") or folder or "(untitled)"),
+            "source": str(e.get("source") or ""),
+            "comments": int(e.get("comments") or 0),
+            "chains": int(e.get("chains") or 0),
+            "flagged": int(e.get("flagged") or 0),
+            "max_toxicity": float(e.get("max_toxicity") or 0.0),
+            "status": status,
+            "error": str(e.get("error") or ""),
+        })
+    th = Thresholds()
+    return environment().get_template("index.html").render(
+        rows=rows, failed=sum(1 for r in rows if r["status"] != "ok"), thresholds=th,
+    )
