@@ -42,6 +42,7 @@ from collections import Counter
 from dataclasses import dataclass
 
 from discourse.errors import InputError
+from discourse.formats.flat_segment import label_blocks
 from discourse.model import Comment, Thread
 
 _FUNCTION_WORDS = frozenset(
@@ -161,7 +162,7 @@ def parse_flat(text: str, thread_id: str = "thread", title: str | None = None) -
 
     start = None
     for k in range(i, len(blocks)):
-        if k > i and blocks[k].gap >= 2:
+        if k > 0 and blocks[k].gap >= 2:
             start = k
             break
         if k >= i and is_author(k) and (k > i or i == 0):
@@ -175,20 +176,22 @@ def parse_flat(text: str, thread_id: str = "thread", title: str | None = None) -
     if not article and i == 1 and start == 1:
         warnings.append("no article text before the comment section")
 
-    # Comments.
+    # Comments: the best labeling of the remaining blocks as author lines / text (see flat_segment).
+    section = blocks[start:]
+    roles = label_blocks([b.lines for b in section], [b.gap for b in section])
     raw: list[tuple[str | None, list[_Block], int]] = []  # (author, blocks, line)
-    k = start
-    while k < len(blocks):
-        b = blocks[k]
-        if is_author(k):
-            raw.append((b.text.strip(), [blocks[k + 1]], b.line_no))
-            k += 2
-            continue
-        if b.gap >= 2 or not raw:
-            raw.append((None, [b], b.line_no))
+    pending: _Block | None = None
+    for b, role in zip(section, roles, strict=True):
+        if role == "A":
+            pending = b
+        elif role == "T":
+            if pending is not None:
+                raw.append((pending.text.strip(), [b], pending.line_no))
+            else:
+                raw.append((None, [b], b.line_no))
+            pending = None
         else:
             raw[-1][1].append(b)
-        k += 1
 
     canon = _canonical_names([a for a, _, _ in raw if a])
     for short, long in sorted(canon.items()):

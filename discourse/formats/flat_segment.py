@@ -1,0 +1,122 @@
+"""Split the comment section of flat text into comments: which blocks are author lines.
+
+A block is a run of non-blank lines with the number of blank lines before it (its gap).
+Each block gets one of three roles:
+
+* ``A``  an author line: one short name-like line, followed by exactly one blank line
+  and the first block of its comment;
+* ``T``  the first block of a comment's text (after an author line, or after two or
+  more blank lines when the author line was lost);
+* ``C``  a further paragraph of the current comment (after exactly one blank line).
+
+Several labelings are usually possible ("Okay." / "Drafts another one" / "Pismiire" /
+"You're welcome" could be two comments or one), so the best one is chosen globally by
+dynamic programming (Viterbi) over the blocks: each author line scores its
+:func:`name_score`, a comment that starts without an author line costs a little, and
+the grammar above rules out the rest. A name that fills the author-line position
+several times in the thread counts as more name-like.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from collections.abc import Sequence
+
+_FUNCTION_WORDS = frozenset(
+    """a an the i you we he she it they me him her us them my your our his its their this that these those
+    is are was were be been am do does did have has had will would can could should shall may might must
+    not no yes and or but if then so because as of to in on at for with from by about into over than
+    what which who whom how why when where there here all any some just very too also only even still
+    thank thanks please ok okay lol yeah well really agree disagree think know like get got""".split()
+)
+_URL = re.compile(r"https?://|www\.|\.(?:com|org|net)\b", re.IGNORECASE)
+_USERNAME = re.compile(r"^@?[\w.\-]{3,40}$")
+_CONTRACTION = re.compile(r"\w['’](?:s|t|re|ve|ll|d|m)\b", re.IGNORECASE)
+MAX_AUTHOR_CHARS = 60
+MAX_AUTHOR_WORDS = 6
+ANONYMOUS_COST = 0.75  # a comment that starts without an author line
+REPEAT_BONUS = 1.5  # the same line fills the author position elsewhere too
+
+
+def name_score(line: str) -> float:
+    """How much a single line looks like a display name (> 0) rather than text (< 0).
+    ``-inf`` when it cannot be a name at all."""
+    line = line.strip()
+    if not line or len(line) > MAX_AUTHOR_CHARS or _URL.search(line):
+        return -math.inf
+    if line[-1] in ".!?,;:\"”’'" or not re.search(r"[^\W\d_]", line):
+        return -math.inf
+    words = line.split()
+    if len(words) > MAX_AUTHOR_WORDS:
+        return -math.inf
+    lowered = [re.sub(r"[^\w]", "", w.lower()) for w in words]
+    if lowered[0] in {"i", "you", "we", "thank", "thanks", "youre", "im"}:
+        return -math.inf
+    func = sum(1 for w in lowered if w in _FUNCTION_WORDS)
+    if func / len(words) > 0.34:
+        return -math.inf
+    score = 0.5
+    if len(words) == 1 and _USERNAME.match(line) and (re.search(r"[\d_]", line) or re.search(r"[a-z][A-Z]", line)):
+        score += 2.0  # user_name, Name42, CamelCase: only ever a handle
+    alpha = [w for w in words if re.match(r"[^\W\d_]", w)]
+    if alpha and all(w[0].isupper() for w in alpha):
+        score += 1.5  # Title Case display name
+    elif words[0][:1].islower() and len(words) > 1:
+        score -= 2.0  # "seems likely", "me neither"
+    score -= 1.5 * func
+    if _CONTRACTION.search(line):
+        score -= 2.0
+    if len(words) > 3:
+        score -= 0.5 * (len(words) - 3)
+    if re.match(r"^[*_>#\[(~`]", line):
+        score -= 2.0  # markdown emphasis, quotes, links: text, not a name
+    return score
+
+
+def label_blocks(lines: Sequence[tuple[str, ...]], gaps: Sequence[int]) -> list[str]:
+    """Roles ("A", "T", "C") for the blocks of a comment section.
+
+    ``lines[k]`` are the lines of block k and ``gaps[k]`` the blank lines before it.
+    The first block can only start a comment (``A`` or ``T``).
+    """
+    n = len(lines)
+    if n == 0:
+        return []
+    raw = [name_score(b[0]) if len(b) == 1 else -math.inf for b in lines]
+    counts = Counter(b[0].strip() for b, s in zip(lines, raw, strict=True) if s > -math.inf)
+    score = [s + (REPEAT_BONUS if s > -math.inf and counts[b[0].strip()] > 1 else 0.0)
+             for b, s in zip(lines, raw, strict=True)]
+    roles = ("A", "T", "C")
+    neg = -math.inf
+    best: list[dict[str, float]] = [dict.fromkeys(roles, neg) for _ in range(n)]
+    back: list[dict[str, str | None]] = [dict.fromkeys(roles) for _ in range(n)]
+    best[0]["A"] = score[0]
+    best[0]["T"] = -ANONYMOUS_COST
+    for k in range(1, n):
+        g = gaps[k]
+        prev = best[k - 1]
+        # A: after the end of any comment text
+        cands = [(prev[r] + score[k], r) for r in ("T", "C")]
+        best[k]["A"], back[k]["A"] = max(cands)
+        # T: after an author line (one blank line), or anonymous after 2+ blank lines
+        cands = []
+        if g == 1:
+            cands.append((prev["A"], "A"))
+        if g >= 2:
+            cands += [(prev[r] - ANONYMOUS_COST, r) for r in ("T", "C")]
+        if cands:
+            best[k]["T"], back[k]["T"] = max(cands)
+        # C: a further paragraph after exactly one blank line
+        if g == 1:
+            best[k]["C"], back[k]["C"] = max((prev[r], r) for r in ("T", "C"))
+    # the section cannot end on an author line
+    last = max(("T", "C"), key=lambda r: best[n - 1][r])
+    out = [last]
+    for k in range(n - 1, 0, -1):
+        prev_role = back[k][out[-1]]
+        assert prev_role is not None
+        out.append(prev_role)
+    out.reverse()
+    return out

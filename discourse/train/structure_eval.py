@@ -1,0 +1,175 @@
+"""Measure reply-link and author recovery from flat text against threads whose structure is known.
+
+A thread with true parent links (a Reddit export, say) is rendered as scraped flat text
+(preorder, as scrapers flatten nested sections), optionally with some author lines
+dropped, parsed back with :func:`~discourse.formats.flat.parse_flat` and run through
+:func:`~discourse.stages.reply_graph.infer_structure`. Parsed comments are matched to the
+originals by their (cleaned) text, so a parse that splits or merges comments is counted
+as wrong rather than silently realigned.
+
+Reported per thread and pooled: comments recovered whole, parent accuracy (overall,
+for top-level and for nested comments), author accuracy (on kept author lines and on
+dropped ones), and two baselines: "every comment answers the article" and "every
+comment answers the one before it".
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from discourse.formats.flat import parse_flat
+from discourse.formats.render_flat import _clean, render_flat
+from discourse.model import Comment, Thread
+from discourse.stages.reply_graph import ReplyWeights, infer_structure
+
+Embed = Callable[[Sequence[str]], np.ndarray]
+"""texts -> (n, dim) L2-normalised vectors; index 0 is the article."""
+
+
+@dataclass
+class Counts:
+    comments: int = 0
+    whole: int = 0
+    parent_ok: int = 0
+    top_level: int = 0
+    top_level_ok: int = 0
+    nested: int = 0
+    nested_ok: int = 0
+    kept_authors: int = 0
+    kept_authors_ok: int = 0
+    dropped_authors: int = 0
+    dropped_authors_ok: int = 0
+    dropped_authors_named: int = 0  # an author was inferred at all (right or wrong)
+    baseline_root_ok: int = 0
+    baseline_previous_ok: int = 0
+    threads: list[str] = field(default_factory=list)
+
+    def add(self, other: Counts) -> None:
+        for name in self.__dataclass_fields__:
+            if name == "threads":
+                self.threads.extend(other.threads)
+            else:
+                setattr(self, name, getattr(self, name) + getattr(other, name))
+
+    def rates(self) -> dict[str, float | int]:
+        def r(a: int, b: int) -> float:
+            return round(a / b, 4) if b else float("nan")
+
+        return {
+            "threads": len(self.threads),
+            "comments": self.comments,
+            "recovered_whole": r(self.whole, self.comments),
+            "parent_accuracy": r(self.parent_ok, self.comments),
+            "parent_accuracy_top_level": r(self.top_level_ok, self.top_level),
+            "parent_accuracy_nested": r(self.nested_ok, self.nested),
+            "author_accuracy_kept": r(self.kept_authors_ok, self.kept_authors),
+            "dropped_authors": self.dropped_authors,
+            "author_accuracy_dropped": r(self.dropped_authors_ok, self.dropped_authors),
+            "dropped_authors_inferred": r(self.dropped_authors_named, self.dropped_authors),
+            "author_precision_inferred": r(self.dropped_authors_ok, self.dropped_authors_named),
+            "baseline_all_top_level": r(self.baseline_root_ok, self.comments),
+            "baseline_previous_comment": r(self.baseline_previous_ok, self.comments),
+        }
+
+
+def renderable(thread: Thread) -> Thread:
+    """The comments a flat rendering can carry: reachable from the article (preorder),
+    with non-empty text, and an author; a comment whose parent is dropped is dropped too."""
+    keep: set[str] = set()
+    out: list[Comment] = []
+    for c in thread.traverse("preorder"):
+        if not _clean(c.text) or not c.author or (c.parent_id is not None and c.parent_id not in keep):
+            continue
+        keep.add(c.id)
+        out.append(c)
+    return Thread(id=thread.id, title=thread.title, comments=tuple(out), article=thread.article,
+                  source_format=thread.source_format)
+
+
+def evaluate_thread(
+    thread: Thread,
+    drop_fraction: float = 0.0,
+    seed: int = 0,
+    embed: Embed | None = None,
+    weights: ReplyWeights | None = None,
+) -> Counts:
+    truth = renderable(thread)
+    rng = random.Random(f"{seed}:{thread.id}")
+    dropped = {c.id for c in truth.comments if rng.random() < drop_fraction}
+    flat = render_flat(truth, drop_author=lambda c: c.id in dropped)
+    parsed = parse_flat(flat, thread.id)
+    vectors = article = None
+    if embed is not None:
+        v = embed([parsed.article or parsed.title] + [c.text for c in parsed.comments])
+        vectors, article = v[1:], (v[0] if parsed.article else None)
+    got = infer_structure(parsed, vectors, article, weights)
+
+    # match parsed comments to originals by cleaned text, in order
+    pool: dict[str, list[str]] = {}
+    for c in truth.comments:
+        pool.setdefault(_key(c.text), []).append(c.id)
+    to_true: dict[str, str] = {}
+    for c in got.comments:
+        ids = pool.get(_key(c.text))
+        if ids:
+            to_true[c.id] = ids.pop(0)
+    true_by = truth.by_id()
+    got_by_true = {to_true[c.id]: c for c in got.comments if c.id in to_true}
+
+    n = Counts(threads=[thread.id])
+    order = [c.id for c in truth.comments]
+    for k, tc in enumerate(truth.comments):
+        n.comments += 1
+        n.baseline_root_ok += tc.parent_id is None
+        n.baseline_previous_ok += tc.parent_id == (order[k - 1] if k else None)
+        top = tc.parent_id is None
+        n.top_level += top
+        n.nested += not top
+        gc = got_by_true.get(tc.id)
+        if gc is None:
+            (n.__setattr__("dropped_authors", n.dropped_authors + 1) if tc.id in dropped
+             else n.__setattr__("kept_authors", n.kept_authors + 1))
+            continue
+        n.whole += 1
+        parent = None if gc.parent_id is None else to_true.get(gc.parent_id, "?")
+        ok = parent == tc.parent_id
+        n.parent_ok += ok
+        n.top_level_ok += ok and top
+        n.nested_ok += ok and not top
+        if tc.id in dropped:
+            n.dropped_authors += 1
+            n.dropped_authors_named += gc.author is not None
+            n.dropped_authors_ok += _same_author(gc.author, true_by[tc.id].author)
+        else:
+            n.kept_authors += 1
+            n.kept_authors_ok += _same_author(gc.author, true_by[tc.id].author)
+    return n
+
+
+def _key(text: str) -> str:
+    """Text as flat rendering keeps it: trailing spaces of lines are not preserved."""
+    return "\n".join(line.rstrip() for line in _clean(text.replace("\r\n", "\n")).split("\n"))
+
+
+def _same_author(got: str | None, want: str | None) -> bool:
+    """Exact, or the inferred name is a token of the true display name ("John" for "John Smith")."""
+    if got is None or want is None:
+        return False
+    if got == want:
+        return True
+    tokens = {t.lower() for t in want.replace("_", " ").replace("-", " ").split()}
+    return got.lower() in tokens or got.lower() == want.lower()
+
+
+def evaluate(
+    threads: Sequence[Thread], drop_fraction: float = 0.0, seed: int = 0, embed: Embed | None = None,
+    weights: ReplyWeights | None = None,
+) -> Counts:
+    total = Counts()
+    for t in threads:
+        total.add(evaluate_thread(t, drop_fraction, seed, embed, weights))
+    return total
