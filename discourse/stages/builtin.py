@@ -15,7 +15,7 @@ from discourse.annotations import StanceResult, ToxicityResult
 from discourse.pipeline import Doc, Resources, stage
 from discourse.stages.attention import rank_attention
 from discourse.stages.chains import find_chains
-from discourse.stages.reply_graph import ReplyWeights, infer_structure
+from discourse.stages.reply_graph import infer_structure
 from discourse.stages.summarize import summarize_chain
 
 STANCE_LABELS = ("agree", "disagree", "neutral", "query")
@@ -59,11 +59,18 @@ def encode_stage(cfg: Mapping[str, Any], res: Resources):  # type: ignore[no-unt
 # -- reply graph ------------------------------------------------------------------------
 @stage("reply_graph.v1", requires=("embeddings",), assigns=("structure",))
 def reply_graph_stage(cfg: Mapping[str, Any], res: Resources):  # type: ignore[no-untyped-def]
-    weights = ReplyWeights.from_config(cfg.get("weights"))
+    from discourse.stages.reply_graph import load_reply_weights
+
+    name = cfg.get("model") or None
+    overrides = cfg.get("weights") or {}
 
     def run(doc: Doc) -> None:
         if doc.thread.structure_known:
             return
+        weights, rec = res.get(f"reply_links:{name}:{sorted(overrides.items())}",
+                               lambda: load_reply_weights(name, overrides))
+        if rec is not None:
+            doc.models[rec.name] = rec
         assert doc.encoded is not None
         v = doc.encoded.vectors
         doc.thread = infer_structure(doc.thread, v[1:], v[0] if doc.thread.article else None, weights)

@@ -4,21 +4,11 @@ A nested comment section flattened by a scraper is a *preorder* (depth-first)
 listing, so the parent of comment *i* is the article or a comment on the path from
 the article to comment *i-1*. Each candidate on that path is scored from
 measurable signals, and a softmax over the candidates gives the link and its
-confidence in 0..1:
-
-==================  =====================================================
-signal              meaning
-==================  =====================================================
-recency             candidates deeper on the path (closer to *i-1*) first
-addressed           *i* addresses the candidate's author by name
-addresses_other     *i* addresses someone, not this candidate's author
-self_reply          same author (rare in real threads)
-turn_taking         candidate answered *i*'s author (A → B → A)
-similarity          MiniLM cosine between *i* and the candidate (article for root)
-quote               *i* repeats six or more consecutive words of the candidate
-new_participant     first comment of a known author who addresses no one → article
-reply_cue           opens like a reply ("Again, I disagree", "Thank you", "you …") → not the article
-==================  =====================================================
+confidence in 0..1. The signals are ``LINK_FEATURES`` (who is addressed by name,
+turn-taking, MiniLM similarity, quoting, position on the path, first comment of a
+newcomer, reply-like openings); their weights are fitted as a conditional logit on
+real threads whose structure is known, rendered flat (``scripts/fit_reply_links.py``,
+shipped as ``models/reply-links-v1``), and each can be overridden from the config.
 
 Authors lost with their author line are inferred in two passes: from the name
 later replies address the comment by ("John thank you" answering it), then from
@@ -28,36 +18,87 @@ Weights are in ``ReplyWeights`` and can be set from the config.
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from collections import Counter
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields, replace
 
 import numpy as np
 
+from discourse.errors import ConfigError, ModelError
 from discourse.model import Comment, Thread
+from discourse.models.registry import ModelRecord, resolve
 from discourse.stages.addressing import addressed_names, name_tokens
+
+
+LINK_FEATURES: tuple[str, ...] = (
+    "root",              # the candidate is the article
+    "previous",          # the candidate is the comment just before (depth 0 on the path)
+    "path_depth",        # steps up the path from the previous comment (0 for it, and for the root)
+    "new_participant",   # root only: the author's first comment, and it addresses no one
+    "reply_cue",         # root only: opens like a reply ("Again, I disagree", "Thank you", "you ...")
+    "addressed",         # the comment addresses the candidate's author by name
+    "addresses_other",   # it addresses a known participant who is not the candidate's author
+    "same_author",       # the candidate has the comment's own author
+    "turn_taking",       # the candidate was answering the comment's author (A -> B -> A)
+    "similarity",        # MiniLM cosine to the candidate (to the article for the root)
+    "root_unscored",     # root only: there is no article text to compare with (similarity left 0)
+    "most_similar",      # the candidate is the most similar one
+    "quote",             # the comment repeats six or more consecutive words of the candidate
+)
 
 
 @dataclass(frozen=True, slots=True)
 class ReplyWeights:
-    recency: float = 1.0
-    depth_step: float = -0.5
-    addressed: float = 4.0
-    addresses_other: float = -1.5
-    self_reply: float = -2.5
-    turn_taking: float = 1.5
-    similarity: float = 5.0
-    similarity_center: float = 0.3
-    quote: float = 4.0
+    """One weight per entry of ``LINK_FEATURES``: a candidate's score is their dot product
+    with its features, and a softmax over the candidates gives the link probabilities.
+
+    The defaults are a hand-set prior used only when no fitted model is given; the
+    pipeline loads the weights fitted by ``scripts/fit_reply_links.py`` (shipped as
+    ``models/reply-links-v1``)."""
+
+    root: float = 0.0
+    previous: float = 1.0
+    path_depth: float = -0.5
     new_participant: float = 1.5
     reply_cue: float = -1.5
-    root_bias: float = 0.0
+    addressed: float = 4.0
+    addresses_other: float = -1.5
+    same_author: float = -2.5
+    turn_taking: float = 1.5
+    similarity: float = 5.0
+    root_unscored: float = 1.5
+    most_similar: float = 0.0
+    quote: float = 4.0
 
     @classmethod
-    def from_config(cls, cfg: dict[str, float] | None) -> ReplyWeights:
+    def from_config(cls, cfg: Mapping[str, float] | None, base: ReplyWeights | None = None) -> ReplyWeights:
         names = {f.name for f in fields(cls)}
-        return cls(**{k: float(v) for k, v in (cfg or {}).items() if k in names})
+        unknown = set(cfg or {}) - names
+        if unknown:
+            raise ConfigError(f"unknown reply-link weight(s) {sorted(unknown)}; known: {', '.join(LINK_FEATURES)}")
+        return replace(base or cls(), **{k: float(v) for k, v in (cfg or {}).items()})
+
+    def vector(self) -> np.ndarray:
+        return np.array([getattr(self, f) for f in LINK_FEATURES], dtype=np.float64)
+
+
+def load_reply_weights(
+    name: str | None, overrides: Mapping[str, float] | None = None
+) -> tuple[ReplyWeights, ModelRecord | None]:
+    """Weights of the shipped reply-link model ``name`` (sha256-checked), with ``overrides``
+    applied; the hand-set prior when ``name`` is None."""
+    if not name:
+        return ReplyWeights.from_config(overrides), None
+    folder, rec = resolve(name)
+    try:
+        meta = json.loads((folder / "model.json").read_text(encoding="utf-8"))
+        base = ReplyWeights(**{k: float(v) for k, v in meta["weights"].items()})
+    except (OSError, KeyError, TypeError, ValueError) as exc:
+        raise ModelError(f"reply-link model {name}: unreadable model.json ({exc})") from exc
+    return ReplyWeights.from_config(overrides, base), rec
 
 
 _WORD = re.compile(r"\w+")
@@ -66,6 +107,11 @@ _REPLY_CUE = re.compile(
     r"exactly|true|wrong|indeed|lol|haha|progress|well said|fair)\b|\b(?:you|your|you're|u)\b",
     re.IGNORECASE,
 )
+_EVIDENCE = {
+    "previous": "directly follows",
+    "new_participant": "first comment of its author, addresses no one",
+    "quote": "quotes it",
+}
 
 
 def _edges(text: str, head: int = 2000, tail: int = 400) -> str:
@@ -95,79 +141,114 @@ def _matches(name: str, author: str | None) -> bool:
     return bool(author) and name.lower() in name_tokens(author)
 
 
+Link = tuple[int | None, float, tuple[str, ...]]
+"""(parent index or None for the article, confidence, evidence)."""
+
+
+class _Candidates:
+    """Features of every candidate parent of each comment, given the parents so far."""
+
+    def __init__(self, comments: tuple[Comment, ...], authors: list[str | None],
+                 vecs: np.ndarray | None, article_vec: np.ndarray | None) -> None:
+        self.comments = comments
+        self.authors = authors
+        self.vecs = vecs
+        self.article_vec = article_vec
+        self.shingles = [_shingles(c.text) for c in comments]
+        self.names = [addressed_names(_edges(c.text)) for c in comments]
+        self.cue = [bool(_REPLY_CUE.search(_opening(c.text))) for c in comments]
+        known = {a for a in authors if a}
+        self.known_names = [[m for m in ns if any(_matches(m, a) for a in known)] for ns in self.names]
+        self.first_of_author: list[bool] = []
+        seen: set[str] = set()
+        for a in authors:
+            self.first_of_author.append(bool(a) and a not in seen)
+            if a:
+                seen.add(a)
+
+    def features(self, i: int, parents: Sequence[int | None]) -> tuple[list[int | None], np.ndarray]:
+        """Candidates for comment ``i`` (None = the article, then the path from comment i-1 up)
+        and their (m, len(LINK_FEATURES)) feature matrix."""
+        path: list[int] = []
+        j = i - 1 if i > 0 else None
+        while j is not None:
+            path.append(j)
+            j = parents[j]
+        cands: list[int | None] = [None, *path]
+        f = np.zeros((len(cands), len(LINK_FEATURES)), dtype=np.float64)
+        col = {name: k for k, name in enumerate(LINK_FEATURES)}
+        me = self.authors[i]
+        names = self.names[i]
+        f[0, col["root"]] = 1.0
+        f[0, col["new_participant"]] = float(not names and self.first_of_author[i])
+        f[0, col["reply_cue"]] = float(self.cue[i])
+        if self.vecs is not None and self.article_vec is not None:
+            f[0, col["similarity"]] = float(self.vecs[i] @ self.article_vec)
+        elif self.vecs is not None:
+            f[0, col["root_unscored"]] = 1.0
+        for r, j in enumerate(path, start=1):
+            other = self.authors[j]
+            f[r, col["previous"]] = float(r == 1)
+            f[r, col["path_depth"]] = float(r - 1)
+            hit = bool(other) and any(_matches(m, other) for m in names)
+            f[r, col["addressed"]] = float(hit)
+            f[r, col["addresses_other"]] = float(not hit and bool(self.known_names[i]))
+            f[r, col["same_author"]] = float(bool(me) and me == other)
+            gp = parents[j]
+            f[r, col["turn_taking"]] = float(bool(me) and gp is not None and self.authors[gp] == me and other != me)
+            if self.vecs is not None:
+                f[r, col["similarity"]] = float(self.vecs[i] @ self.vecs[j])
+            f[r, col["quote"]] = float(bool(self.shingles[i] & self.shingles[j]))
+        if self.vecs is not None and len(cands) > 1:
+            sims = f[:, col["similarity"]]
+            if self.article_vec is None:
+                sims = np.where(np.arange(len(cands)) == 0, -np.inf, sims)
+            f[int(np.argmax(sims)), col["most_similar"]] = 1.0
+        return cands, f
+
+    def evidence(self, j: int | None, row: np.ndarray, w: np.ndarray) -> tuple[str, ...]:
+        """The signals that pushed this candidate up, strongest first."""
+        out: list[tuple[float, str]] = []
+        for k, name in enumerate(LINK_FEATURES):
+            contrib = row[k] * w[k]
+            if row[k] == 0 or contrib <= 0 or name in ("root", "path_depth", "root_unscored"):
+                continue
+            other = self.authors[j] if j is not None else None
+            if name == "addressed":
+                text = f"addresses {other}"
+            elif name == "turn_taking":
+                text = f"turn-taking with {other or 'unknown'}"
+            elif name == "similarity":
+                text = f"similarity {'to article ' if j is None else ''}{row[k]:.2f}"
+            elif name == "most_similar":
+                text = "most similar candidate"
+            else:
+                text = _EVIDENCE.get(name, name.replace("_", " "))
+            out.append((contrib, text))
+        return tuple(t for _, t in sorted(out, key=lambda x: -x[0]))
+
+
 def _link(
     comments: tuple[Comment, ...],
     authors: list[str | None],
     vecs: np.ndarray | None,
     article_vec: np.ndarray | None,
     w: ReplyWeights,
-) -> list[tuple[int | None, float, tuple[str, ...]]]:
-    """Return (parent index or None for the article, confidence, evidence) per comment."""
-    n = len(comments)
+) -> list[Link]:
+    """Greedy left-to-right decoding: each comment takes its most probable candidate."""
+    cands = _Candidates(comments, authors, vecs, article_vec)
+    wv = w.vector()
     parents: list[int | None] = []
-    out: list[tuple[int | None, float, tuple[str, ...]]] = []
-    seen_authors: set[str] = set()
-    shingles = [_shingles(c.text) for c in comments]
-    known = {a for a in authors if a}
-    for i in range(n):
-        # path from root to i-1 (preorder constraint)
-        path: list[int] = []
-        j = i - 1 if i > 0 else None
-        while j is not None:
-            path.append(j)
-            j = parents[j]
-        names = addressed_names(_edges(comments[i].text))
-        known_names = [m for m in names if any(_matches(m, a) for a in known)]
-        me = authors[i]
-        cand: list[tuple[int | None, float, list[str]]] = []
-        # the article
-        ev: list[str] = []
-        s = w.root_bias
-        if vecs is not None and article_vec is not None:
-            sim = float(vecs[i] @ article_vec)
-            s += w.similarity * (sim - w.similarity_center)
-            ev.append(f"similarity to article {sim:.2f}")
-        if not names and me is not None and me not in seen_authors:
-            s += w.new_participant
-            ev.append("first comment of its author, addresses no one")
-        if _REPLY_CUE.search(_opening(comments[i].text)):
-            s += w.reply_cue
-        cand.append((None, s, ev))
-        for depth, j in enumerate(path):
-            ev = []
-            s = w.recency + w.depth_step * depth
-            if depth == 0:
-                ev.append("directly follows")
-            other = authors[j]
-            if other and any(_matches(m, other) for m in names):
-                s += w.addressed
-                ev.append(f"addresses {other}")
-            elif known_names:
-                s += w.addresses_other
-            if me and other and me == other:
-                s += w.self_reply
-                ev.append("same author")
-            gp = parents[j]
-            if me and gp is not None and authors[gp] == me and other != me:
-                s += w.turn_taking
-                ev.append(f"turn-taking with {other or 'unknown'}")
-            if vecs is not None:
-                sim = float(vecs[i] @ vecs[j])
-                s += w.similarity * (sim - w.similarity_center)
-                ev.append(f"similarity {sim:.2f}")
-            if shingles[i] & shingles[j]:
-                s += w.quote
-                ev.append("quotes it")
-            cand.append((j, s, ev))
-        scores = np.array([c[1] for c in cand])
+    out: list[Link] = []
+    for i in range(len(comments)):
+        options, f = cands.features(i, parents)
+        scores = f @ wv
         p = np.exp(scores - scores.max())
         p /= p.sum()
         best = int(np.argmax(p))
-        parent, _, evidence = cand[best]
+        parent = options[best]
         parents.append(parent)
-        out.append((parent, float(p[best]), tuple(evidence)))
-        if me:
-            seen_authors.add(me)
+        out.append((parent, float(p[best]), cands.evidence(parent, f[best], wv)))
     return out
 
 
