@@ -6,7 +6,8 @@ recovery from stray text before ``<?xml`` and unquoted attribute values) and
 
 Rules: spam posts are excluded; deleted posts are kept as empty placeholders only when
 someone replies to them; posts of deleted threads, posts whose thread is missing, and
-posts that stay malformed after repair are dropped. A thread is identified by its
+posts that stay malformed after repair are dropped; a malformed file from which no element
+can be recovered raises InputError. A thread is identified by its
 <link> (as isso and remark42 do), else its <id>, else its Disqus id. Warnings about
 posts that belong to no returned thread go to the first thread. E-mail and IP
 addresses are not kept.
@@ -25,7 +26,7 @@ import defusedxml.ElementTree as SafeET
 from defusedxml import DefusedXmlException
 
 from discourse.errors import InputError
-from discourse.formats.tabular import assemble, to_iso
+from discourse.formats.tabular import assemble, needed_placeholders, to_iso
 from discourse.model import Comment, Thread
 
 # -- XML helpers (shared with wordpress.py) -------------------------------------------
@@ -84,7 +85,8 @@ def _parse(xml: str, label: str) -> Element:
     try:
         return SafeET.fromstring(xml, forbid_dtd=False, forbid_entities=True, forbid_external=True)
     except DefusedXmlException as exc:
-        raise InputError(f"{label}: refused XML entity or external reference ({type(exc).__name__})") from None
+        raise InputError(f"{label}: refused XML entity or external reference "
+                         f"({type(exc).__name__})") from None
 
 
 def local(tag: Any) -> str:
@@ -189,6 +191,9 @@ _DEFAULT_ROOT = '<disqus xmlns="http://disqus.com" xmlns:dsq="http://disqus.com/
 def parse_disqus(text: str, source_name: str = "input") -> list[Thread]:
     file_notes: list[str] = []
     elements = list(_elements(text, source_name, file_notes))
+    broken = [n for n in file_notes if "not well-formed XML" in n]
+    if not elements and broken:
+        raise InputError(broken[0].split("; read element")[0] + "; no <thread> or <post> could be recovered")
     threads_xml = {attr(el, "id"): el for kind, el in elements if kind == "thread"}
     posts = [el for kind, el in elements if kind == "post"]
 
@@ -218,15 +223,17 @@ def parse_disqus(text: str, source_name: str = "input") -> list[Thread]:
         else:
             per_thread.setdefault(tref, []).append((post, pid))
     if generated:
-        file_notes.append(f"{len(generated)} post(s) had no dsq:id attribute and were identified by their <id> "
-                          f"or position: {', '.join(generated[:5])}")
+        file_notes.append(f"{len(generated)} post(s) had no dsq:id attribute and were identified by "
+                          f"their <id> or position: {', '.join(generated[:5])}")
     if spam:
         file_notes.append(f"excluded {len(spam)} post(s) marked as spam or with an unreadable isSpam flag: "
                           f"{', '.join(spam[:5])}")
     if unthreaded:
-        file_notes.append(f"dropped {len(unthreaded)} post(s) that name no thread: {', '.join(unthreaded[:5])}")
+        file_notes.append(f"dropped {len(unthreaded)} post(s) that name no thread: "
+                          f"{', '.join(unthreaded[:5])}")
     if orphans:
-        file_notes.append(f"dropped {len(orphans)} post(s) whose thread is not in the file: {', '.join(orphans[:5])}")
+        file_notes.append(f"dropped {len(orphans)} post(s) whose thread is not in the file: "
+                          f"{', '.join(orphans[:5])}")
     for tref, count in in_deleted.items():
         file_notes.append(f"dropped {count} post(s) of deleted thread {tref}")
 
@@ -285,7 +292,8 @@ def _thread(el: Element, tref: str, posts: list[tuple[Element, str]], used_ids: 
     ident = child_text(el, "id").strip()
     tid = link or ident or f"disqus-thread-{tref}"
     if not ident:
-        notes.append(f"thread {tref} has an empty <id>; identified by {'its link' if link else 'its Disqus id'}")
+        notes.append(f"thread {tref} has an empty <id>; identified by "
+                     f"{'its link' if link else 'its Disqus id'}")
     if tid in used_ids:
         notes.append(f"another thread in the file has the same link; this one is named {tid}#{tref}")
         tid = f"{tid}#{tref}"
@@ -297,17 +305,7 @@ def _thread(el: Element, tref: str, posts: list[tuple[Element, str]], used_ids: 
 
     deleted = {pid for post, pid in posts if _true(child_text(post, "isDeleted"))}
     parent_of = {pid: attr(child(post, "parent"), "id") or None for post, pid in posts}
-    needed: set[str] = set()
-    for pid in parent_of:
-        if pid in deleted:
-            continue
-        seen: set[str] = set()
-        node = parent_of.get(pid)
-        while node is not None and node not in seen:
-            seen.add(node)
-            if node in deleted:
-                needed.add(node)
-            node = parent_of.get(node)
+    needed = needed_placeholders(parent_of, deleted)
 
     comments: list[Comment] = []
     dropped_deleted: list[str] = []
@@ -342,13 +340,14 @@ def _thread(el: Element, tref: str, posts: list[tuple[Element, str]], used_ids: 
                                 parent_confidence=1.0, created=created, meta=meta))
     kept_deleted = [pid for pid in deleted if pid in needed]
     if kept_deleted:
-        notes.append(f"{len(kept_deleted)} deleted post(s) kept as empty placeholders because others reply to "
-                     f"them: {', '.join(kept_deleted[:5])}")
+        notes.append(f"{len(kept_deleted)} deleted post(s) kept as empty placeholders because others "
+                     f"reply to them: {', '.join(kept_deleted[:5])}")
     if dropped_deleted:
         notes.append(f"dropped {len(dropped_deleted)} deleted post(s) nobody replies to: "
                      f"{', '.join(dropped_deleted[:5])}")
     if bad_times:
-        notes.append(f"{len(bad_times)} post(s) have an unreadable createdAt, left empty: {', '.join(bad_times[:5])}")
+        notes.append(f"{len(bad_times)} post(s) have an unreadable createdAt, left empty: "
+                     f"{', '.join(bad_times[:5])}")
     meta = {"disqus_id": tref, "link": link or None, "identifier": ident or None,
             "created": to_iso(child_text(el, "createdAt").strip()), "source": label}
     if _true(child_text(el, "isClosed")):

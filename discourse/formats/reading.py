@@ -82,7 +82,8 @@ def load_json(text: str, label: str) -> Any:
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
-        raise InputError(f"{label}: not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno})") from None
+        raise InputError(f"{label}: not valid JSON ({exc.msg} at line {exc.lineno}, column "
+                         f"{exc.colno})") from None
     except RecursionError:
         raise InputError(f"{label}: JSON is nested too deeply to read") from None
 
@@ -123,7 +124,7 @@ def _decode(data: bytes, label: str) -> tuple[str, list[str]]:
     if nuls:
         utf16 = _bomless_utf16(head)
         if utf16:
-            text, warnings = _decode_bom(data, utf16, "UTF-16", label)
+            text, warnings = _decode_bom(data, utf16, "UTF-16", label, bom=False)
             return text, [f"{label}: no byte-order mark; decoded as {utf16.upper()}"] + warnings
         if nuls > _MAX_NUL_SHARE * len(head):
             raise InputError(f"{label} looks like binary data, not text (it holds NUL bytes)")
@@ -132,10 +133,11 @@ def _decode(data: bytes, label: str) -> tuple[str, list[str]]:
     return _decode_legacy(data, label)
 
 
-def _decode_bom(body: bytes, codec: str, shown: str, label: str) -> tuple[str, list[str]]:
+def _decode_bom(body: bytes, codec: str, shown: str, label: str, *,
+                bom: bool = True) -> tuple[str, list[str]]:
     text = body.decode(codec, errors="replace")
     warnings = []
-    if shown != "UTF-8":
+    if shown != "UTF-8" and bom:
         warnings.append(f"{label}: decoded as {shown} (byte-order mark)")
     bad = text.count("\ufffd") - (body.decode(codec, errors="ignore").count("\ufffd"))
     if bad:

@@ -5,6 +5,13 @@ parent always comes before its replies. "more" stubs (comments Reddit did not se
 are not comments: they are counted in a warning and listed in ``Thread.meta["more"]``.
 Text fields are HTML-unescaped exactly once (responses fetched without ``raw_json=1``
 carry ``&amp;``/``&gt;``). The RumourEval ``raw.json`` files use the same schema.
+
+A "[deleted]" author leaves ``author`` empty (``meta["deleted"]``). A comment whose body is
+"[deleted]" or "[removed]" is not the commenter's text: it is kept as an empty placeholder
+(``meta["body_deleted"]``/``meta["body_removed"]``) only when a comment in the file replies to
+it, and dropped otherwise, with a warning either way. A comment without an id is named
+``comment-N`` (N = its position in reading order). A response with no comment in it gives no
+thread.
 """
 
 from __future__ import annotations
@@ -14,32 +21,42 @@ from typing import Any
 
 from discourse.errors import InputError
 from discourse.formats.reading import load_json
-from discourse.formats.tabular import assemble, to_iso
+from discourse.formats.tabular import assemble, needed_placeholders, to_iso
 from discourse.model import Comment, Thread
 
 _GONE = ("[deleted]", "[removed]")
-_COMMENT_META = ("score", "edited", "stickied", "distinguished", "controversiality", "is_submitter", "permalink",
-                 "gilded", "author_flair_text")
+_COMMENT_META = ("score", "edited", "stickied", "distinguished", "controversiality", "is_submitter",
+                 "permalink", "gilded", "author_flair_text")
 
 
 def parse_reddit(text: str, source_name: str = "input") -> list[Thread]:
     data = load_json(text, source_name)
     listings = data if isinstance(data, list) else [data]
     if not listings or not all(_is_listing(x) for x in listings):
-        raise InputError(f"{source_name}: not a Reddit comments response (expected [post Listing, comment Listing])")
+        raise InputError(f"{source_name}: not a Reddit comments response (expected [post Listing, "
+                         "comment Listing])")
     post: dict[str, Any] = {}
     comment_things: list[Any] = []
     for listing in listings:
-        for thing in listing["data"].get("children") or []:
+        for thing in _list(listing["data"].get("children")):
             if isinstance(thing, dict) and thing.get("kind") == "t3" and not post:
-                post = thing.get("data") or {}
+                post = thing["data"] if isinstance(thing.get("data"), dict) else {}
             else:
                 comment_things.append(thing)
-    return [_thread(post, comment_things, source_name)]
+    thread = _thread(post, comment_things, source_name)
+    return [thread] if thread.comments else []
 
 
 def _is_listing(x: Any) -> bool:
     return isinstance(x, dict) and x.get("kind") == "Listing" and isinstance(x.get("data"), dict)
+
+
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
+def _count(value: Any) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else 0
 
 
 def _unescape(value: Any) -> str:
@@ -68,21 +85,23 @@ def _thread(post: dict[str, Any], things: list[Any], label: str) -> Thread:
         kind, d = thing.get("kind"), thing["data"]
         if kind == "more":
             stubs.append({"id": d.get("id"), "parent_id": _parent(d, post_id, tree_parent),
-                          "count": int(d.get("count") or 0), "children": tuple(d.get("children") or ())})
+                          "count": _count(d.get("count")), "children": tuple(_list(d.get("children")))})
             continue
         if kind != "t1":
             skipped.append(f"an entry of kind {kind!r}")
             continue
         post_id = post_id or _strip_prefix(d.get("link_id"))
-        comment = _comment(d, post_id, tree_parent)
+        comment = _comment(d, post_id, tree_parent, len(comments) + 1)
         comments.append(comment)
         replies = d.get("replies")
         if _is_listing(replies):
-            for child in reversed(replies["data"].get("children") or []):
+            for child in reversed(_list(replies["data"].get("children"))):
                 stack.append((child, comment.id))
     if skipped:
-        notes.append(f"skipped {len(skipped)} entry(ies) that are not comments: {', '.join(sorted(set(skipped)))}")
-    _note_stubs(stubs, notes)
+        notes.append(f"skipped {len(skipped)} entry(ies) that are not comments: "
+                     f"{', '.join(sorted(set(skipped)))}")
+    comments = _drop_gone_bodies(comments, notes)
+    _note_stubs(stubs, post.get("num_comments"), len(comments), notes)
     deleted = sum(1 for c in comments if c.meta.get("deleted"))
     if deleted:
         notes.append(f"{deleted} comment(s) have a deleted author ('[deleted]'); author left empty")
@@ -106,29 +125,47 @@ def _parent(d: dict[str, Any], post_id: str | None, tree_parent: str | None) -> 
     return _strip_prefix(raw) or tree_parent
 
 
-def _comment(d: dict[str, Any], post_id: str | None, tree_parent: str | None) -> Comment:
+def _comment(d: dict[str, Any], post_id: str | None, tree_parent: str | None, n: int) -> Comment:
     author = d.get("author")
     body = _unescape(d.get("body"))
     meta: dict[str, Any] = {k: d[k] for k in _COMMENT_META if d.get(k) not in (None, "", [], {})}
     if author in _GONE:
         meta["deleted"] = True
         author = None
-    if body in _GONE:
-        meta["body_" + body.strip("[]")] = True  # body_deleted / body_removed
+    if body.strip() in _GONE:
+        meta["body_" + body.strip().strip("[]")] = True  # body_deleted / body_removed
+        body = ""
     return Comment(
-        id=str(d.get("id") or _strip_prefix(d.get("name")) or ""), text=body,
+        id=str(d.get("id") or _strip_prefix(d.get("name")) or f"comment-{n}"), text=body,
         author=author if isinstance(author, str) and author else None,
         parent_id=_parent(d, post_id, tree_parent), parent_confidence=1.0,
         created=to_iso(d.get("created_utc")), meta=meta,
     )
 
 
-def _note_stubs(stubs: list[dict[str, Any]], notes: list[str]) -> None:
+def _drop_gone_bodies(comments: list[Comment], notes: list[str]) -> list[Comment]:
+    gone = {c.id for c in comments if c.meta.get("body_deleted") or c.meta.get("body_removed")}
+    if not gone:
+        return comments
+    keep = needed_placeholders({c.id: c.parent_id for c in comments}, gone)
+    if keep:
+        notes.append(f"{len(keep)} deleted or removed comment(s) kept as empty placeholders because "
+                     f"others reply to them: {', '.join(sorted(keep)[:5])}")
+    dropped = sorted(gone - keep)
+    if dropped:
+        notes.append(f"dropped {len(dropped)} deleted or removed comment(s) nobody replies to: "
+                     f"{', '.join(dropped[:5])}")
+    return [c for c in comments if c.id not in gone or c.id in keep]
+
+
+def _note_stubs(stubs: list[dict[str, Any]], claimed: Any, present: int, notes: list[str]) -> None:
     loading = [s for s in stubs if s["count"] > 0 or s["children"]]
     continues = len(stubs) - len(loading)
     if loading:
-        hidden = sum(s["count"] for s in loading)
-        notes.append(f"{len(loading)} 'load more comments' stub(s) stand for {hidden} comment(s) Reddit did not "
-                     "include in this file; they are not in the thread")
+        listed = sum(len(s["children"]) for s in loading)
+        total = f" (the post reports {claimed} comments; {present} are here)" if isinstance(claimed, int) \
+            else ""
+        notes.append(f"{len(loading)} 'load more comments' stub(s) list {listed} comment(s) Reddit did not "
+                     f"include in this file; they are not in the thread{total}")
     if continues:
         notes.append(f"{continues} 'continue this thread' link(s): deeper replies are not in this file")

@@ -7,6 +7,10 @@ optionally ``thread_id``/``title``; common aliases are accepted (see ``ALIASES``
 duplicate ids, and points self-parented comments, comments whose parent is missing and
 the first comment (in document order) of each reply cycle at the article, recording a
 warning for each kind of repair, so the returned Thread passes ``validate()``.
+:func:`needed_placeholders` tells the parsers which deleted comments to keep as empty
+placeholders (those with a surviving reply below them).
+
+A JSON array of row objects is read like JSONL (``source_format`` "json_rows" instead of "jsonl").
 """
 
 from __future__ import annotations
@@ -69,7 +73,23 @@ def assemble(
     return thread
 
 
-def _listing(items: list[str]) -> str:
+def needed_placeholders(parent_of: Mapping[str, str | None], gone: set[str]) -> set[str]:
+    """The ids in ``gone`` (deleted, removed) that are ancestors of a comment not in ``gone``."""
+    needed: set[str] = set()
+    for cid in parent_of:
+        if cid in gone:
+            continue
+        seen: set[str] = set()
+        node = parent_of.get(cid)
+        while node is not None and node not in seen and node not in needed:
+            seen.add(node)
+            if node in gone:
+                needed.add(node)
+            node = parent_of.get(node)
+    return needed
+
+
+def listing(items: list[str]) -> str:
     shown = ", ".join(items[:_EXAMPLES])
     return shown + (f" and {len(items) - _EXAMPLES} more" if len(items) > _EXAMPLES else "")
 
@@ -87,7 +107,7 @@ def _drop_duplicates(comments: list[Comment], notes: list[str]) -> list[Comment]
     if dupes:
         notes.append(
             f"{len(dupes)} comment(s) repeated an id already used in this thread and were dropped, "
-            f"keeping the first of each (ids {_listing(dupes)})"
+            f"keeping the first of each (ids {listing(dupes)})"
         )
     return kept
 
@@ -107,10 +127,10 @@ def _fix_parents(comments: list[Comment], notes: list[str]) -> list[Comment]:
         out.append(c)
     if selfp:
         notes.append(f"{len(selfp)} comment(s) named themselves as their parent and now answer the article "
-                     f"(ids {_listing(selfp)})")
+                     f"(ids {listing(selfp)})")
     if missing:
         notes.append(f"{len(missing)} comment(s) reply to a comment that is not in the thread and now answer "
-                     f"the article: {_listing(missing)}")
+                     f"the article: {listing(missing)}")
     return out
 
 
@@ -137,16 +157,19 @@ def _break_cycles(comments: list[Comment], notes: list[str]) -> list[Comment]:
         return comments
     notes.append(
         f"{len(broken)} reply cycle(s) broken: the first comment of each in document order now answers the "
-        f"article ({_listing([f'{k} (was reply to {v})' for k, v in broken.items()])})"
+        f"article ({listing([f'{k} (was reply to {v})' for k, v in broken.items()])})"
     )
     return [
-        replace(c, parent_id=None, meta={**c.meta, "cycle_broken_parent": broken[c.id]}) if c.id in broken else c
+        replace(c, parent_id=None, meta={**c.meta, "cycle_broken_parent": broken[c.id]})
+        if c.id in broken else c
         for c in comments
     ]
 
 
 def to_iso(value: Any) -> str | None:
-    """Normalise a timestamp (epoch seconds or ms, ISO 8601, "… UTC", RFC 2822) to ISO 8601; None if unreadable."""
+    """Normalise a timestamp (epoch seconds or ms, ISO 8601, "… UTC", RFC 2822) to ISO 8601.
+
+    Returns None when the value cannot be read."""
     if value is None or isinstance(value, bool):
         return None
     try:
@@ -162,7 +185,7 @@ def to_iso(value: Any) -> str | None:
             return datetime.fromisoformat(iso).isoformat()
         except ValueError:
             return parsedate_to_datetime(s).isoformat()
-    except (ValueError, TypeError, OverflowError, IndexError):
+    except (ValueError, TypeError, OverflowError, OSError, IndexError):
         return None
 
 
@@ -191,8 +214,7 @@ def parse_jsonl(text: str, source_name: str = "input") -> list[Thread]:
         data = load_json(text, source_name)
         if not isinstance(data, list):
             raise InputError(f"{source_name}: expected a JSON array of comment objects")
-        rows = [(i, r) for i, r in enumerate(data, start=1)]
-        return _build(rows, source_name, "jsonl", "item", [])
+        return _build(list(enumerate(data, start=1)), source_name, "json_rows", "item", [])
     rows: list[tuple[int, Any]] = []
     bad: list[str] = []
     for no, line in enumerate(text.split("\n"), start=1):
@@ -204,7 +226,8 @@ def parse_jsonl(text: str, source_name: str = "input") -> list[Thread]:
             bad.append(f"{no} ({str(exc).removeprefix('line: ')})")
     if not rows:
         raise InputError(f"{source_name}: no line holds a JSON object" + (f" (line {bad[0]})" if bad else ""))
-    warnings = [f"{len(bad)} line(s) are not valid JSON and were skipped: lines {_listing(bad)}"] if bad else []
+    warnings = [f"{len(bad)} line(s) are not valid JSON and were skipped: lines "
+                f"{listing(bad)}"] if bad else []
     return _build(rows, source_name, "jsonl", "line", warnings)
 
 
@@ -247,8 +270,10 @@ def _build(rows: list[tuple[int, Any]], source_name: str, fmt: str, unit: str,
     notes = list(warnings)
     not_objects = [str(no) for no, r in rows if not isinstance(r, dict)]
     if not_objects:
-        notes.append(f"{len(not_objects)} {unit}(s) are not JSON objects and were skipped: {_listing(not_objects)}")
-    records = [(no, {str(k).strip().lower(): v for k, v in r.items()}) for no, r in rows if isinstance(r, dict)]
+        notes.append(f"{len(not_objects)} {unit}(s) are not JSON objects and were skipped: "
+                     f"{listing(not_objects)}")
+    records = [(no, {str(k).strip().lower(): v for k, v in r.items()})
+               for no, r in rows if isinstance(r, dict)]
     if records and not any(_pick(r, "text")[0] for _, r in records):
         raise InputError(f"{source_name}: no text field (expected one of: {', '.join(ALIASES['text'])})")
     has_ids = any(_pick(r, "id")[0] for _, r in records)
@@ -258,7 +283,8 @@ def _build(rows: list[tuple[int, Any]], source_name: str, fmt: str, unit: str,
     for no, r in records:
         tid = id_str(_pick(r, "thread")[1]) or default_thread
         groups.setdefault(tid, []).append((no, r))
-    threads = [t for t in (_thread(tid, group, fmt, unit, has_ids) for tid, group in groups.items()) if t.comments]
+    built = (_thread(tid, group, fmt, unit, has_ids) for tid, group in groups.items())
+    threads = [t for t in built if t.comments]
     if threads and notes:  # file-level notes go to the first thread
         threads[0] = replace(threads[0], warnings=tuple(notes) + threads[0].warnings)
     return threads
@@ -277,7 +303,8 @@ def _thread(tid: str, group: list[tuple[int, dict[str, Any]]], fmt: str, unit: s
             generated.append(str(no))
         ids.append(cid)
     if generated:
-        notes.append(f"{len(generated)} {unit}(s) had no id and were named '{unit}-N': {unit}s {_listing(generated)}")
+        notes.append(f"{len(generated)} {unit}(s) had no id and were named '{unit}-N': {unit}s "
+                     f"{listing(generated)}")
     known = set(ids)
     parents: list[str | None] = []
     for _, r in group:
@@ -317,12 +344,12 @@ def _thread(tid: str, group: list[tuple[int, dict[str, Any]]], fmt: str, unit: s
             parent_confidence=1.0, created=created, meta=meta,
         ))
     if skipped:
-        notes.append(f"{len(skipped)} {unit}(s) without text were skipped: {unit}s {_listing(skipped)}")
+        notes.append(f"{len(skipped)} {unit}(s) without text were skipped: {unit}s {listing(skipped)}")
     if placeholders:
         notes.append(f"{len(placeholders)} comment(s) without text were kept as empty placeholders because "
-                     f"others reply to them (ids {_listing(placeholders)})")
+                     f"others reply to them (ids {listing(placeholders)})")
     if bad_times:
         notes.append(f"{len(bad_times)} timestamp(s) could not be read and were left empty: {unit}s "
-                     f"{_listing(bad_times)}")
+                     f"{listing(bad_times)}")
     return assemble(tid, comments, title=title or tid, article=article, source_format=fmt, warnings=notes)
 

@@ -3,11 +3,15 @@
 ``<wp:comment_parent>`` 0 (or empty) means the comment answers the post. Spam and trashed
 comments are excluded with a warning; pending ones are kept (``meta["approved"]`` is
 False). Comment text is kept verbatim unless it holds HTML, which is converted to plain
-text with its line breaks kept. E-mail and IP addresses are not kept.
+text with its line breaks kept. E-mail and IP addresses are not kept. A thread is identified
+by the item's <link>, else its <guid>, else its post id; a second item with the same link gets
+``#N`` (its position) appended, with a warning.
 """
 
 from __future__ import annotations
 
+import re
+from dataclasses import replace
 from typing import Any
 from xml.etree.ElementTree import Element, ParseError
 
@@ -30,10 +34,16 @@ def parse_wordpress(text: str, source_name: str = "input") -> list[Thread]:
     channel = child(root, "channel")
     items = [el for el in (channel if channel is not None else root) if local(el.tag) == "item"]
     threads: list[Thread] = []
+    used: set[str] = set()
     for n, item in enumerate(items, start=1):
         comments = [c for c in item if local(c.tag) == "comment"]
         if comments:
-            threads.append(_thread(item, n, comments, source_name))
+            thread = _thread(item, n, comments, source_name)
+            if thread.id in used:  # two items with one link (a post and its revision, …)
+                thread = replace(thread, id=f"{thread.id}#{n}").with_warnings(
+                    f"another item in the file has the same link; this one is named {thread.id}#{n}")
+            used.add(thread.id)
+            threads.append(thread)
     if threads and file_notes:
         threads[0] = threads[0].with_warnings(*file_notes)
     return threads
@@ -84,7 +94,8 @@ def _thread(item: Element, n: int, comment_els: list[Element], label: str) -> Th
             parent_confidence=1.0, created=created, meta=meta,
         ))
     if no_id:
-        notes.append(f"{len(no_id)} comment(s) had no <wp:comment_id> and were numbered: {', '.join(no_id[:5])}")
+        notes.append(f"{len(no_id)} comment(s) had no <wp:comment_id> and were numbered: "
+                     f"{', '.join(no_id[:5])}")
     if excluded:
         notes.append(f"excluded {len(excluded)} comment(s): {', '.join(excluded[:5])}")
     if no_time:
@@ -102,5 +113,6 @@ def _created(el: Element) -> str | None:
 
 
 def _gmt(value: str) -> str | None:
+    """A ``*_gmt`` date: UTC, written without an offset (one already there is kept)."""
     iso = to_iso(value.strip())
-    return iso if iso is None or iso.endswith("+00:00") else iso + "+00:00"
+    return iso if iso is None or re.search(r"(?:[+-]\d\d:\d\d|Z)$", iso) else iso + "+00:00"
