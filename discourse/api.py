@@ -22,6 +22,16 @@ def slug(name: str) -> str:
     return s[:80] or "thread"
 
 
+def _is_file(source: str) -> bool:
+    """A string names a file when it is one line, short, and an existing file."""
+    if "\n" in source or len(source) >= 4096:
+        return False
+    try:
+        return Path(source).is_file()
+    except (OSError, ValueError):  # name too long, NUL inside, ...
+        return False
+
+
 def load_threads(source: str | Path | bytes, name: str | None = None) -> list[Thread]:
     """Read a file path, raw bytes or a text string and parse it into threads.
 
@@ -31,8 +41,7 @@ def load_threads(source: str | Path | bytes, name: str | None = None) -> list[Th
     from discourse.formats.flat import parse_flat
     from discourse.formats.reading import read_text
 
-    if isinstance(source, Path) or (isinstance(source, str) and "\n" not in source and len(source) < 4096
-                                    and Path(source).is_file()):
+    if isinstance(source, Path) or (isinstance(source, str) and _is_file(source)):
         path = Path(source)
         if path.is_dir():
             raise InputError(f"{path} is a folder; use analyze_many or the CLI for folders")
@@ -43,10 +52,10 @@ def load_threads(source: str | Path | bytes, name: str | None = None) -> list[Th
         text, warnings = read_text(source)
         name, filename = name or "thread", name or ""
     else:
-        text, warnings = source, []
-        name, filename = name or "thread", ""
-        if not text.strip():
+        if not source.strip():
             raise InputError("the input text is empty")
+        text, warnings = read_text(source.encode("utf-8", "surrogatepass"), name=name or "input")
+        name, filename = name or "thread", ""
     fmt = detect_format(text, filename)
     if fmt == "flat":
         threads = [parse_flat(text, slug(name))]

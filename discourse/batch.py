@@ -19,7 +19,7 @@ from typing import Any
 
 from discourse.api import analyze_thread, load_threads, slug
 from discourse.config import config_hash
-from discourse.errors import DiscourseError
+from discourse.errors import InputError
 from discourse.models.registry import models_dir, sha256_file
 from discourse.pipeline import Pipeline
 from discourse.report.atomic import atomic_write_text
@@ -121,7 +121,7 @@ def run_batch(
             state[src] = {"key": key, "status": "ok", "threads": entries}
             result.processed.append(str(path))
             say("done", f"{path}: {len(threads)} thread(s)")
-        except DiscourseError as exc:
+        except InputError as exc:  # this file's problem; model and config errors stop the batch
             msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
             result.failed[str(path)] = msg
             state[src] = {"key": None, "status": "failed", "error": msg, "threads": []}

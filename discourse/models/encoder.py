@@ -79,6 +79,14 @@ def _use_bf16(dtype: str) -> bool:
         return False
 
 
+def quiet_transformers() -> None:
+    """No progress bars or info chatter from transformers in a CLI or batch log."""
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()
+
+
 class SentenceEncoder:
     """Mean-pooled transformer encoder (all-MiniLM-L6-v2 by default).
 
@@ -113,6 +121,7 @@ class SentenceEncoder:
         import torch
         from transformers import AutoModel, AutoTokenizer
 
+        quiet_transformers()
         if self.threads:
             torch.set_num_threads(self.threads)
         path = resolve_encoder_path(self.model)
