@@ -1,0 +1,186 @@
+"""Throughput and peak memory of the whole pipeline (needs ../shared/data for real comments).
+
+    python scripts/benchmark.py [--sizes 100 1000 10000] [--dtype auto] [--no-write]
+
+Threads of N comments are built from real Reddit comments (DEBAGREEMENT, subreddit-agreement,
+RumourEval) of about 100 MiniLM tokens, arranged in a random reply tree, authored by a pool of
+users, and rendered as scraped flat text: the hardest input (parse, reply-link inference, author
+inference, then toxicity, stance, chains, attention, and JSON/HTML/GraphML rendering). Beside
+each, the same texts merely embedded by MiniLM in length-sorted batches. Every measurement runs
+in a fresh process, so peak RSS is that run's own. Results go to reports/benchmark.md and .json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import platform
+import random
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+
+def real_comments(shared: Path, lo: int = 60, hi: int = 95) -> list[str]:
+    """Real comments of lo..hi words (about 75-125 MiniLM tokens), de-duplicated, in a fixed order."""
+    texts: list[str] = []
+    with open(shared / "labeled" / "debagreement-dev" / "dev.csv", encoding="utf-8", newline="") as fh:
+        for r in csv.DictReader(fh):
+            texts += [r["body_parent"], r["body_child"]]
+    for name in ("SubReddit-CovidVaccine.csv", "SubReddit-MaskMandate.csv"):
+        with open(shared / "labeled" / "subreddit-agreement" / name, encoding="cp1252", newline="") as fh:
+            for r in csv.DictReader(fh):
+                texts += [r["quote_text"], r["response_text"]]
+    for f in sorted((shared / "labeled" / "rumoureval2019-reddit-train").rglob("replies/*.json")):
+        texts.append(str(json.loads(f.read_text(encoding="utf-8"))["data"].get("body") or ""))
+    seen: set[str] = set()
+    out = []
+    for t in texts:
+        t = " ".join(t.split())
+        if lo <= len(t.split()) <= hi and t not in seen and "[deleted]" not in t:
+            seen.add(t)
+            out.append(t)
+    return out
+
+
+def build_thread(pool: list[str], n: int, seed: int = 0) -> str:
+    """A flat-text thread of n comments: random reply tree (30% answer the article), 5% of author
+    lines lost, rendered in preorder like a scraper would."""
+    from discourse.formats.render_flat import render_flat
+    from discourse.model import Comment, Thread
+
+    rng = random.Random(seed)
+    users = [f"{a} {b}" for a in ("Ann", "Bob", "Cy", "Dee", "Eve", "Fay", "Gus", "Hal", "Ivy", "Jo")
+             for b in ("Lee", "Ray", "Dunn", "Park", "Moss")]
+    comments: list[Comment] = []
+    for k in range(n):
+        parent = None if k == 0 or rng.random() < 0.3 else f"x{rng.randrange(max(0, k - 20), k)}"
+        comments.append(Comment(id=f"x{k}", text=pool[(k * 7919 + seed) % len(pool)],
+                                author=rng.choice(users), parent_id=parent))
+    thread = Thread(id=f"bench{n}", title=f"Benchmark thread of {n} comments",
+                    comments=tuple(comments), article=pool[-1])
+    lost = {c.id for c in comments if rng.random() < 0.05}
+    return render_flat(thread, drop_author=lambda c: c.id in lost)
+
+
+def child(mode: str, path: str, dtype: str) -> None:
+    """Runs in a fresh process: one measurement, printed as JSON."""
+    import discourse
+    from discourse.config import load_config
+    from discourse.models.encoder import SentenceEncoder
+
+    text = Path(path).read_text(encoding="utf-8")
+    cfg = load_config({"encoder": {"dtype": dtype}})
+    out: dict[str, object] = {}
+    if mode == "pipeline":
+        from discourse.report.html import render_report
+        from discourse.report.writers import graphml_bytes
+
+        # warm-up on a tiny thread: model loading is reported separately, not per comment
+        t0 = time.perf_counter()
+        discourse.analyze("Warm up\n\nArticle.\n\n\nAnn Lee\n\nHello there.\n\nBob Ray\n\nHi Ann.\n", config=cfg)
+        out["load_s"] = time.perf_counter() - t0
+        from discourse.api import analyze_thread, load_threads
+        from discourse.pipeline import Pipeline
+
+        t0 = time.perf_counter()
+        threads = load_threads(text)
+        pipe = Pipeline(cfg)
+        a = analyze_thread(threads[0], pipe)
+        json.dumps(a.to_json())
+        render_report(a)
+        graphml_bytes(a)
+        out["seconds"] = time.perf_counter() - t0
+        out["comments"] = len(a.thread.comments)
+        out["chains"] = len(a.chains)
+        out["stages_s"] = {k: round(v, 3) for k, v in a.timings.items()}
+    else:
+        from discourse.api import load_threads
+
+        texts = [c.text for c in load_threads(text)[0].comments]
+        enc = SentenceEncoder(dtype=dtype)
+        enc.encode(["warm up"])
+        t0 = time.perf_counter()
+        e = enc.encode(texts)
+        out["seconds"] = time.perf_counter() - t0
+        out["comments"] = len(texts)
+        out["mean_tokens"] = float(e.n_tokens.mean())
+    out["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps(out))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--sizes", type=int, nargs="+", default=[100, 1000, 10000])
+    ap.add_argument("--shared", type=Path, default=REPO.parent / "shared" / "data")
+    ap.add_argument("--dtype", default="auto", help="encoder dtype: auto | fp32 | bf16")
+    ap.add_argument("--no-write", action="store_true", help="print only; do not write reports/")
+    ap.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.child:
+        child(*args.child)
+        return
+
+    pool = real_comments(args.shared)
+    tmp = REPO / ".cache" / "bench"
+    tmp.mkdir(parents=True, exist_ok=True)
+    rows = []
+    for n in args.sizes:
+        path = tmp / f"thread_{n}.txt"
+        path.write_text(build_thread(pool, n), encoding="utf-8")
+        for mode in ("pipeline", "embed-only"):
+            res = subprocess.run([sys.executable, __file__, "--child", mode, str(path), args.dtype],
+                                 capture_output=True, text=True, check=False)
+            if res.returncode != 0:
+                sys.exit(f"{mode} on {n} comments failed:\n{res.stderr[-2000:]}")
+            r = json.loads(res.stdout.strip().splitlines()[-1])
+            r.update(mode=mode, size=n, comments_per_s=r["comments"] / r["seconds"])
+            rows.append(r)
+            print(f"{mode:<10} {n:>6} comments  {r['comments_per_s']:7.1f} comments/s  {r['seconds']:8.2f} s"
+                  f"  peak RSS {r['peak_rss_mb']:7.0f} MB", flush=True)
+    tokens = next((r["mean_tokens"] for r in rows if "mean_tokens" in r), float("nan"))
+    cpu = platform.processor() or platform.machine()
+    lines = [
+        "# Benchmark: whole pipeline vs. MiniLM embedding alone",
+        "",
+        f"Machine: {cpu}, {_cores()} cores, Python {platform.python_version()}; encoder dtype `{args.dtype}`.",
+        f"Threads built from {len(pool)} real Reddit comments of 60-95 words (mean {tokens:.0f} MiniLM tokens"
+        " a comment), random reply tree, flat text. Each row is a fresh process; model loading is excluded"
+        " (a warm-up run) and the pipeline row includes rendering analysis.json, report.html and GraphML.",
+        "",
+        "Reproduce: `python scripts/benchmark.py` (needs ../shared/data).",
+        "",
+        "| comments | mode | comments/s | seconds | peak RSS (MB) |",
+        "|---|---|---|---|---|",
+    ]
+    for r in rows:
+        lines.append(f"| {r['size']:,} | {r['mode']} | {r['comments_per_s']:.1f} | {r['seconds']:.2f} |"
+                     f" {r['peak_rss_mb']:.0f} |")
+    stages = [r for r in rows if r["mode"] == "pipeline"]
+    if stages:
+        last = stages[-1]
+        lines += ["", f"Seconds per stage at {last['size']:,} comments: "
+                  + ", ".join(f"{k} {v}" for k, v in last["stages_s"].items()), ""]
+    text = "\n".join(lines) + "\n"
+    print(text)
+    if not args.no_write:
+        from discourse.report.atomic import atomic_write_text
+
+        atomic_write_text(REPO / "reports" / "benchmark.md", text)
+        atomic_write_text(REPO / "reports" / "benchmark.json", json.dumps(rows, indent=2) + "\n")
+
+
+def _cores() -> int:
+    import os
+
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+if __name__ == "__main__":
+    main()
