@@ -62,13 +62,14 @@ class LinearHead:
             return
         if self.folder is None:
             raise ModelError("LinearHead has neither a folder nor arrays")
+        from safetensors import SafetensorError
         from safetensors.numpy import load_file
 
         folder = Path(self.folder)
         try:
             tensors = load_file(str(folder / WEIGHTS_FILE))
             self.meta_ = json.loads((folder / META_FILE).read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
+        except (OSError, ValueError, SafetensorError) as exc:
             raise ModelError(f"could not load linear head from {folder}: {exc}") from exc
         self.coef_ = tensors["coef"].astype(np.float32)
         self.intercept_ = tensors["intercept"].astype(np.float32)

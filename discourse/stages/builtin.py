@@ -140,7 +140,7 @@ def stance_stage(cfg: Mapping[str, Any], res: Resources):  # type: ignore[no-unt
         doc.models[rec.name] = rec
         for c, s in zip(t.comments, scores, strict=True):
             label = max(s, key=lambda k: s[k])
-            ev = tuple(model.evidence(c.text)) if hasattr(model, "evidence") else ()
+            ev = tuple(model.evidence(c.text, label)) if hasattr(model, "evidence") else ()
             doc.annotations.set(c.id, "stance", StanceResult(label, dict(s), c.parent_id, model.name, ev))
 
     return run

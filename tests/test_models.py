@@ -1,0 +1,309 @@
+"""Model wrappers: tiny random Hugging Face models built once per session, a tiny random
+tox-block folder for the preprocessing rules, and the shipped tox-block weights under ``slow``."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+import discourse
+from discourse.errors import ConfigError, ModelError
+from discourse.model import Comment, Thread
+from discourse.models.base import Classifier
+from discourse.models.hf import HFSequenceClassifier
+from discourse.models.registry import load_registry, models_dir, resolve
+from discourse.models.toxblock import KERAS_FILTERS, ToxBlockClassifier, ToxBlockNet
+from discourse.stages.toxicity import build_toxicity_model, non_toxic_labels, overall_toxicity
+
+WORDS = ("you are an idiot and i hate thank for your kind words will kill the a is good bad "
+         "this comment reply article people think no yes").split()
+TEXTS = ["you are an idiot", "thank you", "i will kill you and your kind words are bad, this is the reply",
+         "good", "people think no", "yes yes yes yes yes yes yes yes yes yes yes yes", "a"]
+
+
+# -- tiny Hugging Face models ------------------------------------------------------------------
+def _tiny_bert(folder: Path, labels: list[str], multi_label: bool = False, seed: int = 0) -> Path:
+    from transformers import BertConfig, BertForSequenceClassification, BertTokenizer
+
+    vocab = {w: i for i, w in enumerate(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *WORDS])}
+    tokenizer = BertTokenizer(vocab=vocab)
+    config = BertConfig(  # type: ignore[call-arg]
+        vocab_size=len(vocab), hidden_size=16, num_hidden_layers=2, num_attention_heads=2,
+        intermediate_size=32, max_position_embeddings=64, num_labels=len(labels),
+        id2label=dict(enumerate(labels)), label2id={k: i for i, k in enumerate(labels)},
+        problem_type="multi_label_classification" if multi_label else "single_label_classification",
+    )
+    torch.manual_seed(seed)
+    BertForSequenceClassification(config).eval().save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def hf_single(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return _tiny_bert(tmp_path_factory.mktemp("hf_single"), ["normal", "offensive", "hate"])
+
+
+@pytest.fixture(scope="session")
+def hf_multi(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return _tiny_bert(tmp_path_factory.mktemp("hf_multi"), ["toxic", "obscene", "threat", "insult"],
+                      multi_label=True, seed=1)
+
+
+@pytest.fixture(scope="session")
+def single_clf(hf_single: Path) -> HFSequenceClassifier:
+    return HFSequenceClassifier(str(hf_single), batch_size=2, max_length=32)
+
+
+def test_hf_lazy_and_protocol(hf_single: Path) -> None:
+    clf = HFSequenceClassifier(str(hf_single))
+    assert clf._net is None  # nothing loads in the constructor
+    assert clf.labels == ("normal", "offensive", "hate")
+    assert isinstance(clf, Classifier)
+    rec = clf.record()
+    assert rec.name == f"hf:{hf_single}" and rec.version == "local-folder"
+    assert {"config.json", "model.safetensors"} <= set(rec.files)
+
+
+def test_hf_texts_single_label(single_clf: HFSequenceClassifier) -> None:
+    out = single_clf.predict_batch(TEXTS)
+    assert len(out) == len(TEXTS)
+    for row in out:
+        assert set(row) == {"normal", "offensive", "hate"}
+        assert sum(row.values()) == pytest.approx(1.0, abs=1e-5)
+        assert all(0.0 <= v <= 1.0 for v in row.values())
+    assert single_clf.predict_batch([]) == []
+
+
+def test_hf_order_preserved_despite_length_sorting(single_clf: HFSequenceClassifier) -> None:
+    batched = single_clf.predict_batch(TEXTS)  # batch_size 2: sorted by length, padded
+    alone = [single_clf.predict_batch([t])[0] for t in TEXTS]
+    for b, a in zip(batched, alone, strict=True):
+        for k in a:
+            assert b[k] == pytest.approx(a[k], abs=1e-5)
+    # distinct texts give distinct scores, so a shuffled scatter would be caught above
+    assert len({round(r["normal"], 6) for r in alone}) > 1
+
+
+def test_hf_pairs(single_clf: HFSequenceClassifier) -> None:
+    pairs = [(t, "this article") for t in TEXTS]
+    out = single_clf.predict_batch(pairs)
+    assert len(out) == len(pairs)
+    assert all(sum(r.values()) == pytest.approx(1.0, abs=1e-5) for r in out)
+    texts_only = single_clf.predict_batch(TEXTS)
+    assert any(abs(a["normal"] - b["normal"]) > 1e-6 for a, b in zip(out, texts_only, strict=True))
+    alone = single_clf.predict_batch([pairs[2]])[0]
+    assert out[2]["hate"] == pytest.approx(alone["hate"], abs=1e-5)
+    with pytest.raises(TypeError):
+        single_clf.predict_batch(["a text", ("a reply", "its target")])
+
+
+def test_hf_multi_label_sigmoid(hf_multi: Path) -> None:
+    clf = HFSequenceClassifier(str(hf_multi), batch_size=3)
+    out = clf.predict_batch(TEXTS)
+    assert clf.multi_label_
+    assert all(set(r) == {"toxic", "obscene", "threat", "insult"} for r in out)
+    # independent sigmoids of the logits, not a softmax
+    enc = clf._tokenizer([TEXTS[0]], return_tensors="pt")
+    with torch.inference_mode():
+        expected = torch.sigmoid(clf._net(**enc).logits)[0].tolist()
+    assert [out[0][k] for k in clf.labels] == pytest.approx(expected, abs=1e-5)
+    assert any(abs(sum(r.values()) - 1.0) > 1e-3 for r in out)
+
+
+def test_hf_given_labels(hf_single: Path) -> None:
+    clf = HFSequenceClassifier(str(hf_single), labels=["ok", "rude", "hateful"])
+    assert set(clf.predict_batch(["good"])[0]) == {"ok", "rude", "hateful"}
+    with pytest.raises(ModelError, match="3 classes"):
+        HFSequenceClassifier(str(hf_single), labels=["a", "b"]).predict_batch(["good"])
+
+
+def test_hf_missing_folder(tmp_path: Path) -> None:
+    with pytest.raises(ModelError, match="does not exist"):
+        HFSequenceClassifier(str(tmp_path / "nope")).predict_batch(["x"])
+    with pytest.raises(ModelError, match="local Hugging Face cache"):
+        HFSequenceClassifier("no-such-org/no-such-model-xyz").predict_batch(["x"])
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(ModelError, match="could not load"):
+        HFSequenceClassifier(str(tmp_path / "empty")).predict_batch(["x"])
+
+
+# -- the toxicity stage's model choice and overall score ------------------------------------------
+def test_overall_toxicity_rule() -> None:
+    assert overall_toxicity({"toxic": 0.2, "insult": 0.7, "threat": 0.1}) == pytest.approx(0.7)
+    assert overall_toxicity({"normal": 0.6, "offensive": 0.3, "hate": 0.1}) == pytest.approx(0.4)
+    assert overall_toxicity({"non-toxic": 0.9, "toxic": 0.1}) == pytest.approx(0.1)
+    assert overall_toxicity({"Neutral": 0.8, "toxic": 0.2}) == pytest.approx(0.2)
+    assert overall_toxicity({"LABEL_0": 0.7, "LABEL_1": 0.3}) == pytest.approx(0.3)
+    assert overall_toxicity({}) == 0.0
+    assert non_toxic_labels(["toxic", "severe_toxic", "obscene"]) == []
+    assert non_toxic_labels(["LABEL_0", "toxic"]) == []  # LABEL_0 only among generic names
+
+
+def test_build_toxicity_model(hf_single: Path) -> None:
+    model = build_toxicity_model({"hf_model": str(hf_single)})
+    assert isinstance(model, HFSequenceClassifier) and model._net is None
+    scores = model.predict_batch(["you are an idiot"])[0]
+    assert overall_toxicity(scores) == pytest.approx(1.0 - scores["normal"])
+    assert isinstance(build_toxicity_model({"name": "tox-block-0.1.2"}), ToxBlockClassifier)
+    with pytest.raises(ConfigError):
+        build_toxicity_model({})
+    with pytest.raises(ConfigError):
+        build_toxicity_model({"hf_model": str(hf_single), "colour": "red"})
+    with pytest.raises(ModelError, match="unknown toxicity model"):
+        build_toxicity_model({"name": "no-such-model"})
+
+
+def _thread() -> Thread:
+    return Thread(id="t", title="a title", comments=(
+        Comment("c1", "you are an idiot and i hate you"),
+        Comment("c2", "thank you for your kind words", parent_id="c1"),
+        Comment("c3", "good", parent_id="c1"),
+    ))
+
+
+def test_toxicity_stage_with_hf_folder(hf_single: Path) -> None:
+    cfg = {"pipeline": ["toxicity.v1"], "stages": {"toxicity.v1": {"model": {"hf_model": str(hf_single)}}}}
+    result = discourse.analyze(_thread(), config=cfg)
+    for cid in ("c1", "c2", "c3"):
+        tox = result.toxicity(cid)
+        assert tox is not None and tox.model == f"hf:{hf_single}"
+        assert set(tox.labels) == {"normal", "offensive", "hate"}
+        assert tox.score == pytest.approx(1.0 - tox.labels["normal"])
+    assert f"hf:{hf_single}" in {m.name for m in result.models}
+
+
+@pytest.mark.slow
+def test_full_pipeline_with_hf_toxicity(hf_single: Path) -> None:
+    """End to end with the default stages (needs the stance model; for the lead to enable)."""
+    pytest.importorskip("discourse.models.stance", reason="stance.v1 is not finished yet")
+    if "stance-minilm-v1" not in load_registry():
+        pytest.skip("the stance model is not registered yet")
+    cfg = {"stages": {"toxicity.v1": {"model": {"hf_model": str(hf_single)}}}}
+    result = discourse.analyze(_thread(), config=cfg)
+    assert all(result.toxicity(c) is not None for c in ("c1", "c2", "c3"))
+
+
+# -- tox-block preprocessing, on a tiny random folder with the real model.json rules ---------------
+TINY_VOCAB = {w: i for i, w in enumerate(["you", "are", "an", "idiot", "don't", "hate", "kind", "words"], 1)}
+
+
+@pytest.fixture(scope="session")
+def tiny_toxblock(tmp_path_factory: pytest.TempPathFactory) -> ToxBlockClassifier:
+    from safetensors.torch import save_file
+
+    folder = tmp_path_factory.mktemp("toxblock")
+    meta = json.loads((models_dir() / "tox-block-0.1.2" / "model.json").read_text(encoding="utf-8"))
+    meta["architecture"].update(vocab_size=20, embedding_dim=4, lstm_units=3, dense_units=5)
+    meta["preprocessing"]["num_words"] = 20
+    (folder / "model.json").write_text(json.dumps(meta), encoding="utf-8")
+    vocab = {**TINY_VOCAB, "rare": 25}  # id >= num_words: Keras ignores it
+    (folder / "vocab.json").write_text(json.dumps(vocab), encoding="utf-8")
+    torch.manual_seed(0)
+    net = ToxBlockNet(20, 4, 3, 5, 6)
+    for p in net.parameters():
+        torch.nn.init.normal_(p, std=0.5)
+    save_file({k: v.contiguous() for k, v in net.state_dict().items()}, str(folder / "model.safetensors"))
+    return ToxBlockClassifier("tiny-toxblock", folder=folder)
+
+
+def test_toxblock_preprocessing(tiny_toxblock: ToxBlockClassifier) -> None:
+    v = TINY_VOCAB
+    # lower-case; every Keras filter character is a space; the apostrophe is not a filter
+    assert tiny_toxblock.known_ids("You,ARE!an\tIDIOT") == [v["you"], v["are"], v["an"], v["idiot"]]
+    assert tiny_toxblock.known_ids(KERAS_FILTERS.join(["you", "hate"])) == [v["you"], v["hate"]]
+    assert tiny_toxblock.known_ids("DON'T you") == [v["don't"], v["you"]]
+    # unknown words are dropped (no OOV id), as are words with ids >= num_words
+    assert tiny_toxblock.known_ids("qwzx you rare zzz idiot") == [v["you"], v["idiot"]]
+    # pre-padding with 0
+    row = tiny_toxblock.encode(["you are"])[0].tolist()
+    assert len(row) == 100 and row[-2:] == [v["you"], v["are"]] and set(row[:-2]) == {0}
+    # a long text keeps its LAST 100 known words
+    words = ["kind", "zzz", "words"] * 60 + ["hate"] * 10 + ["idiot"]
+    ids = [v[w] for w in words if w in v]
+    row = tiny_toxblock.encode([" ".join(words)])[0].tolist()
+    assert row == ids[-100:] and row[-1] == v["idiot"]
+
+
+def test_toxblock_predict_and_explain_tiny(tiny_toxblock: ToxBlockClassifier) -> None:
+    texts = ["you are an idiot", "kind words", "", "zzz qqq"]
+    out = tiny_toxblock.predict_batch(texts)
+    assert [set(r) for r in out] == [set(tiny_toxblock.labels)] * 4
+    assert out[2] == out[3]  # no known words = the all-padding input
+    assert tiny_toxblock.predict_batch([("kind words", "a target")]) == [out[1]]
+    for text, ev in zip(texts, tiny_toxblock.explain(texts, top_k=2), strict=True):
+        assert len(ev) <= 2 and all(w in text.lower().split() for w in ev)
+
+
+# -- the shipped tox-block weights -----------------------------------------------------------------
+REFERENCE = {  # raw outputs of the original package under TensorFlow (shared/STACK.md)
+    "You are an idiot and I hate you": {"toxic": 0.995, "insult": 0.946, "threat": 0.012},
+    "Thank you for your kind words": {"toxic": 0.0015, "insult": 0.0002, "threat": 0.0001},
+    "I will kill you": {"toxic": 0.941, "insult": 0.414, "threat": 0.937},
+    "CIA trolls and hasbarats will cry and rage.": {"toxic": 0.184, "insult": 0.015, "threat": 0.008},
+}
+
+
+@pytest.fixture(scope="session")
+def toxblock() -> ToxBlockClassifier:
+    return ToxBlockClassifier()
+
+
+@pytest.mark.slow
+def test_toxblock_reference_outputs(toxblock: ToxBlockClassifier) -> None:
+    out = toxblock.predict_batch(list(REFERENCE))
+    for row, (text, ref) in zip(out, REFERENCE.items(), strict=True):
+        assert set(row) == set(toxblock.labels)
+        for label, value in ref.items():
+            assert row[label] == pytest.approx(value, abs=1e-3), (text, label)
+    assert toxblock.record().files == resolve("tox-block-0.1.2")[1].files
+
+
+@pytest.mark.slow
+def test_toxblock_real_vocab_preprocessing(toxblock: ToxBlockClassifier) -> None:
+    vocab = toxblock._vocab
+    expected = [vocab[w] for w in ("you", "are", "an", "idiot")]
+    assert toxblock.known_ids("You, ARE an IDIOT!!! qwzxvq") == expected
+    long = "hello " * 150 + "you are an idiot"
+    row = toxblock.encode([long])[0].tolist()
+    assert row[-4:] == [vocab[w] for w in ("you", "are", "an", "idiot")] and row[0] == vocab["hello"]
+    assert all(0 < i < 20000 for i in vocab.values())
+
+
+@pytest.mark.slow
+def test_toxblock_explain_words_in_text(toxblock: ToxBlockClassifier) -> None:
+    texts = ["You are an idiot and I hate you", "I will kill you", "Thank you for your kind words"]
+    ev = toxblock.explain(texts)
+    assert "idiot" in ev[0] and "kill" in ev[1]
+    for text, words in zip(texts, ev, strict=True):
+        assert all(w in text.lower().split() for w in words)
+
+
+@pytest.mark.slow
+def test_toxblock_corrupted_copy_fails_sha256(tmp_path: Path) -> None:
+    root = tmp_path / "models"
+    shutil.copytree(models_dir() / "tox-block-0.1.2", root / "tox-block-0.1.2")
+    shutil.copy(models_dir() / "registry.json", root / "registry.json")
+    assert ToxBlockClassifier(root=root).predict_batch(["fine"])  # an intact copy loads
+    weights = root / "tox-block-0.1.2" / "model.safetensors"
+    data = bytearray(weights.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    weights.write_bytes(bytes(data))
+    with pytest.raises(ModelError, match="sha256 mismatch for model.safetensors"):
+        ToxBlockClassifier(root=root).predict_batch(["fine"])
+
+
+@pytest.mark.slow
+def test_toxicity_stage_default_model() -> None:
+    result = discourse.analyze(_thread(), config={"pipeline": ["toxicity.v1"]})
+    tox = result.toxicity("c1")
+    assert tox is not None and tox.model == "tox-block-0.1.2"
+    assert tox.score == pytest.approx(max(tox.labels.values())) and tox.score > 0.9
+    assert tox.evidence and all(w in "you are an idiot and i hate you".split() for w in tox.evidence)
+    assert result.toxicity("c2").score < 0.2  # type: ignore[union-attr]
+    assert np.isfinite([result.toxicity(c).score for c in ("c1", "c2", "c3")]).all()  # type: ignore[union-attr]
