@@ -101,7 +101,7 @@ def run_batch(
             threads = load_threads(path)
             if pipeline is None:
                 pipeline = Pipeline(config)
-            entries = []
+            done: list[dict[str, Any]] = []
             for t in threads:
                 folder = slug(t.id if len(threads) > 1 else path.stem)
                 if used.get(folder):
@@ -111,14 +111,14 @@ def run_batch(
                 write_outputs(analysis, out / folder)
                 flag = float(config.get("stages", {}).get("attention.v1", {}).get("flag_threshold", 0.5))
                 tox = [a.score for _, a in analysis.annotations.items("toxicity")]
-                entries.append({
+                done.append({
                     "folder": folder, "title": analysis.thread.title, "source": str(path),
                     "comments": len(analysis.thread.comments), "chains": len(analysis.chains),
                     "flagged": sum(1 for a in analysis.attention if a.priority >= flag),
                     "max_toxicity": max(tox, default=0.0), "status": "ok", "error": "",
                     "seconds": round(analysis.timings.get("total", 0.0), 3),
                 })
-            state[src] = {"key": key, "status": "ok", "threads": entries}
+            state[src] = {"key": key, "status": "ok", "threads": done}
             result.processed.append(str(path))
             say("done", f"{path}: {len(threads)} thread(s)")
         except InputError as exc:  # this file's problem; model and config errors stop the batch

@@ -33,10 +33,15 @@ def default_config() -> dict[str, Any]:
         raise ConfigError(f"cannot read the default config {path}: {exc}") from exc
 
 
+REPLACED_WHOLE = frozenset({"model", "pipeline"})
+"""Keys whose value a user config replaces instead of merging into: a model spec names one
+model ({name: ...} or {hf_model: ...}), so merging a user's spec into the default's would mix two."""
+
+
 def _merge(base: dict[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
     out = copy.deepcopy(base)
     for k, v in over.items():
-        if isinstance(v, Mapping) and isinstance(out.get(k), dict):
+        if isinstance(v, Mapping) and isinstance(out.get(k), dict) and k not in REPLACED_WHOLE:
             out[k] = _merge(out[k], v)
         else:
             out[k] = copy.deepcopy(v)

@@ -23,7 +23,12 @@ from discourse.models.registry import register  # noqa: E402
 from discourse.report.atomic import atomic_write_text  # noqa: E402
 from discourse.stages.reply_graph import LINK_FEATURES, ReplyWeights  # noqa: E402
 from discourse.train.reply_links import (  # noqa: E402
-    CachedEmbedder, fit, greedy_accuracy, load_known, prepare, split_by_thread,
+    CachedEmbedder,
+    fit,
+    greedy_accuracy,
+    load_known,
+    prepare,
+    split_by_thread,
 )
 from discourse.train.structure_eval import evaluate  # noqa: E402
 
@@ -77,20 +82,18 @@ def main() -> None:
         "",
         "Reproduce: `python scripts/fit_reply_links.py` (needs ../shared/data).",
         "",
-        f"2-fold cross-validated parent accuracy (split by thread): "
+        "2-fold cross-validated parent accuracy (split by thread): "
         + ", ".join(f"{n} {np.mean(v):.3f}" for n, v in cv.items()),
         "",
         "| dataset | authors dropped | weights | comments | recovered whole | parent acc. | top-level | nested |"
         " author acc. (kept) | author acc. (dropped) | baseline: all top-level | baseline: previous |",
         "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
+    cols = ("recovered_whole", "parent_accuracy", "parent_accuracy_top_level", "parent_accuracy_nested",
+            "author_accuracy_kept", "author_accuracy_dropped", "baseline_all_top_level", "baseline_previous_comment")
     for r in table:
-        lines.append(
-            f"| {r['dataset']} | {r['authors_dropped']:.0%} | {r['weights']} | {r['comments']} | {r['recovered_whole']:.3f}"
-            f" | {r['parent_accuracy']:.3f} | {r['parent_accuracy_top_level']:.3f} | {r['parent_accuracy_nested']:.3f}"
-            f" | {r['author_accuracy_kept']:.3f} | {r['author_accuracy_dropped']:.3f} | {r['baseline_all_top_level']:.3f}"
-            f" | {r['baseline_previous_comment']:.3f} |"
-        )
+        lines.append(f"| {r['dataset']} | {r['authors_dropped']:.0%} | {r['weights']} | {r['comments']} | "
+                     + " | ".join(f"{r[c]:.3f}" for c in cols) + " |")
     lines += [
         "",
         "Fitted and prior on the fitting sets are in-sample; use the cross-validated figures above and the",

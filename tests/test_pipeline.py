@@ -244,3 +244,9 @@ def test_structured_input_keeps_its_links(tiny_config: dict) -> None:
 def test_doc_vector_rows_line_up() -> None:
     doc = Doc(thread=discourse.load_threads(DEBATE)[0])
     assert doc.vector_row(0) == 1
+
+
+def test_a_user_model_spec_replaces_the_default_one() -> None:
+    cfg = load_config({"stages": {"toxicity.v1": {"model": {"hf_model": "/models/mine"}}}})
+    assert cfg["stages"]["toxicity.v1"]["model"] == {"hf_model": "/models/mine"}
+    assert cfg["stages"]["toxicity.v1"]["explain_above"] == load_config()["stages"]["toxicity.v1"]["explain_above"]

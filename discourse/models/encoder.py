@@ -51,7 +51,8 @@ def resolve_encoder_path(name: str) -> Path:
         try:
             mod = __import__(module)
         except ImportError as exc:
-            raise ModelError(f"encoder package {module!r} is not installed (pip install {module.replace('_', '-')})") from exc
+            pip_name = module.replace("_", "-")
+            raise ModelError(f"encoder package {module!r} is not installed (pip install {pip_name})") from exc
         return Path(mod.get_model_path())
     p = Path(name).expanduser()
     if p.is_dir():

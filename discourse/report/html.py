@@ -97,7 +97,7 @@ class Thresholds:
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> Thresholds:
         stage = (config.get("stages") or {}).get("attention.v1") or {}
-        return cls(float(stage.get("flag_threshold", cls.flag)), float(stage.get("watch_threshold", cls.watch)))
+        return cls(float(stage.get("flag_threshold", 0.5)), float(stage.get("watch_threshold", 0.2)))
 
     def level(self, score: float) -> str:
         return "high" if score >= self.flag else "medium" if score >= self.watch else "low"

@@ -7,7 +7,8 @@ import re
 from functools import lru_cache
 
 _NAME = r"@?([A-Z][\w'’\-]{1,30})"
-_GREETING = r"(?i:hello|hi|hey|dear|greetings|good (?:morning|evening|day|afternoon)|thanks|thank you|ok(?:ay)?|well|yes|no|sorry|come on|listen)"
+_GREETING = (r"(?i:hello|hi|hey|dear|greetings|good (?:morning|evening|day|afternoon)|thanks|thank you|ok(?:ay)?"
+             r"|well|yes|no|sorry|come on|listen)")
 _PATTERNS = [
     # Greeting + name at the start of a sentence: "Hello Xoli.", "Thank you John."
     re.compile(rf"(?:^|[.!?]\s*|\n)\s*{_GREETING}[,!]?\s+{_NAME}\b(?!\s+(?:is|was|are|has|and|of)\b)"),
@@ -21,7 +22,8 @@ _PATTERNS = [
     re.compile(r"@([\w'’\-]{2,30})"),
 ]
 _STOP = frozenset("""I You We He She It They The This That There Here What Why How When Where Who Putin
-    Sir Madam Mate Guys Folks Everyone All Again Right Ok Okay Yes No Well Progress Let Lets Let’s Your My Our""".split())
+    Sir Madam Mate Guys Folks Everyone All Again Right Ok Okay Yes No Well Progress Let Lets Let’s
+    Your My Our""".split())
 
 
 @lru_cache(maxsize=4096)

@@ -51,7 +51,8 @@ def rank_attention(
                     reasons.append(f"{text}: {label} {v:.2f} by {tx.model}")
                     priority = max(priority, min(1.0, v + 0.3))
             if st is not None and st.label == "disagree" and tx.score >= watch_threshold:
-                reasons.append(f"hostile disagreement: stance disagree ({st.scores.get('disagree', 0):.2f}, {st.model})")
+                p = st.scores.get("disagree", 0.0)
+                reasons.append(f"hostile disagreement: stance disagree ({p:.2f}, {st.model})")
                 priority = min(1.0, priority + 0.1)
         if c.id in escalating:
             ch = escalating[c.id]

@@ -84,6 +84,8 @@ def toxicity_stage(cfg: Mapping[str, Any], res: Resources):  # type: ignore[no-u
     from discourse.stages.toxicity import build_toxicity_model, overall_toxicity
 
     spec = dict(cfg.get("model") or {"name": "tox-block-0.1.2"})
+    if "batch_size" in cfg:
+        spec.setdefault("batch_size", int(cfg["batch_size"]))
     explain_above = float(cfg.get("explain_above", 0.2))
 
     def run(doc: Doc) -> None:

@@ -32,7 +32,6 @@ from discourse.model import Comment, Thread
 from discourse.models.registry import ModelRecord, resolve
 from discourse.stages.addressing import addressed_names, name_tokens
 
-
 LINK_FEATURES: tuple[str, ...] = (
     "root",              # the candidate is the article
     "previous",          # the candidate is the comment just before (depth 0 on the path)

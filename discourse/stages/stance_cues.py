@@ -110,7 +110,8 @@ _PATTERNS: tuple[_Pattern, ...] = (
        initial=True, negatable=False),
     # requests for information
     _p("query", r"\b(?:(?:can|could|would|will) you (?:please )?(?:give|provide|show|cite|share|post|link|explain"
-       r"|elaborate|clarify|expand|back (?:that|this|it) up)(?: (?:me )?(?:an?|some|any) (?:example|source|link|proof)s?)?"
+       r"|elaborate|clarify|expand|back (?:that|this|it) up)"
+       r"(?: (?:me )?(?:an?|some|any) (?:example|source|link|proof)s?)?"
        r"|do you have (?:a |any )?(?:source|sources|link|evidence|proof|citation)s?"
        r"|what do you mean|what makes you (?:say|think)|why do you (?:say|think)|care to (?:elaborate|explain|share)"
        r"|what(?:'?s| is) your source|how so\s*\?|like what\s*\?|such as\s*\?|sources?\s*\?|citation needed)", 0.8),

@@ -48,5 +48,6 @@ def pair_features(reply_vecs: np.ndarray, target_vecs: np.ndarray, reply_texts: 
         raise ValueError(
             f"pair_features: reply {r.shape}, target {t.shape} and {len(reply_texts)} texts do not line up"
         )
-    cues = np.array([cue_features(x) for x in reply_texts], dtype=np.float32).reshape(len(reply_texts), len(CUE_FEATURES))
+    cues = np.array([cue_features(x) for x in reply_texts], dtype=np.float32)
+    cues = cues.reshape(len(reply_texts), len(CUE_FEATURES))
     return np.concatenate([r, t, r * t, np.abs(r - t), cues], axis=1)

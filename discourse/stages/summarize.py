@@ -23,7 +23,8 @@ SentenceIndex = Mapping[str, tuple[list[tuple[int, int]], np.ndarray]]
 """comment id -> (sentence character spans, L2-normalised sentence vectors)."""
 
 _PHATIC = re.compile(
-    r"^\W*(?:hello|hi|hey|thanks?|thank you|ok(?:ay)?|a good (?:day|evening)|i wish|good (?:day|evening))\b[^.!?]{0,40}[.!?]?\s*$",
+    r"^\W*(?:hello|hi|hey|thanks?|thank you|ok(?:ay)?|a good (?:day|evening)|i wish|good (?:day|evening))\b"
+    r"[^.!?]{0,40}[.!?]?\s*$",
     re.IGNORECASE,
 )
 
@@ -123,11 +124,11 @@ def summarize_chain(
             cites = tuple(cid for ids in by_label.values() for cid in ids)
             summary.append(SummarySentence(f"{who}'s stance toward the other, turn by turn: {'; '.join(parts)}.",
                                            tuple(sorted(cites, key=sk.comment_ids.index))))
-    conc = [t for t in turns if t.concession]
-    if conc:
+    conceding = [t for t in turns if t.concession]
+    if conceding:
         summary.append(SummarySentence(
-            "Concessions: " + "; ".join(f"{t.author} — “{t.concession}” ({t.comment_id})" for t in conc) + ".",
-            tuple(t.comment_id for t in conc),
+            "Concessions: " + "; ".join(f"{t.author} — “{t.concession}” ({t.comment_id})" for t in conceding) + ".",
+            tuple(t.comment_id for t in conceding),
         ))
     if any(t.toxicity is not None for t in turns):
         peak = max(turns, key=lambda t: t.toxicity or 0.0)

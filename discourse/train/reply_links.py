@@ -105,7 +105,7 @@ class CachedEmbedder:
         if self._dirty:
             self.cache.parent.mkdir(parents=True, exist_ok=True)
             tmp = self.cache.with_suffix(".tmp.npz")
-            np.savez(tmp, **self._vecs)
+            np.savez(tmp, **self._vecs)  # type: ignore[arg-type]
             tmp.replace(self.cache)
             self._dirty = False
 
