@@ -68,13 +68,20 @@ def test_equal_explicit_cues_that_conflict_decide_nothing() -> None:
 
 def test_evidence_takes_the_label() -> None:
     text = "Thank you your points are respected."
-    assert evidence_for(text, "agree") == ["your points are respected", "Thank you"]
+    assert evidence_for(text, "agree") == ["your points are respected"]  # thanks alone is not agreement
     assert evidence_for(text, "disagree") == []
-    assert evidence_for(text) == ["your points are respected", "Thank you"]
+    assert evidence_for(text) == ["your points are respected"]
+    assert evidence_for("Thank you John. Putin is to blame.", "agree") == []
     assert evidence_for("Nice weather today.") == []
     assert evidence_for("I don't disagree", "agree") == ["I don't disagree"]
     with pytest.raises(ValueError):
         evidence_for(text, "angry")
+
+
+def test_conditional_agreement_is_no_stance() -> None:
+    assert find_cues("Whether we agree or not Putin has destroyed their motive.") == []
+    assert [c.label for c in find_cues("If I agree, what changes")] == []
+    assert [c.label for c in find_cues("We agree to disagree.")] == ["disagree"]
 
 
 # -- features ---------------------------------------------------------------------------------

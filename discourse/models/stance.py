@@ -96,7 +96,9 @@ def evidence_for(text: str, label: str | None = None, cues: Sequence[Cue] | None
         label = decisive.label
     if label not in SUPPORT:
         raise ValueError(f"unknown stance label {label!r} (expected one of {', '.join(LABELS)})")
-    ok = [c for c in cues if c.label in SUPPORT[label]]
+    # weak cues (thanks, any question: strength < 0.5) feed the head but are not shown as evidence:
+    # politeness is not agreement
+    ok = [c for c in cues if c.label in SUPPORT[label] and (c.strength >= 0.5 or c is decisive)]
     ok.sort(key=lambda c: (c is not decisive, -c.strength, c.start))
     return list(dict.fromkeys(c.phrase for c in ok))
 

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 from discourse.text import sentence_spans
 
@@ -132,6 +133,12 @@ def _verb_cue(m: re.Match[str]) -> tuple[str, float] | None:
     mid, verb = m.group("mid"), m.group("verb").lower()
     if _OTHER_SUBJECT.search(mid):
         return None  # "I think most people would agree": not the writer's own stance
+    before = m.string[max(0, m.start() - 16) : m.start()]
+    after = m.string[m.end() : m.end() + 20]
+    if re.search(r"\b(?:whether|if|unless|once|when)\s*$", before, re.I) or re.match(
+        r"\s*(?:or (?:not|dis)|to disagree)", after, re.I
+    ):
+        return None  # "Whether we agree or not ...", "if I agree": no stance taken
     negated = bool(_NEG_RE.search(mid))
     if verb.startswith("dis"):
         return ("concession", 0.8) if negated else ("disagree", 1.0)
@@ -149,7 +156,15 @@ def _initial(text: str, sent_start: int, start: int) -> bool:
 
 
 def find_cues(text: str) -> list[Cue]:
-    """All explicit stance cues in ``text``, in order of position."""
+    """All explicit stance cues in ``text``, in order of position.
+
+    Cached per text: the stance features, the cue rule and the evidence all ask for the
+    same comment's cues, and the scan should run once."""
+    return list(_find_cues(text))
+
+
+@lru_cache(maxsize=4096)
+def _find_cues(text: str) -> tuple[Cue, ...]:
     masked = _QUOTED_LINE.sub(lambda m: " " * len(m.group(0)), text)
     spans = sentence_spans(masked) or [(0, len(masked))]
     claimed: list[tuple[int, int]] = []
@@ -182,7 +197,7 @@ def find_cues(text: str) -> list[Cue]:
             claimed.append((start, end))
             found.append((Cue(label, text[start:end], start, end, strength), pat.head and strength >= 1.0))
     found.extend((c, False) for c in _questions(masked, text, spans))
-    return [c for c, _ in sorted(_suppress(masked, found, spans), key=lambda ch: ch[0].start)]
+    return tuple(c for c, _ in sorted(_suppress(masked, found, spans), key=lambda ch: ch[0].start))
 
 
 def _questions(masked: str, text: str, spans: list[tuple[int, int]]) -> list[Cue]:
