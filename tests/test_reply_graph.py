@@ -156,3 +156,20 @@ def test_inferred_structure_is_always_a_valid_tree(thread: Thread) -> None:
     assert visited == [c.id for c in out.comments]
     assert sum(1 for c in out.comments if c.parent_id is not None) + sum(
         1 for c in out.comments if c.parent_id is None) == len(out.comments)
+
+
+def test_textrank_matches_networkx_pagerank() -> None:
+    import networkx as nx
+
+    from discourse.stages.summarize import textrank
+
+    rng = np.random.default_rng(3)
+    for n in (2, 5, 17):
+        v = rng.normal(size=(n, 8))
+        v /= np.linalg.norm(v, axis=1, keepdims=True)
+        sim = np.clip(v @ v.T, 0.0, None)
+        np.fill_diagonal(sim, 0.0)
+        sim[0] = sim[:, 0] = 0.0  # a dangling sentence
+        ours = textrank(sim)
+        ref = nx.pagerank(nx.from_numpy_array(sim), weight="weight", tol=1e-12, max_iter=500)
+        assert np.allclose(ours, [ref[k] for k in range(n)], atol=1e-6)

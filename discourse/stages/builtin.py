@@ -63,6 +63,7 @@ def reply_graph_stage(cfg: Mapping[str, Any], res: Resources):  # type: ignore[n
 
     name = cfg.get("model") or None
     overrides = cfg.get("weights") or {}
+    max_depth = int(cfg.get("max_depth", 40))
 
     def run(doc: Doc) -> None:
         if doc.thread.structure_known:
@@ -73,7 +74,8 @@ def reply_graph_stage(cfg: Mapping[str, Any], res: Resources):  # type: ignore[n
             doc.models[rec.name] = rec
         assert doc.encoded is not None
         v = doc.encoded.vectors
-        doc.thread = infer_structure(doc.thread, v[1:], v[0] if doc.thread.article else None, weights)
+        doc.thread = infer_structure(doc.thread, v[1:], v[0] if doc.thread.article else None, weights,
+                                     max_depth=max_depth)
 
     return run
 

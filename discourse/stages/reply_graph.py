@@ -140,6 +140,10 @@ def _matches(name: str, author: str | None) -> bool:
     return bool(author) and name.lower() in name_tokens(author)
 
 
+MAX_DEPTH = 40
+"""Candidates are the article and at most this many comments up the preorder path: real
+threads nest far less deeply, and the cap keeps a long flat thread linear in its length."""
+
 Link = tuple[int | None, float, tuple[str, ...]]
 """(parent index or None for the article, confidence, evidence)."""
 
@@ -148,8 +152,9 @@ class _Candidates:
     """Features of every candidate parent of each comment, given the parents so far."""
 
     def __init__(self, comments: tuple[Comment, ...], authors: list[str | None],
-                 vecs: np.ndarray | None, article_vec: np.ndarray | None) -> None:
+                 vecs: np.ndarray | None, article_vec: np.ndarray | None, max_depth: int = MAX_DEPTH) -> None:
         self.comments = comments
+        self.max_depth = max_depth
         self.authors = authors
         self.vecs = vecs
         self.article_vec = article_vec
@@ -170,7 +175,7 @@ class _Candidates:
         and their (m, len(LINK_FEATURES)) feature matrix."""
         path: list[int] = []
         j = i - 1 if i > 0 else None
-        while j is not None:
+        while j is not None and len(path) < self.max_depth:
             path.append(j)
             j = parents[j]
         cands: list[int | None] = [None, *path]
@@ -185,6 +190,7 @@ class _Candidates:
             f[0, col["similarity"]] = float(self.vecs[i] @ self.article_vec)
         elif self.vecs is not None:
             f[0, col["root_unscored"]] = 1.0
+        sims = self.vecs[path] @ self.vecs[i] if self.vecs is not None and path else None
         for r, j in enumerate(path, start=1):
             other = self.authors[j]
             f[r, col["previous"]] = float(r == 1)
@@ -195,8 +201,8 @@ class _Candidates:
             f[r, col["same_author"]] = float(bool(me) and me == other)
             gp = parents[j]
             f[r, col["turn_taking"]] = float(bool(me) and gp is not None and self.authors[gp] == me and other != me)
-            if self.vecs is not None:
-                f[r, col["similarity"]] = float(self.vecs[i] @ self.vecs[j])
+            if sims is not None:
+                f[r, col["similarity"]] = float(sims[r - 1])
             f[r, col["quote"]] = float(bool(self.shingles[i] & self.shingles[j]))
         if self.vecs is not None and len(cands) > 1:
             sims = f[:, col["similarity"]]
@@ -233,9 +239,10 @@ def _link(
     vecs: np.ndarray | None,
     article_vec: np.ndarray | None,
     w: ReplyWeights,
+    max_depth: int = MAX_DEPTH,
 ) -> list[Link]:
     """Greedy left-to-right decoding: each comment takes its most probable candidate."""
-    cands = _Candidates(comments, authors, vecs, article_vec)
+    cands = _Candidates(comments, authors, vecs, article_vec, max_depth)
     wv = w.vector()
     parents: list[int | None] = []
     out: list[Link] = []
@@ -301,6 +308,7 @@ def infer_structure(
     article_vector: np.ndarray | None = None,
     weights: ReplyWeights | None = None,
     max_rounds: int = 3,
+    max_depth: int = MAX_DEPTH,
 ) -> Thread:
     """Return a new Thread with inferred parent links (and inferred authors).
 
@@ -312,11 +320,11 @@ def infer_structure(
     w = weights or ReplyWeights()
     comments = thread.comments
     st = _State([c.author for c in comments], [c.author_inferred for c in comments], [""] * len(comments))
-    links = _link(comments, st.authors, vectors, article_vector, w)
+    links = _link(comments, st.authors, vectors, article_vector, w, max_depth)
     for _ in range(max_rounds):
         if not _infer_authors(comments, st, links):
             break
-        links = _link(comments, st.authors, vectors, article_vector, w)
+        links = _link(comments, st.authors, vectors, article_vector, w, max_depth)
     new: list[Comment] = []
     for k, (c, (parent, conf, ev)) in enumerate(zip(comments, links, strict=True)):
         meta = dict(c.meta)

@@ -11,7 +11,6 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
-import networkx as nx
 import numpy as np
 
 from discourse.analysis import Chain, SummarySentence, Turn
@@ -33,6 +32,25 @@ def _quote(text: str, limit: int = 30) -> str:
     words = " ".join(text.split()).split(" ")
     out = " ".join(words[:limit])
     return out + ("…" if len(words) > limit else "")
+
+
+def textrank(sim: np.ndarray, damping: float = 0.85, tol: float = 1e-10, max_iter: int = 200) -> np.ndarray:
+    """PageRank over a weighted similarity graph (TextRank), by power iteration in numpy.
+
+    Same definition as ``networkx.pagerank(nx.from_numpy_array(sim), weight="weight")``
+    (dangling nodes spread uniformly), without building a graph object for every chain side:
+    summaries of thousands of chains call this once per side."""
+    n = sim.shape[0]
+    out = sim.sum(axis=1)
+    dangling = out == 0
+    trans = np.divide(sim, out[:, None], out=np.zeros_like(sim, dtype=np.float64), where=out[:, None] > 0)
+    r = np.full(n, 1.0 / n)
+    for _ in range(max_iter):
+        nxt = damping * (r @ trans + r[dangling].sum() / n) + (1 - damping) / n
+        if np.abs(nxt - r).sum() < n * tol:
+            return nxt
+        r = nxt
+    return r
 
 
 def central_sentence(
@@ -63,12 +81,8 @@ def central_sentence(
     mat = np.stack([v for _, _, v in items])
     sim = np.clip(mat @ mat.T, 0.0, None)
     np.fill_diagonal(sim, 0.0)
-    g = nx.from_numpy_array(sim)
-    try:
-        rank = nx.pagerank(g, weight="weight", max_iter=200)
-    except nx.PowerIterationFailedConvergence:
-        rank = {k: float(sim[k].sum()) for k in range(len(items))}
-    best = max(rank, key=lambda k: (rank[k], -k))
+    rank = textrank(sim)
+    best = max(range(len(rank)), key=lambda k: (rank[k], -k))
     return items[best][0], items[best][1]
 
 
