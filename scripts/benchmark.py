@@ -71,7 +71,6 @@ def build_thread(pool: list[str], n: int, seed: int = 0) -> str:
 
 def child(mode: str, path: str, dtype: str) -> None:
     """Runs in a fresh process: one measurement, printed as JSON."""
-    import discourse
     from discourse.config import load_config
     from discourse.models.encoder import SentenceEncoder
 
@@ -79,11 +78,10 @@ def child(mode: str, path: str, dtype: str) -> None:
     cfg = load_config({"encoder": {"dtype": dtype}})
     out: dict[str, object] = {}
     if mode == "pipeline":
-        from discourse.report.html import render_report
-        from discourse.report.writers import graphml_bytes
-
         from discourse.api import analyze_thread, load_threads
         from discourse.pipeline import Pipeline
+        from discourse.report.html import render_report
+        from discourse.report.writers import graphml_bytes
 
         # warm-up on a tiny thread with the same pipeline: model loading is reported apart
         pipe = Pipeline(cfg)
