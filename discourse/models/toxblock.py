@@ -120,6 +120,7 @@ class ToxBlockClassifier:
         self._net: ToxBlockNet | None = None
         self._vocab: dict[str, int] = {}
         self._record: ModelRecord | None = None
+        self._solo: dict[int, float] = {}
 
     # -- loading ------------------------------------------------------------------
     def _load(self) -> ToxBlockNet:
@@ -200,15 +201,26 @@ class ToxBlockClassifier:
 
         return map_sorted(seqs, run, key=len, batch_size=self.batch_size)
 
-    def explain(self, inputs: Sequence[Any], top_k: int = 3) -> list[tuple[str, ...]]:
+    def _solo_scores(self, ids: set[int]) -> dict[int, float]:
+        """Overall score of each word on its own, cached for the life of the model."""
+        todo = sorted(i for i in ids if i not in self._solo)
+        for s in range(0, len(todo), self.batch_size):
+            chunk = todo[s : s + self.batch_size]
+            scores = self._forward(self._pad([[i] for i in chunk])).max(axis=1)
+            self._solo.update(zip(chunk, map(float, scores), strict=True))
+        return self._solo
+
+    def explain(self, inputs: Sequence[Any], top_k: int = 3, max_candidates: int = 12) -> list[tuple[str, ...]]:
         """Per text, up to ``top_k`` words whose removal lowers the overall score (max over
         labels) most, largest drop first; only words with a positive drop are returned.
 
-        Occlusion: each distinct known word among the last ``maxlen`` is removed everywhere
-        in the text (as if it were unknown) and the text re-scored. A text and all its
-        variants always go through the same forward; texts are packed together up to
-        ``batch_size`` rows. Costs 1 + (distinct words) rows per text, so callers explain
-        only the comments they report as toxic.
+        Occlusion: a candidate word is removed everywhere in the text (as if it were
+        unknown) and the text re-scored. Candidates are the distinct known words among the
+        last ``maxlen``; when there are more than ``max_candidates``, the ones most toxic on
+        their own are kept (one cached forward row per word of the vocabulary seen). A text
+        and its variants go through the same forward; texts are packed up to ``batch_size``
+        rows. Costs about 1 + ``max_candidates`` rows per text, so callers explain only the
+        comments they report.
         """
         self._load()
         id_to_word = {i: w for w, i in self._vocab.items()}
@@ -229,11 +241,16 @@ class ToxBlockClassifier:
             pending.clear()
             rows.clear()
 
-        for idx, x in enumerate(inputs):
-            seq = self.known_ids(_text_of(x))
-            cands = list(dict.fromkeys(seq[-self.maxlen_ :]))
+        seqs = [self.known_ids(_text_of(x)) for x in inputs]
+        distinct = [list(dict.fromkeys(seq[-self.maxlen_ :])) for seq in seqs]
+        long = {i for ds in distinct if len(ds) > max_candidates for i in ds}
+        solo = self._solo_scores(long) if long else {}
+        for idx, (seq, cands) in enumerate(zip(seqs, distinct, strict=True)):
             if not cands:
                 continue
+            if len(cands) > max_candidates:
+                keep = set(sorted(cands, key=lambda i: -solo[i])[:max_candidates])
+                cands = [i for i in cands if i in keep]
             if rows and len(rows) + 1 + len(cands) > self.batch_size:
                 flush()
             pending.append((idx, cands))
