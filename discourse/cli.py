@@ -10,6 +10,7 @@ import functools
 import json
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import click
@@ -61,10 +62,11 @@ def analyze(inputs: tuple[str, ...], out_dir: str, config_path: str | None, forc
     res = run_batch(inputs, out_dir, cfg, force=force, on_event=say)
     for e in res.entries:
         if e["status"] == "ok" and not quiet:
-            click.echo(f"{out_dir}/{e['folder']}/report.html  ({e['comments']} comments, {e['chains']} chains,"
+            report = Path(out_dir) / e["folder"] / "report.html"
+            click.echo(f"{report}  ({e['comments']} comments, {e['chains']} chains,"
                        f" {e['flagged']} flagged)")
     click.echo(f"{len(res.processed)} analysed, {len(res.skipped)} unchanged, {len(res.failed)} failed"
-               f" in {res.seconds:.1f}s; index: {out_dir}/index.html")
+               f" in {res.seconds:.1f}s; index: {Path(out_dir) / 'index.html'}")
     for path, msg in res.failed.items():
         click.echo(f"failed: {path}: {msg}", err=True)
     if res.failed and not res.processed and not res.skipped:
