@@ -300,7 +300,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     preds = {
         "stance-minilm-v1 (head + cue rule)": np.asarray(LABELS)[p_rule.argmax(1)],
         "head only (no cue rule)": np.asarray(LABELS)[p_head.argmax(1)],
-        "cues-only head (7 cue features, LR)": np.asarray(LABELS)[
+        f"cues-only head ({len(CUE_FEATURES)} cue features, LR)": np.asarray(LABELS)[
             cue_head.predict_proba(X[held][:, block_columns(dim, ())]).argmax(1)],
         "cues-only rules": np.array([cues_only_label(c) for c in cues_h]),
     }
@@ -658,7 +658,7 @@ Chosen weights: {results['cue_rule']['weights']}.
 Held-out log-loss: head only {ll['head_only']:.3f}, with the cue rule {ll['with_cue_rule']:.3f}.
 "Majority class" predicts each dataset's most frequent selection-part label; "cues-only rules" takes the
 strongest cue of strength >= 0.5 (concession = agree; none or a tie = neutral); "cues-only head" is the
-same logistic regression on the 7 cue features alone.
+same logistic regression on the {len(CUE_FEATURES)} cue features alone.
 
 ## Per class and confusion ({MAIN})
 

@@ -16,7 +16,7 @@ from discourse.errors import ConfigError, ModelError
 from discourse.model import Comment, Thread
 from discourse.models.base import Classifier
 from discourse.models.hf import HFSequenceClassifier
-from discourse.models.registry import load_registry, models_dir, resolve
+from discourse.models.registry import models_dir, resolve
 from discourse.models.toxblock import KERAS_FILTERS, ToxBlockClassifier, ToxBlockNet
 from discourse.stages.toxicity import build_toxicity_model, non_toxic_labels, overall_toxicity
 
@@ -180,10 +180,7 @@ def test_toxicity_stage_with_hf_folder(hf_single: Path) -> None:
 
 @pytest.mark.slow
 def test_full_pipeline_with_hf_toxicity(hf_single: Path) -> None:
-    """End to end with the default stages (needs the stance model; for the lead to enable)."""
-    pytest.importorskip("discourse.models.stance", reason="stance.v1 is not finished yet")
-    if "stance-minilm-v1" not in load_registry():
-        pytest.skip("the stance model is not registered yet")
+    """End to end with the default stages and a user's Hugging Face folder for toxicity."""
     cfg = {"stages": {"toxicity.v1": {"model": {"hf_model": str(hf_single)}}}}
     result = discourse.analyze(_thread(), config=cfg)
     assert all(result.toxicity(c) is not None for c in ("c1", "c2", "c3"))

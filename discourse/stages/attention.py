@@ -1,7 +1,7 @@
 """What a moderator should look at first, and why.
 
 Priority in 0..1 per comment, from its own toxicity (overall and the severe labels:
-threat, identity hate, severe toxicity) and from its context (a hostile
+threat, identity hate, severe toxicity) and from its context (a heated
 disagreement, a chain that escalates). Every reason is a sentence naming the
 score and the model behind it.
 """
@@ -52,7 +52,8 @@ def rank_attention(
                     priority = max(priority, min(1.0, v + 0.3))
             if st is not None and st.label == "disagree" and tx.score >= watch_threshold:
                 p = st.scores.get("disagree", 0.0)
-                reasons.append(f"hostile disagreement: stance disagree ({p:.2f}, {st.model})")
+                reasons.append(f"heated disagreement: stance disagree ({p:.2f}, {st.model}) with toxicity"
+                               f" {tx.score:.2f}")
                 priority = min(1.0, priority + 0.1)
         if c.id in escalating:
             ch = escalating[c.id]

@@ -27,7 +27,7 @@ from functools import lru_cache
 
 from discourse.text import sentence_spans
 
-CUE_LABELS = ("agree", "disagree", "query", "concession")
+CUE_LABELS = ("agree", "disagree", "query", "concession", "thanks")
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,7 +96,7 @@ _PATTERNS: tuple[_Pattern, ...] = (
        r"|(?:good|great|excellent|valid|fair|solid) point)\b", 0.8),
     _p("agree", r"\b(?:exactly|precisely|this|true|amen|absolutely|same here|me too|\+1)\b(?=\s*[.!,]|\s*$)", 0.8,
        initial=True),
-    _p("agree", r"\b(?:thank you|thanks|thx)\b", 0.3, negatable=False),
+    _p("thanks", r"\b(?:thank you|thanks|thx)\b", 0.3, negatable=False),  # politeness, not agreement
     # disagreement formulas
     _p("disagree", r"\b(?:(?:that'?s|that is|this is|it'?s|it is)\s+(?:just\s+|simply\s+|completely\s+|totally\s+"
        r"|factually\s+)?(?:wrong|incorrect|false|untrue|a lie)"
