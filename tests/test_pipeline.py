@@ -250,3 +250,12 @@ def test_a_user_model_spec_replaces_the_default_one() -> None:
     cfg = load_config({"stages": {"toxicity.v1": {"model": {"hf_model": "/models/mine"}}}})
     assert cfg["stages"]["toxicity.v1"]["model"] == {"hf_model": "/models/mine"}
     assert cfg["stages"]["toxicity.v1"]["explain_above"] == load_config()["stages"]["toxicity.v1"]["explain_above"]
+
+
+def test_a_huge_comment_is_kept_whole_with_a_warning(tiny_config: dict) -> None:
+    big = "I disagree with you about the stadium money. " * 60_000  # 2.7 MB, thousands of cue matches
+    text = f"Title\n\nAn article.\n\n\nAnn Lee\n\nHello there.\n\nBob Ray\n\n{big.strip()}\n"
+    a = discourse.analyze(text, config=tiny_config)
+    assert a.thread.comments[1].text == big.strip()
+    assert any("c2 is long" in w and "text kept whole" in w for w in a.to_json()["warnings"])
+    assert a.stance("c2").label == "disagree"  # type: ignore[union-attr]

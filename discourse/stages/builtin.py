@@ -49,8 +49,9 @@ def encode_stage(cfg: Mapping[str, Any], res: Resources):  # type: ignore[no-unt
             if capped:
                 c = t.comments[k]
                 doc.warnings.append(
-                    f"comment {c.id} has {int(doc.encoded.n_tokens[k + 1])} tokens; only the first "
-                    f"{enc.max_tokens_per_text} were encoded (text kept whole)"
+                    f"comment {c.id} is long ({len(c.text):,} characters); only its first "
+                    f"{enc.max_tokens_per_text} tokens were encoded and its first 20,000 characters read for"
+                    " stance cues (text kept whole)"
                 )
 
     return run

@@ -22,6 +22,7 @@ first-person stance verb, opposing cues later in the same clause are dropped, so
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -155,8 +156,13 @@ def _initial(text: str, sent_start: int, start: int) -> bool:
                         text[sent_start:start], re.I) is not None
 
 
+MAX_SCAN_CHARS = 20_000
+"""Cues are read from the first 20,000 characters (about 3,500 words): a stance is taken near
+the start of a comment, and a multi-megabyte comment must not stall the pipeline."""
+
+
 def find_cues(text: str) -> list[Cue]:
-    """All explicit stance cues in ``text``, in order of position.
+    """All explicit stance cues in ``text`` (its first ``MAX_SCAN_CHARS``), in order of position.
 
     Cached per text: the stance features, the cue rule and the evidence all ask for the
     same comment's cues, and the scan should run once."""
@@ -165,15 +171,17 @@ def find_cues(text: str) -> list[Cue]:
 
 @lru_cache(maxsize=4096)
 def _find_cues(text: str) -> tuple[Cue, ...]:
+    text = text[:MAX_SCAN_CHARS]
     masked = _QUOTED_LINE.sub(lambda m: " " * len(m.group(0)), text)
     spans = sentence_spans(masked) or [(0, len(masked))]
+    span_starts = [s for s, _ in spans]
     claimed: list[tuple[int, int]] = []
     found: list[tuple[Cue, bool]] = []  # (cue, is head)
 
     def sentence_of(pos: int) -> tuple[int, int]:
-        for s, e in spans:
-            if s <= pos < e:
-                return s, e
+        k = bisect_right(span_starts, pos) - 1
+        if k >= 0 and spans[k][0] <= pos < spans[k][1]:
+            return spans[k]
         return pos, pos
 
     for pat in _PATTERNS:

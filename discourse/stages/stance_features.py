@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from discourse.stages.stance_cues import CUE_LABELS, cue_strengths
+from discourse.stages.stance_cues import CUE_LABELS, MAX_SCAN_CHARS, cue_strengths
 from discourse.text import sentences
 
 CUE_FEATURES: tuple[str, ...] = (
@@ -30,7 +30,7 @@ def feature_names(dim: int) -> list[str]:
 
 def cue_features(text: str) -> list[float]:
     strengths = cue_strengths(text)
-    sents = [s.rstrip("\"')]* ") for s in sentences(text)]
+    sents = [s.rstrip("\"')]* ") for s in sentences(text[:MAX_SCAN_CHARS])]
     n_q = sum(s.endswith("?") for s in sents)
     return [
         *(strengths[label] for label in CUE_LABELS),
