@@ -58,7 +58,10 @@ def load_threads(source: str | Path | bytes, name: str | None = None) -> list[Th
         name, filename = name or "thread", ""
     fmt = detect_format(text, filename)
     if fmt == "flat":
-        threads = [parse_flat(text, slug(name))]
+        try:
+            threads = [parse_flat(text, slug(name))]
+        except InputError as exc:
+            raise InputError(f"{filename}: {exc}" if filename else str(exc)) from None
     else:
         threads = parse_structured(text, fmt, name)
         if not threads:
