@@ -18,7 +18,9 @@ ConfigLike = str | Path | Mapping[str, Any] | None
 
 
 def slug(name: str) -> str:
-    s = re.sub(r"[^\w.-]+", "-", name.strip()).strip("-.")
+    """A folder-safe name: a URL loses its scheme and ``www.``, anything else becomes "-"."""
+    s = re.sub(r"^[a-z][a-z0-9+.-]*://(?:www\.)?", "", name.strip(), flags=re.I)
+    s = re.sub(r"[^\w.-]+", "-", s).strip("-.")
     return s[:80] or "thread"
 
 

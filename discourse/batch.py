@@ -1,8 +1,8 @@
 """Many threads: one output folder per thread, an index.html, cheap reruns.
 
 A state file (``.discourse-state.json`` in the output folder) records, per input
-file, a key made of the file's sha256, the resolved config and the model
-registry. A rerun skips inputs whose key is unchanged and whose outputs exist; a
+file, a key made of the file's sha256, the resolved config, the model registry and
+the package and schema versions. A rerun skips inputs whose key is unchanged and whose outputs exist; a
 crashed run resumes because the state is written atomically after every input
 and each thread's outputs are written atomically.
 """
@@ -49,8 +49,14 @@ def expand_inputs(paths: Iterable[str | Path]) -> list[Path]:
 
 
 def run_key(path: Path, config: Mapping[str, Any]) -> str:
+    """What an output depends on: the input's bytes, the resolved config, the shipped models
+    (their registry, which holds every file's sha256) and the code (package and schema version)."""
+    from discourse import __version__
+    from discourse.analysis import SCHEMA_VERSION
+
     reg = models_dir() / "registry.json"
-    parts = [sha256_file(path), config_hash(config), sha256_file(reg) if reg.exists() else "-"]
+    parts = [sha256_file(path), config_hash(config), sha256_file(reg) if reg.exists() else "-",
+             __version__, SCHEMA_VERSION]
     return hashlib.sha256("|".join(parts).encode()).hexdigest()
 
 
