@@ -237,6 +237,8 @@ def render_index(entries: Iterable[Mapping[str, Any]]) -> str:
             "status": status,
             "error": str(e.get("error") or ""),
         })
+    # what needs a moderator first: most flagged, then most toxic; failures last
+    rows.sort(key=lambda r: (r["status"] != "ok", -r["flagged"], -r["max_toxicity"], r["title"]))
     th = Thresholds()
     return environment().get_template("index.html").render(
         rows=rows, failed=sum(1 for r in rows if r["status"] != "ok"), thresholds=th,
