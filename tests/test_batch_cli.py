@@ -169,3 +169,16 @@ def test_models_command_verifies_checksums() -> None:
     rows = json.loads(r.output)
     assert {"tox-block-0.1.2", "reply-links-v1"} <= {x["name"] for x in rows}
     assert all(x["status"] == "ok" for x in rows)
+
+
+def test_index_lists_threads_needing_attention_first() -> None:
+    from discourse.report.html import render_index
+
+    entries = [
+        {"folder": "calm", "title": "Calm", "comments": 5, "flagged": 0, "max_toxicity": 0.01, "status": "ok"},
+        {"folder": "", "title": "Broken", "status": "failed", "error": "x.txt is empty"},
+        {"folder": "hot", "title": "Hot <b>", "comments": 9, "flagged": 3, "max_toxicity": 0.97, "status": "ok"},
+    ]
+    html = render_index(entries)
+    assert html.index("Hot &lt;b&gt;") < html.index("Calm") < html.index("Broken")
+    assert 'href="./hot/report.html"' in html and "x.txt is empty" in html
