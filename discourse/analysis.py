@@ -121,6 +121,7 @@ class Analysis:
                 "id": c.id,
                 "author": c.author,
                 "author_inferred": c.author_inferred,
+                "author_evidence": c.meta.get("author_evidence"),
                 "parent_id": c.parent_id,
                 "parent_confidence": round(float(c.parent_confidence), 6),
                 "parent_evidence": list(c.parent_evidence),

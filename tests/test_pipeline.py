@@ -104,6 +104,8 @@ def test_every_comment_is_whole_and_labelled(analysis: discourse.Analysis) -> No
     # the three comments without an author line are Marco's, inferred and marked
     marco = [c for c in comments if c["author"] == "Marco"]
     assert len(marco) == 3 and all(c["author_inferred"] for c in marco)
+    assert any("addressed as Marco" in c["author_evidence"] for c in marco)
+    assert all(c["author_evidence"] is None for c in comments if not c["author_inferred"])
 
 
 def test_models_and_config_are_recorded(analysis: discourse.Analysis, tiny_config: dict) -> None:

@@ -29,6 +29,7 @@ def test_fourteen_comments_whole_with_the_right_authors(ref: discourse.Analysis,
     assert any(a and a.startswith("Willing Conscience") for a in authors)
     john = [c for c in comments if c.author == "John"]
     assert all(c.author_inferred for c in john)
+    assert any("addressed as John" in c.meta["author_evidence"] for c in john)
     assert not any(c.author_inferred for c in comments if c.author != "John")
     raw = reference_thread.read_text(encoding="utf-8")
     for c in comments:  # every comment verbatim, paragraph breaks and all

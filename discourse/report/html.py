@@ -76,6 +76,7 @@ class CommentView:
     id: str
     author: str | None
     author_inferred: bool
+    author_evidence: str | None
     parent_id: str | None
     parent_author: str | None
     parent_confidence: float
@@ -146,7 +147,8 @@ def comment_views(analysis: Analysis, th: Thresholds) -> list[CommentView]:
     for c in order:
         parent = byid.get(c.parent_id) if c.parent_id is not None else None
         views.append(CommentView(
-            id=c.id, author=c.author, author_inferred=c.author_inferred, parent_id=c.parent_id,
+            id=c.id, author=c.author, author_inferred=c.author_inferred,
+            author_evidence=c.meta.get("author_evidence"), parent_id=c.parent_id,
             parent_author=parent.author if parent else None, parent_confidence=float(c.parent_confidence),
             parent_evidence=tuple(c.parent_evidence), depth=depth[c.id], indent=min(depth[c.id] - 1, MAX_INDENT),
             attached=c.id in attached, created=c.created, text=c.text,
