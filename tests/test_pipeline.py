@@ -204,7 +204,7 @@ def test_report_citations_link_to_comments_that_exist(analysis: discourse.Analys
 
 def test_outputs_written(analysis: discourse.Analysis, tmp_path: Path) -> None:
     written = write_outputs(analysis, tmp_path / "out")
-    assert set(written) == {"analysis.json", "graph.graphml", "report.html"}
+    assert set(written) == {"analysis.json", "graph.graphml", "report.html", "comments.csv"}
     assert not list((tmp_path / "out").glob(".*.tmp"))
 
 
@@ -261,3 +261,17 @@ def test_a_huge_comment_is_kept_whole_with_a_warning(tiny_config: dict) -> None:
     assert a.thread.comments[1].text == big.strip()
     assert any("c2 is long" in w and "text kept whole" in w for w in a.to_json()["warnings"])
     assert a.stance("c2").label == "disagree"  # type: ignore[union-attr]
+
+
+def test_comments_csv_round_trips_every_comment(analysis: discourse.Analysis) -> None:
+    import csv
+    import io
+
+    from discourse.report.writers import comments_csv
+
+    rows = list(csv.DictReader(io.StringIO(comments_csv(analysis))))
+    assert [r["id"] for r in rows] == [c.id for c in analysis.thread.comments]
+    for r, c in zip(rows, analysis.thread.comments, strict=True):
+        assert r["text"] == c.text and r["parent_id"] == (c.parent_id or "")
+        assert r["stance"] == analysis.stance(c.id).label  # type: ignore[union-attr]
+        assert float(r["tox_insult"]) == pytest.approx(analysis.toxicity(c.id).labels["insult"], abs=1e-6)  # type: ignore[union-attr]

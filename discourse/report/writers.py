@@ -8,6 +8,7 @@ other two off; analysis.json is always written.
 
 from __future__ import annotations
 
+import csv
 import io
 import json
 from pathlib import Path
@@ -22,6 +23,7 @@ from discourse.report.html import render_report
 ANALYSIS_JSON = "analysis.json"
 GRAPHML = "graph.graphml"
 REPORT_HTML = "report.html"
+COMMENTS_CSV = "comments.csv"
 
 
 def write_outputs(analysis: Analysis, out_dir: str | Path) -> dict[str, Path]:
@@ -32,6 +34,8 @@ def write_outputs(analysis: Analysis, out_dir: str | Path) -> dict[str, Path]:
     written: dict[str, Path] = {}
     if wanted.get("graphml", True):
         written[GRAPHML] = atomic_write_bytes(out / GRAPHML, graphml_bytes(analysis))
+    if wanted.get("csv", True):
+        written[COMMENTS_CSV] = atomic_write_text(out / COMMENTS_CSV, comments_csv(analysis))
     if wanted.get("html", True):
         written[REPORT_HTML] = atomic_write_text(out / REPORT_HTML, render_report(analysis))
     text = json.dumps(analysis.to_json(), ensure_ascii=False, indent=2) + "\n"
@@ -43,4 +47,40 @@ def graphml_bytes(analysis: Analysis) -> bytes:
     """The reply graph (see :mod:`discourse.graph`) as GraphML, UTF-8."""
     buf = io.BytesIO()
     nx.write_graphml(for_graphml(to_digraph(analysis)), buf, encoding="utf-8")
+    return buf.getvalue()
+
+
+def comments_csv(analysis: Analysis) -> str:
+    """One row per comment for spreadsheets and data frames: the scalar fields of
+    analysis.json plus one column per toxicity label (``tox_<label>``) and stance label
+    (``stance_<label>``). Text is verbatim (quoted as CSV needs); lists are joined with "; "."""
+    data = analysis.to_json()
+    tox_labels: list[str] = []
+    stance_labels: list[str] = []
+    for c in data["comments"]:
+        for lab in (c["toxicity"] or {}).get("labels", {}):
+            if lab not in tox_labels:
+                tox_labels.append(lab)
+        for lab in (c["stance"] or {}).get("scores", {}):
+            if lab not in stance_labels:
+                stance_labels.append(lab)
+    head = ["thread_id", "id", "author", "author_inferred", "parent_id", "parent_confidence", "parent_evidence",
+            "created", "toxicity", *(f"tox_{x}" for x in tox_labels), "toxicity_model", "toxicity_evidence",
+            "stance", *(f"stance_{x}" for x in stance_labels), "stance_target_id", "stance_model", "stance_evidence",
+            "text"]
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(head)
+    for c in data["comments"]:
+        tox = c["toxicity"] or {}
+        st = c["stance"] or {}
+        w.writerow([
+            data["thread"]["id"], c["id"], c["author"] or "", c["author_inferred"], c["parent_id"] or "",
+            c["parent_confidence"], "; ".join(c["parent_evidence"]), c["created"] or "",
+            tox.get("score", ""), *(tox.get("labels", {}).get(x, "") for x in tox_labels), tox.get("model", ""),
+            "; ".join(tox.get("evidence", [])),
+            st.get("label", ""), *(st.get("scores", {}).get(x, "") for x in stance_labels),
+            st.get("target_id") or "", st.get("model", ""), "; ".join(st.get("evidence", [])),
+            c["text"],
+        ])
     return buf.getvalue()
