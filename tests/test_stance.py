@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from discourse.errors import ModelError
-from discourse.models.heads import LinearHead
+from discourse.models.heads import LinearHead, MLPHead, export_mlp, load_head, mlp_checkpoints
 from discourse.models.registry import models_dir
 from discourse.models.stance import (
     LABELS,
@@ -138,6 +138,90 @@ def test_apply_cue_rule_blends() -> None:
 def test_cue_weights_must_guarantee_the_cue_label(weights: dict[str, float]) -> None:
     with pytest.raises(ModelError):
         parse_cue_rule({"weights": weights})
+
+
+# -- the MLP head ---------------------------------------------------------------------------------------
+SPEC = {"blocks": ["r", "t", "rt", "absdiff"], "dim": 8, "cue_features": list(CUE_FEATURES)}
+
+
+@pytest.fixture(scope="module")
+def tiny_mlp() -> tuple[object, np.ndarray, np.ndarray, np.ndarray]:
+    """A 6-unit MLPClassifier fitted on 60 random rows, its standardisation and the rows."""
+    from sklearn.neural_network import MLPClassifier
+
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(60, 4 * 8 + len(CUE_FEATURES))).astype(np.float32)
+    y = np.array(LABELS * 15)
+    mean, scale = X.mean(axis=0), X.std(axis=0)
+    clf = MLPClassifier(hidden_layer_sizes=(6,), max_iter=50, random_state=0)
+    with pytest.warns(Warning):  # not converged in 50 iterations: fine for a fixture
+        clf.fit((X - mean) / scale, y)
+    return clf, X, mean, scale
+
+
+def test_mlp_head_matches_scikit_learn(tiny_mlp: tuple) -> None:
+    clf, X, mean, scale = tiny_mlp
+    head = export_mlp(clf, ["neutral", "agree", "query", "disagree"], mean, scale)
+    want = clf.predict_proba((X[:7] - mean) / scale)
+    got = head.predict_proba(X[:7])
+    order = [list(clf.classes_).index(lab) for lab in head.labels]
+    np.testing.assert_allclose(got, want[:, order], atol=1e-5)
+    np.testing.assert_allclose(got.sum(axis=1), 1.0, atol=1e-6)
+    assert head.n_features == X.shape[1] and head.hidden == 6
+
+
+def test_mlp_head_round_trip(tiny_mlp: tuple, tmp_path: Path) -> None:
+    clf, X, mean, scale = tiny_mlp
+    head = export_mlp(clf, LABELS, mean, scale, {"feature_spec": SPEC})
+    head.save(tmp_path / "m")
+    meta = json.loads((tmp_path / "m" / "model.json").read_text(encoding="utf-8"))
+    assert meta["head"] == "mlp" and meta["n_features"] == X.shape[1] and meta["labels"] == list(LABELS)
+    back = load_head(tmp_path / "m")
+    assert isinstance(back, MLPHead) and back.W1_ is None  # lazy: nothing read yet
+    assert back.labels == LABELS
+    np.testing.assert_allclose(back.predict_proba(X), head.predict_proba(X), atol=1e-6)
+    with pytest.raises(ModelError):
+        back.predict_proba(X[:, :5])
+
+
+def test_mlp_checkpoints_train_every_label() -> None:
+    rng = np.random.default_rng(4)
+    X = rng.normal(size=(40, 5))
+    y = np.array(["agree"] * 20 + ["disagree"] * 10 + ["neutral"] * 8 + ["query"] * 2)
+    heads = mlp_checkpoints(X, y, LABELS, hidden=4, alpha=1.0, epochs=[1, 3])
+    assert sorted(heads) == [1, 3] and heads[3].meta["epochs"] == 3
+    p = heads[3].predict_proba(X)
+    assert p.shape == (40, 4) and np.allclose(p.sum(axis=1), 1.0)
+    with pytest.raises(ModelError):
+        mlp_checkpoints(X[:30], y[:30], LABELS, hidden=4, alpha=1.0, epochs=[1])  # no neutral, no query
+
+
+def test_stance_classifier_loads_either_head(tiny_mlp: tuple, tmp_path: Path) -> None:
+    clf, _, mean, scale = tiny_mlp
+    folders = {
+        "mlp": export_mlp(clf, LABELS, mean, scale, {"feature_spec": SPEC,
+                                                     "cue_rule": {"weights": {"1": 0.6, "0.8": 0.6}}})
+        .save(tmp_path / "mlp"),
+        "linear": neutral_head(tmp_path / "linear"),
+    }
+    legacy = json.loads((folders["linear"] / "model.json").read_text(encoding="utf-8"))
+    del legacy["head"]  # written before MLP heads existed: still a linear head
+    (folders["linear"] / "model.json").write_text(json.dumps(legacy), encoding="utf-8")
+    rng = np.random.default_rng(5)
+    texts = [*EXPLICIT, "The bus was late."]
+    for kind, folder in folders.items():
+        stance = StanceClassifier("tiny", folder=folder)
+        out = stance.predict_encoded(unit(rng, len(texts), 8), unit(rng, len(texts), 8), texts)
+        assert type(stance._load()) is {"mlp": MLPHead, "linear": LinearHead}[kind]
+        for text, scores in zip(texts, out, strict=True):
+            assert tuple(scores) == LABELS and abs(sum(scores.values()) - 1) < 1e-5
+            if text in EXPLICIT:
+                assert max(scores, key=scores.__getitem__) == EXPLICIT[text][0], (kind, text)
+    meta = json.loads((folders["mlp"] / "model.json").read_text(encoding="utf-8"))
+    meta["head"] = "forest"
+    (folders["mlp"] / "model.json").write_text(json.dumps(meta), encoding="utf-8")
+    with pytest.raises(ModelError, match="unknown head kind"):
+        StanceClassifier("tiny", folder=folders["mlp"]).record()
 
 
 # -- the shipped head -------------------------------------------------------------------------------

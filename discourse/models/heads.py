@@ -324,7 +324,7 @@ def mlp_checkpoints(
         raise ModelError(f"training data has no examples of {sorted(missing)}")
     weights = balanced_weights(y_arr)
     clf = MLPClassifier(hidden_layer_sizes=(hidden,), activation="relu", solver="adam", alpha=alpha,
-                        batch_size=batch_size, learning_rate_init=learning_rate, random_state=seed,
+                        batch_size=min(batch_size, len(y_arr)), learning_rate_init=learning_rate, random_state=seed,
                         shuffle=True)
     out: dict[int, MLPHead] = {}
     wanted = set(epochs)

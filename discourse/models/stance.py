@@ -1,11 +1,13 @@
 """Stance of a reply toward its target: agree / disagree / neutral / query.
 
 The target is the reply's parent comment, or the article for a top-level comment.
-The shipped model ``stance-minilm-v1`` is a class-balanced multinomial logistic
-regression (:class:`~discourse.models.heads.LinearHead`) over
-:func:`~discourse.stages.stance_features.pair_features`: the shared MiniLM vectors of
-reply and target (``[r, t, r*t, |r-t|]``) plus the reply's lexical cue features.
-It is trained by ``scripts/train_stance.py``; scores and data are in its model card.
+The shipped model ``stance-minilm-v1`` is a class-balanced head over
+:func:`~discourse.stages.stance_features.pair_features` (the shared MiniLM vectors of
+reply and target, ``[r, t, r*t, |r-t|]``, plus the reply's lexical cue features):
+a multinomial logistic regression (:class:`~discourse.models.heads.LinearHead`) or a
+one-hidden-layer MLP (:class:`~discourse.models.heads.MLPHead`), whichever grouped CV
+picked; ``head`` in ``model.json`` says which. It is trained by
+``scripts/train_stance.py``; scores and data are in its model card.
 
 **The explicit-cue rule.** A phrase in which the writer states a stance outright
 decides the label, whatever the head says. A cue is *explicit* when
@@ -35,7 +37,7 @@ import numpy as np
 
 from discourse.errors import ModelError
 from discourse.models.encoder import DEFAULT_ENCODER, SentenceEncoder
-from discourse.models.heads import LinearHead
+from discourse.models.heads import Head, load_head
 from discourse.models.registry import ModelRecord, record_folder, resolve
 from discourse.stages.stance_cues import Cue, find_cues
 from discourse.stages.stance_features import CUE_FEATURES, pair_features
@@ -118,12 +120,12 @@ class StanceClassifier:
         self.folder = folder
         self.encoder = encoder
         self.labels: tuple[str, ...] = LABELS
-        self._head: LinearHead | None = None
+        self._head: Head | None = None
         self._record: ModelRecord | None = None
         self._weights: dict[float, float] = {}
 
     # -- loading ------------------------------------------------------------------
-    def _load(self) -> LinearHead:
+    def _load(self) -> Head:
         if self._head is not None:
             return self._head
         if self.folder is not None:
@@ -131,8 +133,8 @@ class StanceClassifier:
             record = record_folder(self.name, "unregistered", folder)
         else:
             folder, record = resolve(self.name, self.root)
-        head = LinearHead(folder)
         try:
+            head = load_head(folder)
             meta = head.meta
         except ModelError:
             raise
