@@ -224,7 +224,7 @@ def render_report(analysis: Analysis) -> str:
 def render_index(entries: Iterable[Mapping[str, Any]]) -> str:
     """The batch index: one row per thread (keys as written by ``discourse.batch``:
     folder, title, source, comments, chains, flagged, max_toxicity, status, error)."""
-    rows = []
+    rows: list[dict[str, Any]] = []
     for e in entries:
         folder = str(e.get("folder") or "")
         status = str(e.get("status") or "ok")
