@@ -173,3 +173,24 @@ def test_textrank_matches_networkx_pagerank() -> None:
         ours = textrank(sim)
         ref = nx.pagerank(nx.from_numpy_array(sim), weight="weight", tol=1e-12, max_iter=500)
         assert np.allclose(ours, [ref[k] for k in range(n)], atol=1e-6)
+
+
+def test_addressing_ignores_words_that_only_look_like_names() -> None:
+    assert addressed_names("mail me at tp@hotmail.com lol") == ()
+    assert addressed_names("see [WIKI_LINK: WP:V@verification] first") == ()
+    assert addressed_names("If you're looking for it, try the archive.") == ()
+    assert addressed_names("Hello, I'm a bot.") == ()
+    assert addressed_names("Yeah, that's a good idea.") == ()
+    # the comma-led form still matches a known author, but never names an unknown one
+    assert addressed_names("Marco, the data says otherwise.") == ("Marco",)
+    assert addressed_names("Marco, the data says otherwise.", strict=True) == ()
+    assert addressed_names("Marco, you are wrong.", strict=True) == ("Marco",)
+    assert addressed_names("Thank you Marco, fair point.", strict=True) == ("Marco",)
+
+
+def test_turn_taking_needs_an_established_exchange() -> None:
+    # c3 answers Bob, who answered Ann once: not enough to call c3 Ann's
+    text = ("T\n\nArticle.\n\n\nAnn Lee\n\nStadiums waste money.\n\nBob Ray\n\n"
+            "Ann, I disagree, they bring jobs.\n\n\nThat is exactly what they said last time.\n")
+    t = infer_structure(parse_flat(text, "x"))
+    assert t.comments[2].author is None and not t.comments[2].author_inferred

@@ -14,23 +14,40 @@ _PATTERNS = [
     re.compile(rf"(?:^|[.!?]\s*|\n)\s*{_GREETING}[,!]?\s+{_NAME}\b(?!\s+(?:is|was|are|has|and|of)\b)"),
     # Name + thanks: "John thank you", "John, thanks"
     re.compile(rf"(?:^|[.!?]\s*|\n)\s*{_NAME}[,!]?\s+(?i:thank(?:s| you)|you are|you're|i (?:agree|disagree))"),
-    # Name alone, comma-led, at the start: "John, you are wrong"
+    # Name alone, comma-led, at the start: "John, you are wrong" (weak: "Yeah, ..." looks the same)
     re.compile(rf"^\s*{_NAME},\s"),
     # Closing vocative: "… to you Xoli.", "…, John."
     re.compile(rf"(?i:to you|you),?\s+{_NAME}\s*[.!?]*\s*$"),
-    # @mention anywhere
-    re.compile(r"@([\w'’\-]{2,30})"),
+    # @mention, not inside an e-mail address or a wiki link ("a@b.org", "WP:V@verification")
+    re.compile(r"(?<![\w.:@])@([\w'’\-]{2,30})\b(?!\.\w)"),
 ]
-_STOP = frozenset("""I You We He She It They The This That There Here What Why How When Where Who Putin
-    Sir Madam Mate Guys Folks Everyone All Again Right Ok Okay Yes No Well Progress Let Lets Let’s
-    Your My Our""".split())
+# Words that open sentences and would otherwise read as names ("If you're ...", "Hello, I'm ...").
+_STOP = frozenset("""I You We He She It They The This That These Those There Here What Why How When Where Who
+    Which Whom Whose Sir Madam Mate Guys Folks Everyone Everybody Anyone Someone Nobody All Again Right Ok
+    Okay Yes No Well Progress Let Lets Let’s Let's Your My Our Their His Her Its If But And Or So Then
+    Therefore However Also Because Since While Unless Although Though Otherwise Please Now Maybe Perhaps
+    Actually Sorry Hello Hi Hey Welcome Oops Look Just Sure Fine Great Thank Thanks Honestly Seriously
+    Obviously Clearly Indeed Exactly True Wrong Agreed Good Nice Not Do Does Did Is Are Was Were Can Could
+    Would Should Will Shall May Might Must Have Has Had As At In On For To From With By Of About After
+    Before Because Until Once Still Even Only Anyway Besides Instead Meanwhile Finally First Second
+    Lastly Also Note Edit Update Yeah Yep Yup Nope Nah Oh Ah Wow Lol Haha Hmm Um Uh Cool Dude Bro Man
+    Damn Crap Jesus God Fair Interesting Ugh Meh I'm I’m I've I'd I'll It's That's There's What's Here's Don't""".split())
+
+
+_WEAK = 2  # index of the comma-led pattern in _PATTERNS
 
 
 @lru_cache(maxsize=4096)
-def addressed_names(text: str) -> tuple[str, ...]:
-    """Names the comment addresses, in order of appearance (case kept)."""
+def addressed_names(text: str, strict: bool = False) -> tuple[str, ...]:
+    """Names the comment addresses, in order of appearance (case kept).
+
+    ``strict`` leaves out the weak comma-led pattern ("Yeah, ..." reads like "John, ..."):
+    matching a name against the thread's known authors tolerates it, naming an unknown
+    author from it does not."""
     found: list[tuple[int, str]] = []
-    for pat in _PATTERNS:
+    for k, pat in enumerate(_PATTERNS):
+        if strict and k == _WEAK:
+            continue
         for m in pat.finditer(text):
             name = m.group(1).strip("'’-")
             if name and name not in _STOP and name.capitalize() not in _STOP:

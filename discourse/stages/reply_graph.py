@@ -269,16 +269,10 @@ def _infer_authors(
     votes: dict[int, Counter[str]] = {}
     why: dict[tuple[int, str], str] = {}
     for y, c in enumerate(comments):
-        for name in addressed_names(_edges(c.text)):
+        for name in addressed_names(_edges(c.text), strict=True):
             if any(_matches(name, a) for a in known) or (st.authors[y] and _matches(name, st.authors[y])):
                 continue
-            target = parents[y]
-            if target is None or st.authors[target] is not None:
-                # nearest anonymous comment on y's path
-                j = parents[y]
-                while j is not None and st.authors[j] is not None:
-                    j = parents[j]
-                target = j
+            target = parents[y]  # only the comment it answers: further up the path, names go astray
             if target is not None and st.authors[target] is None:
                 votes.setdefault(target, Counter())[name] += 1
                 why.setdefault((target, name), comments[y].id)
@@ -287,7 +281,13 @@ def _infer_authors(
         st.authors[x], st.inferred[x] = name, True
         st.author_evidence[x] = f"addressed as {name} by {why[(x, name)]}"
         changed = True
-    # 2. Turn-taking: anonymous x answers P, who was answering Q -> x is Q.
+    # 2. Turn-taking: anonymous x answers P, who was answering Q, and P and Q already replied to
+    #    each other at least twice (an established exchange) -> x is Q.
+    pair_replies: Counter[frozenset[str]] = Counter()
+    for y, p in enumerate(parents):
+        a, b = st.authors[y], (st.authors[p] if p is not None else None)
+        if a and b and a != b:
+            pair_replies[frozenset((a, b))] += 1
     for x, c in enumerate(comments):
         if st.authors[x] is not None:
             continue
@@ -295,7 +295,8 @@ def _infer_authors(
         if p is None or st.authors[p] is None:
             continue
         q = parents[p]
-        if q is not None and st.authors[q] and st.authors[q] != st.authors[p]:
+        if (q is not None and st.authors[q] and st.authors[q] != st.authors[p]
+                and pair_replies[frozenset((st.authors[p], st.authors[q]))] >= 2):
             st.authors[x], st.inferred[x] = st.authors[q], True
             st.author_evidence[x] = f"turn-taking: answers {st.authors[p]} in an exchange with {st.authors[q]}"
             changed = True
