@@ -31,7 +31,8 @@ _STOP = frozenset("""I You We He She It They The This That These Those There Her
     Would Should Will Shall May Might Must Have Has Had As At In On For To From With By Of About After
     Before Because Until Once Still Even Only Anyway Besides Instead Meanwhile Finally First Second
     Lastly Also Note Edit Update Yeah Yep Yup Nope Nah Oh Ah Wow Lol Haha Hmm Um Uh Cool Dude Bro Man
-    Damn Crap Jesus God Fair Interesting Ugh Meh I'm I’m I've I'd I'll It's That's There's What's Here's Don't""".split())
+    Damn Crap Jesus God Fair Interesting Ugh Meh I'm I’m I've I'd I'll It's That's There's What's Here's
+    Don't""".split())
 
 
 _WEAK = 2  # index of the comma-led pattern in _PATTERNS
