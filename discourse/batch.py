@@ -17,9 +17,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from discourse.api import analyze_thread, load_threads, slug
+from discourse.analysis import Analysis
+from discourse.api import analyze_threads, load_threads, slug
 from discourse.config import config_hash
 from discourse.errors import InputError
+from discourse.model import Thread
 from discourse.models.registry import models_dir, sha256_file
 from discourse.pipeline import Pipeline
 from discourse.report.atomic import atomic_write_text
@@ -68,15 +70,27 @@ def _load_state(out: Path) -> dict[str, Any]:
         return {}
 
 
+@dataclass
+class _Pending:
+    path: Path
+    src: str
+    key: str
+    threads: list[Thread]
+
+
 def run_batch(
     inputs: Iterable[str | Path],
     out_dir: str | Path,
     config: Mapping[str, Any],
     force: bool = False,
     on_event: Callable[[str, str], None] | None = None,
+    group_texts: int = 20_000,
 ) -> BatchResult:
+    """Analyse every input not already done with the same key. Files are parsed ahead and
+    analysed in groups of up to ``group_texts`` texts sharing one encoder pass; each file's
+    outputs and its state entry are written as soon as its last thread is done, so a crash
+    loses at most the files of the group in flight."""
     from discourse.report.html import render_index
-    from discourse.report.writers import write_outputs
 
     say = on_event or (lambda kind, msg: None)
     out = Path(out_dir)
@@ -87,6 +101,25 @@ def run_batch(
     t0 = time.perf_counter()
     pipeline: Pipeline | None = None
     used: dict[str, int] = {}
+    group: list[_Pending] = []
+
+    def save_state() -> None:
+        atomic_write_text(out / STATE_FILE, json.dumps(state, indent=2, sort_keys=True))
+
+    def flush() -> None:
+        nonlocal pipeline
+        if not group:
+            return
+        pipeline = pipeline or Pipeline(config)
+        analyses = analyze_threads([t for p in group for t in p.threads], pipeline)
+        for p in group:
+            done = [_write(next(analyses), p, out, used, config) for _ in p.threads]
+            state[p.src] = {"key": p.key, "status": "ok", "threads": done}
+            result.processed.append(str(p.path))
+            say("done", f"{p.path}: {len(p.threads)} thread(s)")
+            save_state()
+        group.clear()
+
     for path in files:
         src = str(path.resolve())
         try:
@@ -105,34 +138,17 @@ def run_batch(
             continue
         try:
             threads = load_threads(path)
-            if pipeline is None:
-                pipeline = Pipeline(config)
-            done: list[dict[str, Any]] = []
-            for t in threads:
-                folder = slug(t.id if len(threads) > 1 else path.stem)
-                if used.get(folder):
-                    folder = f"{folder}-{hashlib.sha1(src.encode()).hexdigest()[:6]}"
-                used[folder] = used.get(folder, 0) + 1
-                analysis = analyze_thread(t, pipeline)
-                write_outputs(analysis, out / folder)
-                flag = float(config.get("stages", {}).get("attention.v1", {}).get("flag_threshold", 0.5))
-                tox = [a.score for _, a in analysis.annotations.items("toxicity")]
-                done.append({
-                    "folder": folder, "title": analysis.thread.title, "source": str(path),
-                    "comments": len(analysis.thread.comments), "chains": len(analysis.chains),
-                    "flagged": sum(1 for a in analysis.attention if a.priority >= flag),
-                    "max_toxicity": max(tox, default=0.0), "status": "ok", "error": "",
-                    "seconds": round(analysis.timings.get("total", 0.0), 3),
-                })
-            state[src] = {"key": key, "status": "ok", "threads": done}
-            result.processed.append(str(path))
-            say("done", f"{path}: {len(threads)} thread(s)")
         except InputError as exc:  # this file's problem; model and config errors stop the batch
             msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
             result.failed[str(path)] = msg
             state[src] = {"key": None, "status": "failed", "error": msg, "threads": []}
             say("fail", f"{path}: {msg}")
-        atomic_write_text(out / STATE_FILE, json.dumps(state, indent=2, sort_keys=True))
+            save_state()
+            continue
+        group.append(_Pending(path, src, key, threads))
+        if sum(len(t.comments) + 1 for p in group for t in p.threads) >= group_texts:
+            flush()
+    flush()
     entries: list[dict[str, Any]] = []
     wanted = {str(p.resolve()) for p in files}
     for src, st in sorted(state.items()):
@@ -147,3 +163,26 @@ def run_batch(
     atomic_write_text(out / "index.html", render_index(entries))
     result.seconds = time.perf_counter() - t0
     return result
+
+
+def _write(
+    analysis: Analysis, p: _Pending, out: Path, used: dict[str, int], config: Mapping[str, Any]
+) -> dict[str, Any]:
+    """Write one thread's outputs into its own folder; return its index entry."""
+    from discourse.report.writers import write_outputs
+
+    t = analysis.thread
+    folder = slug(t.id if len(p.threads) > 1 else p.path.stem)
+    if used.get(folder):
+        folder = f"{folder}-{hashlib.sha1(p.src.encode()).hexdigest()[:6]}"
+    used[folder] = used.get(folder, 0) + 1
+    write_outputs(analysis, out / folder)
+    flag = float(config.get("stages", {}).get("attention.v1", {}).get("flag_threshold", 0.5))
+    tox = [a.score for _, a in analysis.annotations.items("toxicity")]
+    return {
+        "folder": folder, "title": t.title, "source": str(p.path),
+        "comments": len(t.comments), "chains": len(analysis.chains),
+        "flagged": sum(1 for a in analysis.attention if a.priority >= flag),
+        "max_toxicity": max(tox, default=0.0), "status": "ok", "error": "",
+        "seconds": round(analysis.timings.get("total", 0.0), 3),
+    }

@@ -74,10 +74,36 @@ def child(mode: str, path: str, dtype: str) -> None:
     from discourse.config import load_config
     from discourse.models.encoder import SentenceEncoder
 
-    text = Path(path).read_text(encoding="utf-8")
+    text = "" if Path(path).is_dir() else Path(path).read_text(encoding="utf-8")
     cfg = load_config({"encoder": {"dtype": dtype}})
     out: dict[str, object] = {}
-    if mode == "pipeline":
+    if mode == "batch":
+        # a nightly job: a folder of threads, through the same runner the CLI uses
+        from discourse.api import load_threads
+        from discourse.batch import run_batch
+
+        folder = Path(path)
+        n = sum(len(load_threads(f)[0].comments) for f in sorted(folder.glob("*.txt")))
+        warm = folder.parent / "warm"
+        warm.mkdir(exist_ok=True)
+        (warm / "w.txt").write_text("Warm\n\nArticle.\n\n\nAnn Lee\n\nHello.\n\nBob Ray\n\nHi Ann.\n")
+        out_dir = folder.parent / f"{folder.name}-out"
+        import shutil
+
+        shutil.rmtree(out_dir, ignore_errors=True)
+        t0 = time.perf_counter()
+        run_batch([warm], folder.parent / "warm-out", cfg, force=True)
+        out["load_s"] = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        res = run_batch([folder], out_dir, cfg)
+        out["seconds"] = time.perf_counter() - t0
+        out["comments"] = n
+        out["threads"] = len(res.processed)
+        t0 = time.perf_counter()
+        again = run_batch([folder], out_dir, cfg)
+        out["rerun_s"] = time.perf_counter() - t0
+        out["rerun_skipped"] = len(again.skipped)
+    elif mode == "pipeline":
         from discourse.api import analyze_thread, load_threads
         from discourse.pipeline import Pipeline
         from discourse.report.html import render_report
@@ -121,6 +147,8 @@ def main() -> None:
     ap.add_argument("--shared", type=Path, default=REPO.parent / "shared" / "data")
     ap.add_argument("--dtype", default="auto", help="encoder dtype: auto | fp32 | bf16")
     ap.add_argument("--no-write", action="store_true", help="print only; do not write reports/")
+    ap.add_argument("--batch", type=int, nargs=2, default=[100, 100], metavar=("THREADS", "COMMENTS"),
+                    help="also run a folder of THREADS files of COMMENTS comments through the batch runner")
     ap.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
@@ -144,6 +172,22 @@ def main() -> None:
             rows.append(r)
             print(f"{mode:<10} {n:>6} comments  {r['comments_per_s']:7.1f} comments/s  {r['seconds']:8.2f} s"
                   f"  peak RSS {r['peak_rss_mb']:7.0f} MB", flush=True)
+    n_threads, per_thread = args.batch
+    if n_threads:
+        folder = tmp / f"batch_{n_threads}x{per_thread}"
+        folder.mkdir(exist_ok=True)
+        for k in range(n_threads):
+            (folder / f"t{k:04d}.txt").write_text(build_thread(pool, per_thread, seed=k + 1), encoding="utf-8")
+        res = subprocess.run([sys.executable, __file__, "--child", "batch", str(folder), args.dtype],
+                             capture_output=True, text=True, check=False)
+        if res.returncode != 0:
+            sys.exit(f"batch run failed:\n{res.stderr[-2000:]}")
+        r = json.loads(res.stdout.strip().splitlines()[-1])
+        r.update(mode=f"batch: {n_threads} threads", size=r["comments"], comments_per_s=r["comments"] / r["seconds"])
+        rows.append(r)
+        print(f"batch      {n_threads} threads x {per_thread}: {r['comments_per_s']:7.1f} comments/s"
+              f"  {r['seconds']:8.2f} s  peak RSS {r['peak_rss_mb']:7.0f} MB; unchanged rerun {r['rerun_s']:.2f} s",
+              flush=True)
     tokens = next((r["mean_tokens"] for r in rows if "mean_tokens" in r), float("nan"))
     cpu = platform.processor() or platform.machine()
     lines = [
@@ -167,6 +211,11 @@ def main() -> None:
         last = stages[-1]
         lines += ["", f"Seconds per stage at {last['size']:,} comments: "
                   + ", ".join(f"{k} {v}" for k, v in last["stages_s"].items()), ""]
+    batch_rows = [r for r in rows if r["mode"].startswith("batch")]
+    for r in batch_rows:
+        lines += ["", f"Batch runner (`discourse analyze FOLDER`): {r['threads']} threads, {r['comments']:,} comments"
+                  f" in {r['seconds']:.1f} s = {r['comments_per_s']:.0f} comments/s, writing every report; an unchanged"
+                  f" rerun skipped {r['rerun_skipped']} threads in {r['rerun_s']:.2f} s.", ""]
     pipe = {r["size"]: r for r in rows if r["mode"] == "pipeline"}
     emb = {r["size"]: r for r in rows if r["mode"] == "embed-only"}
     if pipe and emb:

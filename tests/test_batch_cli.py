@@ -78,23 +78,23 @@ def test_crashed_run_resumes_without_redoing_finished_threads(
     import discourse.batch as batch
 
     src, out = _folder(tmp_path), tmp_path / "out"
-    real = batch.analyze_thread
+    real = batch._write
     calls: list[str] = []
 
-    def crash_on_third(thread, pipeline):  # type: ignore[no-untyped-def]
-        calls.append(thread.title)
+    def crash_on_third(analysis, *args):  # type: ignore[no-untyped-def]
+        calls.append(analysis.thread.title)
         if len(calls) == 3:
             raise KeyboardInterrupt  # the machine goes down mid-batch
-        return real(thread, pipeline)
+        return real(analysis, *args)
 
-    monkeypatch.setattr(batch, "analyze_thread", crash_on_third)
+    monkeypatch.setattr(batch, "_write", crash_on_third)
     with pytest.raises(KeyboardInterrupt):
         run_batch([src], out, cfg)
     state = json.loads((out / STATE_FILE).read_text())
     assert sum(1 for s in state.values() if s["status"] == "ok") == 2
     assert not (out / "t2" / "analysis.json").exists()
 
-    monkeypatch.setattr(batch, "analyze_thread", real)
+    monkeypatch.setattr(batch, "_write", real)
     resumed = run_batch([src], out, cfg)
     assert [Path(p).name for p in resumed.processed] == ["t2.txt"] and len(resumed.skipped) == 2
 

@@ -275,3 +275,21 @@ def test_comments_csv_round_trips_every_comment(analysis: discourse.Analysis) ->
         assert r["text"] == c.text and r["parent_id"] == (c.parent_id or "")
         assert r["stance"] == analysis.stance(c.id).label  # type: ignore[union-attr]
         assert float(r["tox_insult"]) == pytest.approx(analysis.toxicity(c.id).labels["insult"], abs=1e-6)  # type: ignore[union-attr]
+
+
+def test_threads_encoded_together_match_threads_encoded_alone(tiny_config: dict) -> None:
+    from discourse.api import analyze_thread, analyze_threads
+
+    threads = [discourse.load_threads(DEBATE)[0],
+               discourse.load_threads(DEBATE.replace("stadium", "bridge").replace("Town", "City"), name="b")[0]]
+    pipe = Pipeline(load_config(tiny_config))
+    together = list(analyze_threads(threads, pipe))
+    alone = [analyze_thread(t, pipe) for t in threads]
+    for a, b in zip(together, alone, strict=True):
+        assert [(c.id, c.parent_id, c.author) for c in a.thread.comments] == [
+            (c.id, c.parent_id, c.author) for c in b.thread.comments]
+        for c in a.thread.comments:
+            assert a.stance(c.id).label == b.stance(c.id).label  # type: ignore[union-attr]
+            assert a.stance(c.id).scores["agree"] == pytest.approx(b.stance(c.id).scores["agree"], abs=1e-4)  # type: ignore[union-attr]
+            assert a.toxicity(c.id).score == pytest.approx(b.toxicity(c.id).score, abs=1e-6)  # type: ignore[union-attr]
+        assert a.timings["encode.v1"] > 0 and a.timings["total"] >= a.timings["encode.v1"]

@@ -42,6 +42,11 @@ class Encoded:
     def dim(self) -> int:
         return int(self.vectors.shape[1])
 
+    def rows(self, start: int, stop: int) -> Encoded:
+        """The part of one pass that belongs to texts ``start:stop`` (one thread of many)."""
+        return Encoded(self.vectors[start:stop], self.sentence_spans[start:stop],
+                       self.sentence_vectors[start:stop], self.n_tokens[start:stop], self.capped[start:stop])
+
 
 def resolve_encoder_path(name: str) -> Path:
     """``package:<module>`` (a pip package that carries the model), a local folder,

@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from discourse.annotations import StanceResult, ToxicityResult
+from discourse.model import Thread
 from discourse.pipeline import Doc, Resources, stage
 from discourse.stages.attention import rank_attention
 from discourse.stages.chains import find_chains
@@ -36,13 +37,18 @@ def _check_encoded(doc: Doc) -> str | None:
     return None
 
 
+def encoder_texts(thread: Thread) -> list[str]:
+    """What the one encoder pass reads for a thread: the article (or title), then every comment."""
+    return [thread.article or thread.title or ""] + [c.text for c in thread.comments]
+
+
 @stage("encode.v1", requires=("text",), assigns=("embeddings",), check=_check_encoded)
 def encode_stage(cfg: Mapping[str, Any], res: Resources):  # type: ignore[no-untyped-def]
     def run(doc: Doc) -> None:
         enc = res.encoder()
         t = doc.thread
-        root_text = t.article or t.title or ""
-        doc.encoded = enc.encode([root_text] + [c.text for c in t.comments])
+        if doc.encoded is None:  # Pipeline.run_many encodes many threads in one pass beforehand
+            doc.encoded = enc.encode(encoder_texts(t))
         rec = enc.record()
         doc.models[rec.name] = rec
         for k, capped in enumerate(doc.encoded.capped[1:]):

@@ -295,10 +295,10 @@ def _infer_authors(
         if p is None or st.authors[p] is None:
             continue
         q = parents[p]
-        if (q is not None and st.authors[q] and st.authors[q] != st.authors[p]
-                and pair_replies[frozenset((st.authors[p], st.authors[q]))] >= 2):
-            st.authors[x], st.inferred[x] = st.authors[q], True
-            st.author_evidence[x] = f"turn-taking: answers {st.authors[p]} in an exchange with {st.authors[q]}"
+        pa, qa = st.authors[p], (st.authors[q] if q is not None else None)
+        if pa and qa and qa != pa and pair_replies[frozenset((pa, qa))] >= 2:
+            st.authors[x], st.inferred[x] = qa, True
+            st.author_evidence[x] = f"turn-taking: answers {pa} in an exchange with {qa}"
             changed = True
     return changed
 
