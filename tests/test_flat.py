@@ -32,7 +32,7 @@ Maria, I disagree. Parking downtown is already impossible.
 
 Tom, the data from other cities shows parking is rarely the problem.
 
-Nice
+Nicola
 
 Great
 
@@ -52,12 +52,11 @@ def test_parses_authors_and_text_whole() -> None:
     assert t.article.startswith("The city council voted")
     assert "Opponents worry about parking." in t.article
     authors = [c.author for c in t.comments]
-    assert authors == ["Maria Gonzalez", "Tom B", None, "Nice", "Tom B", "Alexandra Konstantinopoulou-Smi"]
+    assert authors == ["Maria Gonzalez", "Tom B", None, "Nicola", "Tom B", "Alexandra Konstantinopoulou-Smi"]
     maria = t.comments[0].text
     assert maria.startswith("Finally!") and maria.endswith("broken mid-sentence by the scraper.")
     assert "\n\nSecond paragraph" in maria and "continues here\nand a line" in maria
     assert t.comments[2].text == "Tom, the data from other cities shows parking is rarely the problem."
-    # "Nice" is an author line followed by one-word text "Great" (an author line is always followed by text)
     assert t.comments[3].text == "Great"
     assert not t.structure_known
     assert all(c.parent_id is None for c in t.comments)
@@ -124,3 +123,20 @@ def test_render_then_parse_round_trips_text_and_authors(rows: list[tuple[str, st
     parsed = parse_flat(flat, "t")
     assert [c.text for c in parsed.comments] == [c.text for c in comments]
     assert [c.author for c in parsed.comments] == [None if c.id in dropped else c.author for c in comments]
+
+
+def test_blog_style_author_lines_and_timestamps() -> None:
+    text = ("Title\n\nArticle text here.\n\n\nJohn Smith says:\n\nMay 21, 2020 at 3:15 pm\n\n"
+            "I think this is wrong.\n\nMary Jones says:\n\n2 hours ago\n\nLOL\n\nBob Ray\n\nAgreed\n\n"
+            "Ann Lee\n\nNo way, the numbers say otherwise.\n")
+    t = parse_flat(text, "x")
+    assert [(c.author, c.text) for c in t.comments] == [
+        ("John Smith", "I think this is wrong."), ("Mary Jones", "LOL"), ("Bob Ray", "Agreed"),
+        ("Ann Lee", "No way, the numbers say otherwise.")]
+    assert any("dropped 2 line(s)" in w for w in t.warnings)
+
+
+def test_one_word_replies_are_text_not_names() -> None:
+    text = "Title\n\nArticle.\n\n\nAnn Lee\n\nGreat point.\n\nLOL\n\nBob Ray\n\nNo way.\n"
+    t = parse_flat(text, "x")
+    assert [(c.author, c.text) for c in t.comments] == [("Ann Lee", "Great point.\n\nLOL"), ("Bob Ray", "No way.")]

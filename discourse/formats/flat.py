@@ -55,9 +55,16 @@ _FUNCTION_WORDS = frozenset(
 _NOISE = re.compile(
     r"^\s*(?:reply|share\s*›?|report|flag|edit(?:ed)?|delete|load more comments|show more repl(?:y|ies)|"
     r"see more|hide repl(?:y|ies)|view repl(?:y|ies)|[−+–-]|[•·]\s*.*\bago|\d+\s*(?:points?|votes?|likes?)?|"
-    r"\d+\s+(?:minutes?|hours?|days?|weeks?|months?|years?)\s+ago|avatar)\s*$",
+    r"(?:an?|\d+)\s+(?:seconds?|minutes?|hours?|days?|weeks?|months?|years?)\s+ago|avatar|"
+    # a line that is only a date and/or a time: "May 21, 2020 at 3:15 pm", "2020-05-21 15:15", "21/05/2020"
+    r"(?:(?:on\s+)?(?:(?:mon|tue|wed|thu|fri|sat|sun)\w*,?\s+)?"
+    r"(?:(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)\w*\.?\s+\d{1,2}(?:st|nd|rd|th)?,?\s+\d{4}"
+    r"|\d{1,2}(?:st|nd|rd|th)?\s+(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)\w*\.?,?\s+\d{4}"
+    r"|\d{4}-\d{2}-\d{2}|\d{1,2}[/.]\d{1,2}[/.]\d{2,4})"
+    r"(?:,?\s+(?:at\s+)?\d{1,2}:\d{2}(?::\d{2})?\s*(?:[ap]\.?m\.?)?(?:\s*[A-Z]{2,4})?)?))\s*$",
     re.IGNORECASE,
 )
+_SAYS = re.compile(r"\s+(?:says|said|wrote|writes|replied|commented)\s*:?\s*$", re.IGNORECASE)
 _URL = re.compile(r"https?://|www\.", re.IGNORECASE)
 _MAX_AUTHOR_CHARS = 60
 _MAX_AUTHOR_WORDS = 6
@@ -78,6 +85,7 @@ def _blocks(text: str) -> tuple[list[_Block], int]:
     blocks: list[_Block] = []
     cur: list[str] = []
     gap = 0
+    held = 0  # blank lines seen before a dropped furniture line between blocks
     start = 0
     dropped = 0
     for no, raw in enumerate(text.split("\n"), start=1):
@@ -91,9 +99,12 @@ def _blocks(text: str) -> tuple[list[_Block], int]:
             continue
         if _NOISE.match(line):
             dropped += 1
+            if not cur:  # "Author\n\n3 hours ago\n\nText": the gap is one blank line, not two
+                held, gap = max(held, gap), 0
             continue
         if not cur:
             start = no
+            gap, held = max(gap, held), 0
         cur.append(line)
     if cur:
         blocks.append(_Block(tuple(cur), gap, start))
@@ -186,7 +197,7 @@ def parse_flat(text: str, thread_id: str = "thread", title: str | None = None) -
             pending = b
         elif role == "T":
             if pending is not None:
-                raw.append((pending.text.strip(), [b], pending.line_no))
+                raw.append((_SAYS.sub("", pending.text.strip()), [b], pending.line_no))
             else:
                 raw.append((None, [b], b.line_no))
             pending = None

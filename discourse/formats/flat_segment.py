@@ -40,10 +40,18 @@ ANONYMOUS_COST = 0.75  # a comment that starts without an author line
 REPEAT_BONUS = 1.5  # the same line fills the author position elsewhere too
 
 
+_SAYS = re.compile(r"\s+(?:says|said|wrote|writes|replied|commented)\s*:?\s*$", re.IGNORECASE)
+_CHAT = frozenset("""lol lmao lmfao rofl haha hahaha wow ok okay yes yep yup no nope nah thanks thx ty agreed same
+    this exactly true indeed amen bingo correct wrong what why how really seriously nice great good cool sad
+    wtf omg ugh meh hmm huh word based facts""".split())
+
+
 def name_score(line: str) -> float:
     """How much a single line looks like a display name (> 0) rather than text (< 0).
-    ``-inf`` when it cannot be a name at all."""
-    line = line.strip()
+    ``-inf`` when it cannot be a name at all. "Name says:" (as blogs print it) counts as "Name"."""
+    line = _SAYS.sub("", line.strip())
+    if re.sub(r"[^\w]", "", line.lower()) in _CHAT:
+        return -math.inf  # "LOL", "Agreed", "Same": one-word replies, not names
     if not line or len(line) > MAX_AUTHOR_CHARS or _URL.search(line):
         return -math.inf
     if line[-1] in ".!?,;:\"”’'" or not re.search(r"[^\W\d_]", line):
