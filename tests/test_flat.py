@@ -140,3 +140,9 @@ def test_one_word_replies_are_text_not_names() -> None:
     text = "Title\n\nArticle.\n\n\nAnn Lee\n\nGreat point.\n\nLOL\n\nBob Ray\n\nNo way.\n"
     t = parse_flat(text, "x")
     assert [(c.author, c.text) for c in t.comments] == [("Ann Lee", "Great point.\n\nLOL"), ("Bob Ray", "No way.")]
+
+
+def test_ip_address_display_names() -> None:
+    text = "Talk: Foo\n\nSection text.\n\n\n76.17.4.35\n\nWhy was my edit removed?\n\nLoisel\n\nIt had no source.\n"
+    t = parse_flat(text, "x")
+    assert [c.author for c in t.comments] == ["76.17.4.35", "Loisel"]

@@ -41,6 +41,7 @@ REPEAT_BONUS = 1.5  # the same line fills the author position elsewhere too
 
 
 _SAYS = re.compile(r"\s+(?:says|said|wrote|writes|replied|commented)\s*:?\s*$", re.IGNORECASE)
+_IP = re.compile(r"^(?:\d{1,3}\.){3}\d{1,3}$|^[0-9a-f]{1,4}(?::[0-9a-f]{0,4}){2,7}$", re.IGNORECASE)
 _CHAT = frozenset("""lol lmao lmfao rofl haha hahaha wow ok okay yes yep yup no nope nah thanks thx ty agreed same
     this exactly true indeed amen bingo correct wrong what why how really seriously nice great good cool sad
     wtf omg ugh meh hmm huh word based facts""".split())
@@ -52,6 +53,8 @@ def name_score(line: str) -> float:
     line = _SAYS.sub("", line.strip())
     if re.sub(r"[^\w]", "", line.lower()) in _CHAT:
         return -math.inf  # "LOL", "Agreed", "Same": one-word replies, not names
+    if _IP.match(line):
+        return 2.5  # anonymous editors shown by their IP address (wikis)
     if not line or len(line) > MAX_AUTHOR_CHARS or _URL.search(line):
         return -math.inf
     if line[-1] in ".!?,;:\"”’'" or not re.search(r"[^\W\d_]", line):
