@@ -304,3 +304,10 @@ def test_toxicity_stage_default_model() -> None:
     assert tox.evidence and all(w in "you are an idiot and i hate you".split() for w in tox.evidence)
     assert result.toxicity("c2").score < 0.2  # type: ignore[union-attr]
     assert np.isfinite([result.toxicity(c).score for c in ("c1", "c2", "c3")]).all()  # type: ignore[union-attr]
+
+
+@pytest.mark.slow
+def test_toxblock_explanations_name_the_insult_not_the_filler(toxblock: ToxBlockClassifier) -> None:
+    (words,) = toxblock.explain(["Honestly you are an idiot, go away"])
+    assert words and words[0] == "idiot"
+    assert not {"an", "are", "honestly"} & set(words)

@@ -212,7 +212,8 @@ class ToxBlockClassifier:
 
     def explain(self, inputs: Sequence[Any], top_k: int = 3, max_candidates: int = 12) -> list[tuple[str, ...]]:
         """Per text, up to ``top_k`` words whose removal lowers the overall score (max over
-        labels) most, largest drop first; only words with a positive drop are returned.
+        labels) most, largest drop first; a word is kept only when its drop is at least a
+        quarter of the largest one (so "an", "is" do not ride along with "idiot").
 
         Occlusion: a candidate word is removed everywhere in the text (as if it were
         unknown) and the text re-scored. Candidates are the distinct known words among the
@@ -236,7 +237,9 @@ class ToxBlockClassifier:
             for idx, cands in pending:
                 drops = scores[at] - scores[at + 1 : at + 1 + len(cands)]
                 order = np.argsort(-drops, kind="stable")[:top_k]
-                out[idx] = tuple(id_to_word[cands[k]] for k in order if drops[k] > 0)
+                # a word counts when removing it takes off at least a quarter of what the top word does
+                floor = max(1e-6, 0.25 * float(drops[order[0]])) if len(order) else 1e-6
+                out[idx] = tuple(id_to_word[cands[k]] for k in order if drops[k] >= floor)
                 at += 1 + len(cands)
             pending.clear()
             rows.clear()
