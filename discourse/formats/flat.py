@@ -42,16 +42,9 @@ from collections import Counter
 from dataclasses import dataclass
 
 from discourse.errors import InputError
-from discourse.formats.flat_segment import label_blocks
+from discourse.formats.flat_segment import SAYS, label_blocks, name_score
 from discourse.model import Comment, Thread
 
-_FUNCTION_WORDS = frozenset(
-    """i you we he she it they me him her us them my your our his its their this that these those
-    is are was were be been am do does did have has had will would can could should shall may might must
-    not no yes and or but if then so because as of to in on at for with from by about into over than
-    what which who whom how why when where there here all any some just very too also only even still
-    thank thanks please ok okay lol yeah well really agree disagree think know""".split()
-)
 _NOISE = re.compile(
     r"^\s*(?:reply|share\s*›?|report|flag|edit(?:ed)?|delete|load more comments|show more repl(?:y|ies)|"
     r"see more|hide repl(?:y|ies)|view repl(?:y|ies)|[−+–-]|[•·]\s*.*\bago|\d+\s*(?:points?|votes?|likes?)?|"
@@ -64,10 +57,6 @@ _NOISE = re.compile(
     r"(?:,?\s+(?:at\s+)?\d{1,2}:\d{2}(?::\d{2})?\s*(?:[ap]\.?m\.?)?(?:\s*[A-Z]{2,4})?)?))\s*$",
     re.IGNORECASE,
 )
-_SAYS = re.compile(r"\s+(?:says|said|wrote|writes|replied|commented)\s*:?\s*$", re.IGNORECASE)
-_URL = re.compile(r"https?://|www\.", re.IGNORECASE)
-_MAX_AUTHOR_CHARS = 60
-_MAX_AUTHOR_WORDS = 6
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,22 +101,8 @@ def _blocks(text: str) -> tuple[list[_Block], int]:
 
 
 def _name_like(block: _Block) -> bool:
-    if len(block.lines) != 1:
-        return False
-    line = block.lines[0].strip()
-    if not line or len(line) > _MAX_AUTHOR_CHARS or _URL.search(line):
-        return False
-    if line[-1] in ".!?,;:\"”’'":
-        return False
-    words = line.split()
-    if len(words) > _MAX_AUTHOR_WORDS or not re.search(r"[^\W\d_]", line):
-        return False
-    lowered = [re.sub(r"[^\w]", "", w.lower()) for w in words]
-    func = sum(1 for w in lowered if w in _FUNCTION_WORDS)
-    if func and (func / len(words) > 0.34 or lowered[0] in {"i", "you", "we", "thank", "thanks"}):
-        return False
-    return True
-
+    """One line that reads as a display name (the rule of :func:`flat_segment.name_score`)."""
+    return len(block.lines) == 1 and name_score(block.lines[0]) > 0
 
 def _canonical_names(names: list[str]) -> dict[str, str]:
     """Map truncated display names to the longer name they are a prefix of."""
@@ -197,7 +172,7 @@ def parse_flat(text: str, thread_id: str = "thread", title: str | None = None) -
             pending = b
         elif role == "T":
             if pending is not None:
-                raw.append((_SAYS.sub("", pending.text.strip()), [b], pending.line_no))
+                raw.append((SAYS.sub("", pending.text.strip()), [b], pending.line_no))
             else:
                 raw.append((None, [b], b.line_no))
             pending = None

@@ -40,7 +40,8 @@ ANONYMOUS_COST = 0.75  # a comment that starts without an author line
 REPEAT_BONUS = 1.5  # the same line fills the author position elsewhere too
 
 
-_SAYS = re.compile(r"\s+(?:says|said|wrote|writes|replied|commented)\s*:?\s*$", re.IGNORECASE)
+SAYS = re.compile(r"\s+(?:says|said|wrote|writes|replied|commented)\s*:?\s*$", re.IGNORECASE)
+"""The tail blogs print after a commenter's name ("John Smith says:"); not part of the name."""
 _IP = re.compile(r"^(?:\d{1,3}\.){3}\d{1,3}$|^[0-9a-f]{1,4}(?::[0-9a-f]{0,4}){2,7}$", re.IGNORECASE)
 _CHAT = frozenset("""lol lmao lmfao rofl haha hahaha wow ok okay yes yep yup no nope nah thanks thx ty agreed same
     this exactly true indeed amen bingo correct wrong what why how really seriously nice great good cool sad
@@ -50,7 +51,7 @@ _CHAT = frozenset("""lol lmao lmfao rofl haha hahaha wow ok okay yes yep yup no 
 def name_score(line: str) -> float:
     """How much a single line looks like a display name (> 0) rather than text (< 0).
     ``-inf`` when it cannot be a name at all. "Name says:" (as blogs print it) counts as "Name"."""
-    line = _SAYS.sub("", line.strip())
+    line = SAYS.sub("", line.strip())
     if re.sub(r"[^\w]", "", line.lower()) in _CHAT:
         return -math.inf  # "LOL", "Agreed", "Same": one-word replies, not names
     if _IP.match(line):

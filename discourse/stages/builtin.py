@@ -17,6 +17,7 @@ from discourse.pipeline import Doc, Resources, stage
 from discourse.stages.attention import rank_attention
 from discourse.stages.chains import find_chains
 from discourse.stages.reply_graph import infer_structure
+from discourse.stages.stance_cues import MAX_SCAN_CHARS
 from discourse.stages.summarize import summarize_chain
 
 STANCE_LABELS = ("agree", "disagree", "neutral", "query")
@@ -56,8 +57,8 @@ def encode_stage(cfg: Mapping[str, Any], res: Resources):  # type: ignore[no-unt
                 c = t.comments[k]
                 doc.warnings.append(
                     f"comment {c.id} is long ({len(c.text):,} characters); only its first "
-                    f"{enc.max_tokens_per_text} tokens were encoded and its first 20,000 characters read for"
-                    " stance cues (text kept whole)"
+                    f"{enc.max_tokens_per_text} tokens were encoded and its first {MAX_SCAN_CHARS:,} characters"
+                    " read for stance cues (text kept whole)"
                 )
 
     return run
