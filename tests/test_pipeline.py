@@ -8,6 +8,7 @@ from pathlib import Path
 
 import networkx as nx
 import pytest
+from sample_threads import DEBATE as BASE_DEBATE
 
 import discourse
 from discourse.analysis import SCHEMA_VERSION
@@ -23,40 +24,12 @@ from discourse.report.writers import graphml_bytes, write_outputs
 
 REPO = Path(__file__).resolve().parents[1]
 
-DEBATE = """Town Votes On New Stadium
-
-The town will vote next week on funding a new stadium with public money.
-
-
-Priya Raman
-
-Public money should never pay for private stadiums.
-
-
-Hello Priya. I am going to disagree with you. Stadiums bring jobs and visitors.
-
-Priya Raman
-
-Marco thank you. The studies show the jobs are temporary and low paid.
-
-
-Okay, thank you for your reply. I still disagree, the visitors spend money in town.
-
-Priya Raman
-
-Thank you Marco. Maybe, but the debt stays for thirty years.
-
-
-Again, I disagree. We will let this go for now.
-
-Priya Raman
-
-Your points are respected.
-
-Dan Osei
-
-<script>alert('x')</script> <img src=x onerror=alert(1)> why is this vote so quiet?
-"""
+# The reply-graph tests' debate, with markup in the last comment that must never run in the report.
+DEBATE = BASE_DEBATE.replace(
+    "Does anyone know when the vote is exactly?",
+    "<script>alert('x')</script> <img src=x onerror=alert(1)> why is this vote so quiet?",
+)
+assert DEBATE != BASE_DEBATE
 
 
 @pytest.fixture(scope="module")

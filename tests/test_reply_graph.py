@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from sample_threads import DEBATE
 
 from discourse.annotations import Annotations, StanceResult, ToxicityResult
 from discourse.formats.flat import parse_flat
@@ -14,41 +15,6 @@ from discourse.stages.addressing import addressed_names, addresses
 from discourse.stages.chains import find_chains, outcome, slope
 from discourse.stages.reply_graph import infer_structure
 from discourse.stages.summarize import summarize_chain
-
-DEBATE = """Town Votes On New Stadium
-
-The town will vote next week on funding a new stadium.
-
-
-Priya Raman
-
-Public money should never pay for private stadiums.
-
-
-Hello Priya. I am going to disagree with you. Stadiums bring jobs and visitors.
-
-Priya Raman
-
-Marco thank you. The studies show the jobs are temporary and low paid.
-
-
-Okay, thank you for your reply. I still disagree, the visitors spend money in town.
-
-Priya Raman
-
-Thank you Marco. Maybe, but the debt stays for thirty years.
-
-
-Again, I disagree. We will let this go for now.
-
-Priya Raman
-
-Your points are respected.
-
-Dan Osei
-
-Does anyone know when the vote is exactly?
-"""
 
 
 def test_addressing_patterns() -> None:
