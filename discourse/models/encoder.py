@@ -153,7 +153,29 @@ class SentenceEncoder:
         return record_folder(f"encoder:{self.model}", version, self._path)
 
     # -- the one pass -------------------------------------------------------------
-    def encode(self, texts: Sequence[str]) -> Encoded:
+    def encode(self, texts: Sequence[str], slice_size: int = 4096) -> Encoded:
+        """Encode ``texts`` (see the module docstring). Texts are taken longest first in slices of
+        ``slice_size``, so a huge thread keeps a bounded working set while every batch still holds
+        texts of similar length."""
+        if len(texts) <= slice_size:
+            return self._encode(texts)
+        order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
+        parts = [(idx, self._encode([texts[i] for i in idx]))
+                 for idx in (order[s : s + slice_size] for s in range(0, len(order), slice_size))]
+        n = len(texts)
+        vectors = np.zeros((n, parts[0][1].dim), dtype=np.float32)
+        spans: list[list[tuple[int, int]]] = [[] for _ in range(n)]
+        sent_vecs: list[np.ndarray] = [np.zeros((0, parts[0][1].dim), dtype=np.float32)] * n
+        n_tokens = np.zeros(n, dtype=np.int64)
+        capped = [False] * n
+        for idx, part in parts:
+            vectors[idx] = part.vectors
+            n_tokens[idx] = part.n_tokens
+            for k, i in enumerate(idx):
+                spans[i], sent_vecs[i], capped[i] = part.sentence_spans[k], part.sentence_vectors[k], part.capped[k]
+        return Encoded(vectors, spans, sent_vecs, n_tokens, capped)
+
+    def _encode(self, texts: Sequence[str]) -> Encoded:
         self._load()
         import torch
 
