@@ -181,7 +181,12 @@ class StanceClassifier:
         if reply_vecs.ndim != 2 or reply_vecs.shape[1] != self.dim_:
             raise ModelError(f"model {self.name} expects {self.dim_}-d encoder vectors, "
                              f"got {reply_vecs.shape}")
-        proba = head.predict_proba(pair_features(reply_vecs, target_vecs, texts))
+        target_vecs = np.asarray(target_vecs, dtype=np.float32)
+        step = 4096  # the feature matrix is 4 x dim wide: build it a slice at a time
+        proba = np.concatenate([
+            head.predict_proba(pair_features(reply_vecs[s : s + step], target_vecs[s : s + step], texts[s : s + step]))
+            for s in range(0, len(texts), step)
+        ])
         proba = apply_cue_rule(proba, [find_cues(t) for t in texts], self._weights, self.labels)
         return [dict(zip(self.labels, map(float, row), strict=True)) for row in proba]
 

@@ -124,9 +124,10 @@ def _opening(text: str, words: int = 20) -> str:
     return " ".join(first.split()[:words])
 
 
-def _shingles(text: str, n: int = 6, limit: int = 20_000) -> set[tuple[str, ...]]:
+def _shingles(text: str, n: int = 6, limit: int = 20_000) -> frozenset[int]:
+    """Hashes of the comment's runs of ``n`` words (ints, not tuples: a long thread holds many)."""
     words = [w.lower() for w in _WORD.findall(text[:limit])]
-    return {tuple(words[k : k + n]) for k in range(len(words) - n + 1)}
+    return frozenset(hash(tuple(words[k : k + n])) for k in range(len(words) - n + 1))
 
 
 @dataclass
