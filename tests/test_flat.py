@@ -146,3 +146,10 @@ def test_ip_address_display_names() -> None:
     text = "Talk: Foo\n\nSection text.\n\n\n76.17.4.35\n\nWhy was my edit removed?\n\nLoisel\n\nIt had no source.\n"
     t = parse_flat(text, "x")
     assert [c.author for c in t.comments] == ["76.17.4.35", "Loisel"]
+
+
+def test_html_in_flat_text_is_kept_verbatim_with_a_warning() -> None:
+    text = "Title\n\nArticle.\n\n\nAnn Lee\n\n<p>Hello <b>world</b></p><script>x()</script>\n"
+    t = parse_flat(text, "x")
+    assert t.comments[0].text == "<p>Hello <b>world</b></p><script>x()</script>"
+    assert any("HTML markup" in w and "c1" in w for w in t.warnings)

@@ -42,6 +42,7 @@ from collections import Counter
 from dataclasses import dataclass
 
 from discourse.errors import InputError
+from discourse.formats.disqus import looks_like_html
 from discourse.formats.flat_segment import SAYS, label_blocks, name_score
 from discourse.model import Comment, Thread
 
@@ -193,6 +194,10 @@ def parse_flat(text: str, thread_id: str = "thread", title: str | None = None) -
         comments.append(
             Comment(id=f"c{n}", text=body, author=author, parent_id=None, parent_confidence=0.0, meta=meta)
         )
+    marked_up = [c.id for c in comments if looks_like_html(c.text)]
+    if marked_up:
+        warnings.append(f"{len(marked_up)} comment(s) hold HTML markup, kept verbatim and shown as text: "
+                        f"{', '.join(marked_up[:5])}")
     missing = sum(1 for c in comments if c.author is None)
     if missing:
         warnings.append(f"{missing} comment(s) have no author line; authors are inferred where replies allow")
