@@ -160,3 +160,16 @@ def test_turn_taking_needs_an_established_exchange() -> None:
             "Ann, I disagree, they bring jobs.\n\n\nThat is exactly what they said last time.\n")
     t = infer_structure(parse_flat(text, "x"))
     assert t.comments[2].author is None and not t.comments[2].author_inferred
+
+
+def test_main_position_prefers_the_civil_sentence_to_the_insult() -> None:
+    from discourse.stages.summarize import central_sentence
+
+    t = parse_flat("T\n\nA.\n\n\nAnn Lee\n\nThe library cuts are a real mistake for the town.\n\n"
+                   "Ann Lee\n\nYou stupid moron, shut up and read the report now.\n", "x")
+    v = np.ones((1, 4)) / 2.0  # identical sentence vectors: centrality alone cannot decide
+    sentences = {c.id: ([(0, len(c.text))], v) for c in t.comments}
+    ids = [c.id for c in t.comments]
+    assert central_sentence(ids, t, sentences)[1] == "c1"  # type: ignore[index]
+    assert central_sentence(ids, t, sentences, {"c1": 0.9, "c2": 0.01})[1] == "c2"  # type: ignore[index]
+    assert central_sentence(ids, t, sentences, {"c1": 0.01, "c2": 0.99})[1] == "c1"  # type: ignore[index]

@@ -54,9 +54,13 @@ def textrank(sim: np.ndarray, damping: float = 0.85, tol: float = 1e-10, max_ite
 
 
 def central_sentence(
-    ids: list[str], thread: Thread, sentences: SentenceIndex
+    ids: list[str], thread: Thread, sentences: SentenceIndex, toxicity: Mapping[str, float] | None = None
 ) -> tuple[str, str] | None:
-    """(sentence, comment id) of the most central substantive sentence in ``ids``."""
+    """(sentence, comment id) of the most central substantive sentence in ``ids``.
+
+    A position is argued, not shouted: a sentence's TextRank score is scaled by
+    ``1 - 0.9 * toxicity`` of its comment, so an insult does not stand for a side's view
+    when a civil sentence says it."""
     byid = thread.by_id()
     items: list[tuple[str, str, np.ndarray]] = []
     for cid in ids:
@@ -82,6 +86,8 @@ def central_sentence(
     sim = np.clip(mat @ mat.T, 0.0, None)
     np.fill_diagonal(sim, 0.0)
     rank = textrank(sim)
+    if toxicity:
+        rank = rank * np.array([1.0 - 0.9 * float(toxicity.get(cid, 0.0)) for _, cid, _ in items])
     best = max(range(len(rank)), key=lambda k: (rank[k], -k))
     return items[best][0], items[best][1]
 
@@ -124,7 +130,8 @@ def summarize_chain(
         mine = [t.comment_id for t in turns if t.author == who]
         if sk.opening_id and byid[sk.opening_id].author == who:
             mine = [sk.opening_id, *mine]
-        pos = central_sentence(mine, thread, sentences)
+        side_tox = {cid: (r.score if (r := annotations.get(cid, "toxicity")) else 0.0) for cid in mine}
+        pos = central_sentence(mine, thread, sentences, side_tox)
         if pos:
             summary.append(SummarySentence(f"{who}'s main position: “{_quote(pos[0])}”", (pos[1],)))
     for who in (a, b):
