@@ -117,6 +117,7 @@ class SentenceEncoder:
         self._model: Any = None
         self._tokenizer: Any = None
         self._path: Path | None = None
+        self._record: ModelRecord | None = None
 
     # -- loading ------------------------------------------------------------------
     def _load(self) -> None:
@@ -147,10 +148,13 @@ class SentenceEncoder:
         return int(self._model.config.hidden_size)
 
     def record(self) -> ModelRecord:
-        self._load()
-        assert self._path is not None
-        version = "fp32" if not self._bf16 else "bf16-autocast"
-        return record_folder(f"encoder:{self.model}", version, self._path)
+        """What the run used (checksummed once: every thread of a batch asks)."""
+        if self._record is None:
+            self._load()
+            assert self._path is not None
+            version = "fp32" if not self._bf16 else "bf16-autocast"
+            self._record = record_folder(f"encoder:{self.model}", version, self._path)
+        return self._record
 
     # -- the one pass -------------------------------------------------------------
     def encode(self, texts: Sequence[str], slice_size: int = 4096) -> Encoded:

@@ -149,19 +149,34 @@ Link = tuple[int | None, float, tuple[str, ...]]
 """(parent index or None for the article, confidence, evidence)."""
 
 
+@dataclass(frozen=True)
+class _TextSignals:
+    """What the link features read from the texts alone: computed once per thread, whatever
+    the rounds of author inference change."""
+
+    shingles: list[frozenset[int]]
+    names: list[tuple[str, ...]]
+    cue: list[bool]
+
+    @classmethod
+    def of(cls, comments: Sequence[Comment]) -> _TextSignals:
+        return cls([_shingles(c.text) for c in comments], [addressed_names(_edges(c.text)) for c in comments],
+                   [bool(_REPLY_CUE.search(_opening(c.text))) for c in comments])
+
+
 class _Candidates:
     """Features of every candidate parent of each comment, given the parents so far."""
 
     def __init__(self, comments: tuple[Comment, ...], authors: list[str | None],
-                 vecs: np.ndarray | None, article_vec: np.ndarray | None, max_depth: int = MAX_DEPTH) -> None:
+                 vecs: np.ndarray | None, article_vec: np.ndarray | None, max_depth: int = MAX_DEPTH,
+                 signals: _TextSignals | None = None) -> None:
         self.comments = comments
         self.max_depth = max_depth
         self.authors = authors
         self.vecs = vecs
         self.article_vec = article_vec
-        self.shingles = [_shingles(c.text) for c in comments]
-        self.names = [addressed_names(_edges(c.text)) for c in comments]
-        self.cue = [bool(_REPLY_CUE.search(_opening(c.text))) for c in comments]
+        signals = signals or _TextSignals.of(comments)
+        self.shingles, self.names, self.cue = signals.shingles, signals.names, signals.cue
         known = {a for a in authors if a}
         self.known_names = [[m for m in ns if any(_matches(m, a) for a in known)] for ns in self.names]
         self.first_of_author: list[bool] = []
@@ -241,9 +256,10 @@ def _link(
     article_vec: np.ndarray | None,
     w: ReplyWeights,
     max_depth: int = MAX_DEPTH,
+    signals: _TextSignals | None = None,
 ) -> list[Link]:
     """Greedy left-to-right decoding: each comment takes its most probable candidate."""
-    cands = _Candidates(comments, authors, vecs, article_vec, max_depth)
+    cands = _Candidates(comments, authors, vecs, article_vec, max_depth, signals)
     wv = w.vector()
     parents: list[int | None] = []
     out: list[Link] = []
@@ -322,11 +338,12 @@ def infer_structure(
     w = weights or ReplyWeights()
     comments = thread.comments
     st = _State([c.author for c in comments], [c.author_inferred for c in comments], [""] * len(comments))
-    links = _link(comments, st.authors, vectors, article_vector, w, max_depth)
+    signals = _TextSignals.of(comments)
+    links = _link(comments, st.authors, vectors, article_vector, w, max_depth, signals)
     for _ in range(max_rounds):
         if not _infer_authors(comments, st, links):
             break
-        links = _link(comments, st.authors, vectors, article_vector, w, max_depth)
+        links = _link(comments, st.authors, vectors, article_vector, w, max_depth, signals)
     new: list[Comment] = []
     for k, (c, (parent, conf, ev)) in enumerate(zip(comments, links, strict=True)):
         meta = dict(c.meta)
