@@ -1,8 +1,8 @@
 """discourse: comment-thread discourse analysis.
 
-    >>> import discourse
-    >>> analysis = discourse.analyze("thread.txt")   # doctest: +SKIP
-    >>> analysis.to_json()["chains"]                   # doctest: +SKIP
+>>> import discourse
+>>> analysis = discourse.analyze("thread.txt")   # doctest: +SKIP
+>>> analysis.to_json()["chains"]                   # doctest: +SKIP
 """
 
 from __future__ import annotations

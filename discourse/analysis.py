@@ -90,8 +90,11 @@ class AttentionItem:
     reasons: tuple[str, ...]
 
     def to_json(self) -> dict[str, Any]:
-        return {"comment_id": self.comment_id, "priority": round(float(self.priority), 6),
-                "reasons": list(self.reasons)}
+        return {
+            "comment_id": self.comment_id,
+            "priority": round(float(self.priority), 6),
+            "reasons": list(self.reasons),
+        }
 
 
 @dataclass(frozen=True)
@@ -117,23 +120,30 @@ class Analysis:
         for c in t.comments:
             tox = self.toxicity(c.id)
             st = self.stance(c.id)
-            comments.append({
-                "id": c.id,
-                "author": c.author,
-                "author_inferred": c.author_inferred,
-                "author_evidence": c.meta.get("author_evidence"),
-                "parent_id": c.parent_id,
-                "parent_confidence": round(float(c.parent_confidence), 6),
-                "parent_evidence": list(c.parent_evidence),
-                "created": c.created,
-                "text": c.text,
-                "toxicity": tox.to_json() if tox else None,
-                "stance": st.to_json() if st else None,
-            })
+            comments.append(
+                {
+                    "id": c.id,
+                    "author": c.author,
+                    "author_inferred": c.author_inferred,
+                    "author_evidence": c.meta.get("author_evidence"),
+                    "parent_id": c.parent_id,
+                    "parent_confidence": round(float(c.parent_confidence), 6),
+                    "parent_evidence": list(c.parent_evidence),
+                    "created": c.created,
+                    "text": c.text,
+                    "toxicity": tox.to_json() if tox else None,
+                    "stance": st.to_json() if st else None,
+                }
+            )
         return {
             "schema_version": SCHEMA_VERSION,
-            "thread": {"id": t.id, "title": t.title, "source_format": t.source_format,
-                       "article": t.article, "structure_inferred": not t.structure_known},
+            "thread": {
+                "id": t.id,
+                "title": t.title,
+                "source_format": t.source_format,
+                "article": t.article,
+                "structure_inferred": not t.structure_known,
+            },
             "comments": comments,
             "chains": [c.to_json() for c in self.chains],
             "attention": [a.to_json() for a in self.attention],

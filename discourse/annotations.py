@@ -76,9 +76,7 @@ class Annotations:
         if key not in _REGISTRY:
             raise PipelineError(f"unregistered annotation key {key!r}; register_key() it first")
         if not isinstance(value, _REGISTRY[key]):
-            raise PipelineError(
-                f"annotation {key!r} must be {_REGISTRY[key].__name__}, got {type(value).__name__}"
-            )
+            raise PipelineError(f"annotation {key!r} must be {_REGISTRY[key].__name__}, got {type(value).__name__}")
         self._data.setdefault(comment_id, {})[key] = value
 
     def get(self, comment_id: str, key: str, default: Any = None) -> Any:

@@ -43,8 +43,15 @@ def expand_inputs(paths: Iterable[str | Path]) -> list[Path]:
     out: list[Path] = []
     for p in map(Path, paths):
         if p.is_dir():
-            out.extend(sorted(f for f in p.rglob("*") if f.is_file() and f.suffix.lower() in INPUT_SUFFIXES
-                              and not any(part.startswith(".") for part in f.relative_to(p).parts)))
+            out.extend(
+                sorted(
+                    f
+                    for f in p.rglob("*")
+                    if f.is_file()
+                    and f.suffix.lower() in INPUT_SUFFIXES
+                    and not any(part.startswith(".") for part in f.relative_to(p).parts)
+                )
+            )
         else:
             out.append(p)
     return out
@@ -57,8 +64,13 @@ def run_key(path: Path, config: Mapping[str, Any]) -> str:
     from discourse.analysis import SCHEMA_VERSION
 
     reg = models_dir() / "registry.json"
-    parts = [sha256_file(path), config_hash(config), sha256_file(reg) if reg.exists() else "-",
-             __version__, SCHEMA_VERSION]
+    parts = [
+        sha256_file(path),
+        config_hash(config),
+        sha256_file(reg) if reg.exists() else "-",
+        __version__,
+        SCHEMA_VERSION,
+    ]
     return hashlib.sha256("|".join(parts).encode()).hexdigest()
 
 
@@ -129,8 +141,13 @@ def run_batch(
             state[src] = {"key": None, "status": "failed", "error": result.failed[str(path)], "threads": []}
             continue
         prev = state.get(src)
-        if (not force and prev and prev.get("key") == key and prev.get("status") == "ok"
-                and all((out / e["folder"] / "analysis.json").exists() for e in prev.get("threads", []))):
+        if (
+            not force
+            and prev
+            and prev.get("key") == key
+            and prev.get("status") == "ok"
+            and all((out / e["folder"] / "analysis.json").exists() for e in prev.get("threads", []))
+        ):
             result.skipped.append(str(path))
             for e in prev["threads"]:
                 used[e["folder"]] = used.get(e["folder"], 0) + 1
@@ -157,8 +174,19 @@ def run_batch(
         if st.get("status") == "ok":
             entries.extend(st.get("threads", []))
         else:
-            entries.append({"folder": "", "title": Path(src).name, "source": src, "comments": 0, "chains": 0,
-                            "flagged": 0, "max_toxicity": 0.0, "status": "failed", "error": st.get("error", "")})
+            entries.append(
+                {
+                    "folder": "",
+                    "title": Path(src).name,
+                    "source": src,
+                    "comments": 0,
+                    "chains": 0,
+                    "flagged": 0,
+                    "max_toxicity": 0.0,
+                    "status": "failed",
+                    "error": st.get("error", ""),
+                }
+            )
     result.entries = entries
     atomic_write_text(out / "index.html", render_index(entries))
     result.seconds = time.perf_counter() - t0
@@ -180,9 +208,14 @@ def _write(
     flag = float(config.get("stages", {}).get("attention.v1", {}).get("flag_threshold", 0.5))
     tox = [a.score for _, a in analysis.annotations.items("toxicity")]
     return {
-        "folder": folder, "title": t.title, "source": str(p.path),
-        "comments": len(t.comments), "chains": len(analysis.chains),
+        "folder": folder,
+        "title": t.title,
+        "source": str(p.path),
+        "comments": len(t.comments),
+        "chains": len(analysis.chains),
         "flagged": sum(1 for a in analysis.attention if a.priority >= flag),
-        "max_toxicity": max(tox, default=0.0), "status": "ok", "error": "",
+        "max_toxicity": max(tox, default=0.0),
+        "status": "ok",
+        "error": "",
         "seconds": round(analysis.timings.get("total", 0.0), 3),
     }

@@ -41,10 +41,19 @@ def main() -> None:
 
 @main.command()
 @click.argument("inputs", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=True))
-@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False),
-              help="Output folder: one sub-folder per thread plus index.html.")
-@click.option("--config", "config_path", type=click.Path(exists=True, dir_okay=False),
-              help="YAML config merged over the default (configs/default.yaml).")
+@click.option(
+    "--out",
+    "out_dir",
+    required=True,
+    type=click.Path(file_okay=False),
+    help="Output folder: one sub-folder per thread plus index.html.",
+)
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(exists=True, dir_okay=False),
+    help="YAML config merged over the default (configs/default.yaml).",
+)
 @click.option("--force", is_flag=True, help="Re-analyse inputs even when unchanged since the last run.")
 @click.option("-q", "--quiet", is_flag=True, help="Print only the summary line.")
 @_domain_errors
@@ -63,10 +72,11 @@ def analyze(inputs: tuple[str, ...], out_dir: str, config_path: str | None, forc
     for e in res.entries:
         if e["status"] == "ok" and not quiet:
             report = Path(out_dir) / e["folder"] / "report.html"
-            click.echo(f"{report}  ({e['comments']} comments, {e['chains']} chains,"
-                       f" {e['flagged']} flagged)")
-    click.echo(f"{len(res.processed)} analysed, {len(res.skipped)} unchanged, {len(res.failed)} failed"
-               f" in {res.seconds:.1f}s; index: {Path(out_dir) / 'index.html'}")
+            click.echo(f"{report}  ({e['comments']} comments, {e['chains']} chains, {e['flagged']} flagged)")
+    click.echo(
+        f"{len(res.processed)} analysed, {len(res.skipped)} unchanged, {len(res.failed)} failed"
+        f" in {res.seconds:.1f}s; index: {Path(out_dir) / 'index.html'}"
+    )
     for path, msg in res.failed.items():
         click.echo(f"failed: {path}: {msg}", err=True)
     if res.failed and not res.processed and not res.skipped:
@@ -84,8 +94,9 @@ def models(as_json: bool) -> None:
     rows = []
     for name in sorted(reg):
         folder, rec = resolve(name)
-        rows.append({"name": name, "version": rec.version, "path": str(folder), "files": len(rec.files),
-                     "status": "ok"})
+        rows.append(
+            {"name": name, "version": rec.version, "path": str(folder), "files": len(rec.files), "status": "ok"}
+        )
     if as_json:
         click.echo(json.dumps(rows, indent=2))
     else:

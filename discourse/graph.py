@@ -59,8 +59,9 @@ def to_digraph(source: Analysis | Thread) -> nx.DiGraph:
     """
     analysis = source if isinstance(source, Analysis) else None
     thread = source.thread if isinstance(source, Analysis) else source
-    g: nx.DiGraph = nx.DiGraph(id=thread.id, title=thread.title, source_format=thread.source_format,
-                               structure_known=thread.structure_known)
+    g: nx.DiGraph = nx.DiGraph(
+        id=thread.id, title=thread.title, source_format=thread.source_format, structure_known=thread.structure_known
+    )
     g.add_node(ROOT_ID, **_node("article", title=thread.title, text=thread.article))
     ids = {c.id for c in thread.comments}
     if ROOT_ID in ids:
@@ -68,22 +69,38 @@ def to_digraph(source: Analysis | Thread) -> nx.DiGraph:
     for c in thread.comments:
         tox = analysis.toxicity(c.id) if analysis else None
         st = analysis.stance(c.id) if analysis else None
-        g.add_node(c.id, **_node("comment", text=c.text, author=c.author or "",
-                                 author_inferred=c.author_inferred, created=c.created or "",
-                                 toxicity=tox, stance=st))
+        g.add_node(
+            c.id,
+            **_node(
+                "comment",
+                text=c.text,
+                author=c.author or "",
+                author_inferred=c.author_inferred,
+                created=c.created or "",
+                toxicity=tox,
+                stance=st,
+            ),
+        )
     for c in thread.comments:
         if c.parent_id is None or c.parent_id in ids:
             parent = c.parent_id if c.parent_id is not None else ROOT_ID
-            g.add_edge(parent, c.id, confidence=float(c.parent_confidence),
-                       evidence=SEP.join(c.parent_evidence))
+            g.add_edge(parent, c.id, confidence=float(c.parent_confidence), evidence=SEP.join(c.parent_evidence))
         else:
             g.add_edge(ROOT_ID, c.id, confidence=0.0, evidence=f"missing parent {c.parent_id}")
     return g
 
 
-def _node(kind: str, *, title: str = "", text: str = "", author: str = "", author_inferred: bool = False,
-          created: str = "", toxicity: ToxicityResult | None = None,
-          stance: StanceResult | None = None) -> dict[str, object]:
+def _node(
+    kind: str,
+    *,
+    title: str = "",
+    text: str = "",
+    author: str = "",
+    author_inferred: bool = False,
+    created: str = "",
+    toxicity: ToxicityResult | None = None,
+    stance: StanceResult | None = None,
+) -> dict[str, object]:
     return {
         "kind": kind,
         "title": title,

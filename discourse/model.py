@@ -119,7 +119,7 @@ class Thread:
                 nxt = parent[node]
                 node = nxt if nxt != node else None
             if node is not None and state.get(node) == 1 and node in path and len(path) > 1:
-                cyc = path[path.index(node):]
+                cyc = path[path.index(node) :]
                 if len(cyc) > 1:
                     problems.append(Problem("cycle", node, " -> ".join(cyc + [node])))
             for p in path:

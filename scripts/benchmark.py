@@ -56,15 +56,20 @@ def build_thread(pool: list[str], n: int, seed: int = 0) -> str:
     from discourse.model import Comment, Thread
 
     rng = random.Random(seed)
-    users = [f"{a} {b}" for a in ("Ann", "Bob", "Cy", "Dee", "Eve", "Fay", "Gus", "Hal", "Ivy", "Jo")
-             for b in ("Lee", "Ray", "Dunn", "Park", "Moss")]
+    users = [
+        f"{a} {b}"
+        for a in ("Ann", "Bob", "Cy", "Dee", "Eve", "Fay", "Gus", "Hal", "Ivy", "Jo")
+        for b in ("Lee", "Ray", "Dunn", "Park", "Moss")
+    ]
     comments: list[Comment] = []
     for k in range(n):
         parent = None if k == 0 or rng.random() < 0.3 else f"x{rng.randrange(max(0, k - 20), k)}"
-        comments.append(Comment(id=f"x{k}", text=pool[(k * 7919 + seed) % len(pool)],
-                                author=rng.choice(users), parent_id=parent))
-    thread = Thread(id=f"bench{n}", title=f"Benchmark thread of {n} comments",
-                    comments=tuple(comments), article=pool[-1])
+        comments.append(
+            Comment(id=f"x{k}", text=pool[(k * 7919 + seed) % len(pool)], author=rng.choice(users), parent_id=parent)
+        )
+    thread = Thread(
+        id=f"bench{n}", title=f"Benchmark thread of {n} comments", comments=tuple(comments), article=pool[-1]
+    )
     lost = {c.id for c in comments if rng.random() < 0.05}
     return render_flat(thread, drop_author=lambda c: c.id in lost)
 
@@ -147,8 +152,14 @@ def main() -> None:
     ap.add_argument("--shared", type=Path, default=REPO.parent / "shared" / "data")
     ap.add_argument("--dtype", default="auto", help="encoder dtype: auto | fp32 | bf16")
     ap.add_argument("--no-write", action="store_true", help="print only; do not write reports/")
-    ap.add_argument("--batch", type=int, nargs=2, default=[100, 100], metavar=("THREADS", "COMMENTS"),
-                    help="also run a folder of THREADS files of COMMENTS comments through the batch runner")
+    ap.add_argument(
+        "--batch",
+        type=int,
+        nargs=2,
+        default=[100, 100],
+        metavar=("THREADS", "COMMENTS"),
+        help="also run a folder of THREADS files of COMMENTS comments through the batch runner",
+    )
     ap.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
@@ -163,31 +174,44 @@ def main() -> None:
         path = tmp / f"thread_{n}.txt"
         path.write_text(build_thread(pool, n), encoding="utf-8")
         for mode in ("pipeline", "embed-only"):
-            res = subprocess.run([sys.executable, __file__, "--child", mode, str(path), args.dtype],
-                                 capture_output=True, text=True, check=False)
+            res = subprocess.run(
+                [sys.executable, __file__, "--child", mode, str(path), args.dtype],
+                capture_output=True,
+                text=True,
+                check=False,
+            )
             if res.returncode != 0:
                 sys.exit(f"{mode} on {n} comments failed:\n{res.stderr[-2000:]}")
             r = json.loads(res.stdout.strip().splitlines()[-1])
             r.update(mode=mode, size=n, comments_per_s=r["comments"] / r["seconds"])
             rows.append(r)
-            print(f"{mode:<10} {n:>6} comments  {r['comments_per_s']:7.1f} comments/s  {r['seconds']:8.2f} s"
-                  f"  peak RSS {r['peak_rss_mb']:7.0f} MB", flush=True)
+            print(
+                f"{mode:<10} {n:>6} comments  {r['comments_per_s']:7.1f} comments/s  {r['seconds']:8.2f} s"
+                f"  peak RSS {r['peak_rss_mb']:7.0f} MB",
+                flush=True,
+            )
     n_threads, per_thread = args.batch
     if n_threads:
         folder = tmp / f"batch_{n_threads}x{per_thread}"
         folder.mkdir(exist_ok=True)
         for k in range(n_threads):
             (folder / f"t{k:04d}.txt").write_text(build_thread(pool, per_thread, seed=k + 1), encoding="utf-8")
-        res = subprocess.run([sys.executable, __file__, "--child", "batch", str(folder), args.dtype],
-                             capture_output=True, text=True, check=False)
+        res = subprocess.run(
+            [sys.executable, __file__, "--child", "batch", str(folder), args.dtype],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
         if res.returncode != 0:
             sys.exit(f"batch run failed:\n{res.stderr[-2000:]}")
         r = json.loads(res.stdout.strip().splitlines()[-1])
         r.update(mode=f"batch: {n_threads} threads", size=r["comments"], comments_per_s=r["comments"] / r["seconds"])
         rows.append(r)
-        print(f"batch      {n_threads} threads x {per_thread}: {r['comments_per_s']:7.1f} comments/s"
-              f"  {r['seconds']:8.2f} s  peak RSS {r['peak_rss_mb']:7.0f} MB; unchanged rerun {r['rerun_s']:.2f} s",
-              flush=True)
+        print(
+            f"batch      {n_threads} threads x {per_thread}: {r['comments_per_s']:7.1f} comments/s"
+            f"  {r['seconds']:8.2f} s  peak RSS {r['peak_rss_mb']:7.0f} MB; unchanged rerun {r['rerun_s']:.2f} s",
+            flush=True,
+        )
     tokens = next((r["mean_tokens"] for r in rows if "mean_tokens" in r), float("nan"))
     cpu = platform.processor() or platform.machine()
     lines = [
@@ -204,18 +228,27 @@ def main() -> None:
         "|---|---|---|---|---|",
     ]
     for r in rows:
-        lines.append(f"| {r['size']:,} | {r['mode']} | {r['comments_per_s']:.1f} | {r['seconds']:.2f} |"
-                     f" {r['peak_rss_mb']:.0f} |")
+        lines.append(
+            f"| {r['size']:,} | {r['mode']} | {r['comments_per_s']:.1f} | {r['seconds']:.2f} | {r['peak_rss_mb']:.0f} |"
+        )
     stages = [r for r in rows if r["mode"] == "pipeline"]
     if stages:
         last = stages[-1]
-        lines += ["", f"Seconds per stage at {last['size']:,} comments: "
-                  + ", ".join(f"{k} {v}" for k, v in last["stages_s"].items()), ""]
+        lines += [
+            "",
+            f"Seconds per stage at {last['size']:,} comments: "
+            + ", ".join(f"{k} {v}" for k, v in last["stages_s"].items()),
+            "",
+        ]
     batch_rows = [r for r in rows if r["mode"].startswith("batch")]
     for r in batch_rows:
-        lines += ["", f"Batch runner (`discourse analyze FOLDER`): {r['threads']} threads, {r['comments']:,} comments"
-                  f" in {r['seconds']:.1f} s = {r['comments_per_s']:.0f} comments/s, writing every report; an unchanged"
-                  f" rerun skipped {r['rerun_skipped']} threads in {r['rerun_s']:.2f} s.", ""]
+        lines += [
+            "",
+            f"Batch runner (`discourse analyze FOLDER`): {r['threads']} threads, {r['comments']:,} comments"
+            f" in {r['seconds']:.1f} s = {r['comments_per_s']:.0f} comments/s, writing every report; an unchanged"
+            f" rerun skipped {r['rerun_skipped']} threads in {r['rerun_s']:.2f} s.",
+            "",
+        ]
     pipe = {r["size"]: r for r in rows if r["mode"] == "pipeline"}
     emb = {r["size"]: r for r in rows if r["mode"] == "embed-only"}
     if pipe and emb:
@@ -233,8 +266,11 @@ def main() -> None:
             " links, stance and the chain summaries; nothing else runs the encoder.",
             f"- Peak RSS {max(r['peak_rss_mb'] for r in rows):.0f} MB (goal <= 2,048 MB): "
             + ("met." if max(r["peak_rss_mb"] for r in rows) <= 2048 else "**not met**."),
-            "- Cost per comment (ms) at " + ", ".join(f"{k:,}" for k in sorted(pipe)) + " comments: "
-            + ", ".join(f"{x:.1f}" for x in per) + " — linear in thread size (small threads pay fixed start-up).",
+            "- Cost per comment (ms) at "
+            + ", ".join(f"{k:,}" for k in sorted(pipe))
+            + " comments: "
+            + ", ".join(f"{x:.1f}" for x in per)
+            + " — linear in thread size (small threads pay fixed start-up).",
             "",
         ]
     text = "\n".join(lines) + "\n"

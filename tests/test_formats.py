@@ -46,34 +46,60 @@ def has_warning(thread: Thread, fragment: str) -> bool:
 
 
 # -- Reddit ------------------------------------------------------------------------------
-def _t1(cid: str, parent: str, body: str, author: str = "alice",
-        replies: list[Any] | None = None) -> dict[str, Any]:
-    return {"kind": "t1", "data": {
-        "id": cid, "name": f"t1_{cid}", "parent_id": parent, "link_id": "t3_p1", "author": author,
-        "body": body,
-        "created_utc": 1587830806.0, "score": 3,
-        "replies": {"kind": "Listing", "data": {"children": replies}} if replies else "",
-    }}
+def _t1(cid: str, parent: str, body: str, author: str = "alice", replies: list[Any] | None = None) -> dict[str, Any]:
+    return {
+        "kind": "t1",
+        "data": {
+            "id": cid,
+            "name": f"t1_{cid}",
+            "parent_id": parent,
+            "link_id": "t3_p1",
+            "author": author,
+            "body": body,
+            "created_utc": 1587830806.0,
+            "score": 3,
+            "replies": {"kind": "Listing", "data": {"children": replies}} if replies else "",
+        },
+    }
 
 
 def reddit_json() -> str:
-    post = {"kind": "t3", "data": {"id": "p1", "name": "t3_p1", "title": "Cats &amp; dogs &gt; fish",
-                                   "selftext": "", "num_comments": 9, "subreddit": "pets"}}
+    post = {
+        "kind": "t3",
+        "data": {
+            "id": "p1",
+            "name": "t3_p1",
+            "title": "Cats &amp; dogs &gt; fish",
+            "selftext": "",
+            "num_comments": 9,
+            "subreddit": "pets",
+        },
+    }
     comments = [
-        _t1("a", "t3_p1", "I like cats &amp; dogs", replies=[
-            _t1("b", "t1_a", "&gt; cats\n\nagreed", author="bob", replies=[
-                {"kind": "more",
-                 "data": {"id": "m1", "parent_id": "t1_b", "count": 4, "children": ["x", "y"]}},
-            ]),
-            _t1("c", "t1_a", "[deleted]", author="[deleted]",
-                replies=[_t1("d", "t1_c", "answering a ghost")]),
-        ]),
+        _t1(
+            "a",
+            "t3_p1",
+            "I like cats &amp; dogs",
+            replies=[
+                _t1(
+                    "b",
+                    "t1_a",
+                    "&gt; cats\n\nagreed",
+                    author="bob",
+                    replies=[
+                        {"kind": "more", "data": {"id": "m1", "parent_id": "t1_b", "count": 4, "children": ["x", "y"]}},
+                    ],
+                ),
+                _t1("c", "t1_a", "[deleted]", author="[deleted]", replies=[_t1("d", "t1_c", "answering a ghost")]),
+            ],
+        ),
         _t1("e", "t3_p1", "[removed]", author="[deleted]"),
         _t1("f", "t3_p1", "literal &amp;amp; stays &amp; once"),
         {"kind": "more", "data": {"id": "m2", "parent_id": "t3_p1", "count": 0, "children": []}},
     ]
-    return json.dumps([{"kind": "Listing", "data": {"children": [post]}},
-                       {"kind": "Listing", "data": {"children": comments}}])
+    return json.dumps(
+        [{"kind": "Listing", "data": {"children": [post]}}, {"kind": "Listing", "data": {"children": comments}}]
+    )
 
 
 def test_reddit_tree_order_entities_and_deleted() -> None:
@@ -136,14 +162,20 @@ def test_disqus_synthetic() -> None:
     assert c["2"].text == "" and c["2"].meta["deleted"] and c["3"].parent_id == "2"
     assert c["3"].text == "Reply to deleted\nline two"
     assert c["7"].parent_id is None and c["7"].meta["missing_parent"] == "999"
-    for fragment in ("stray character", "quoted 1 unquoted", "excluded 1 post(s) marked as spam",
-                     "dropped 1 post(s) of deleted thread", "kept as empty placeholders",
-                     "dropped 1 deleted post(s) nobody replies to", "not in the thread"):
+    for fragment in (
+        "stray character",
+        "quoted 1 unquoted",
+        "excluded 1 post(s) marked as spam",
+        "dropped 1 post(s) of deleted thread",
+        "kept as empty placeholders",
+        "dropped 1 deleted post(s) nobody replies to",
+        "not in the thread",
+    ):
         assert has_warning(t, fragment), fragment
 
 
 def test_disqus_recovers_element_by_element_and_fails_cleanly() -> None:
-    broken = DISQUS.replace("<post dsq:id=\"5\">", "<post dsq:id=\"5\"><oops>")
+    broken = DISQUS.replace('<post dsq:id="5">', '<post dsq:id="5"><oops>')
     [t] = valid(parse_disqus(broken, "d"))
     assert "1" in by_id(t) and has_warning(t, "read element by element")
     with pytest.raises(InputError, match="not well-formed XML"):
@@ -151,8 +183,10 @@ def test_disqus_recovers_element_by_element_and_fails_cleanly() -> None:
 
 
 def test_disqus_refuses_entity_expansion() -> None:
-    bomb = ('<?xml version="1.0"?><!DOCTYPE d [<!ENTITY a "aaaa"><!ENTITY b "&a;&a;">]>'
-            "<disqus><thread>&b;</thread></disqus>")
+    bomb = (
+        '<?xml version="1.0"?><!DOCTYPE d [<!ENTITY a "aaaa"><!ENTITY b "&a;&a;">]>'
+        "<disqus><thread>&b;</thread></disqus>"
+    )
     with pytest.raises(InputError, match="refused XML entity"):
         parse_disqus(bomb, "d")
 
@@ -212,19 +246,37 @@ def test_wordpress_rejects_other_xml_and_malformed() -> None:
 # -- Commento ----------------------------------------------------------------------------
 def commento_json() -> str:
     def row(hexid: str, parent: str, text: str, who: str = "u1", **kw: Any) -> dict[str, Any]:
-        return {"commentHex": hexid, "domain": "site.example", "url": "/p/1", "commenterHex": who,
-                "markdown": text, "html": "", "parentHex": parent, "score": 1, "state": "approved",
-                "creationDate": "2021-03-12T11:21:56Z", "deleted": False, **kw}
-    return json.dumps({"version": 1, "comments": [
-        row("c1", "root", "Hello *world*"),
-        row("c2", "c1", "[deleted]", deleted=True),
-        row("c3", "c2", "reply under a deleted one", who="anonymous"),
-        row("c4", "root", "spammy", state="flagged"),
-        row("c5", "c4", "reply to spam", state="unapproved"),
-        row("c6", "root", "", who="ghost", html="<p>only &amp;amp; html</p>"),
-        row("c7", "root", "[deleted]", deleted=True),
-        row("c8", "root", "other page", url="/p/2"),
-    ], "commenters": [{"commenterHex": "u1", "name": "Ann", "email": "ann@example.org"}]})
+        return {
+            "commentHex": hexid,
+            "domain": "site.example",
+            "url": "/p/1",
+            "commenterHex": who,
+            "markdown": text,
+            "html": "",
+            "parentHex": parent,
+            "score": 1,
+            "state": "approved",
+            "creationDate": "2021-03-12T11:21:56Z",
+            "deleted": False,
+            **kw,
+        }
+
+    return json.dumps(
+        {
+            "version": 1,
+            "comments": [
+                row("c1", "root", "Hello *world*"),
+                row("c2", "c1", "[deleted]", deleted=True),
+                row("c3", "c2", "reply under a deleted one", who="anonymous"),
+                row("c4", "root", "spammy", state="flagged"),
+                row("c5", "c4", "reply to spam", state="unapproved"),
+                row("c6", "root", "", who="ghost", html="<p>only &amp;amp; html</p>"),
+                row("c7", "root", "[deleted]", deleted=True),
+                row("c8", "root", "other page", url="/p/2"),
+            ],
+            "commenters": [{"commenterHex": "u1", "name": "Ann", "email": "ann@example.org"}],
+        }
+    )
 
 
 def test_commento_synthetic() -> None:
@@ -238,8 +290,13 @@ def test_commento_synthetic() -> None:
     assert c["c5"].parent_id is None and c["c5"].meta["approved"] is False
     assert c["c6"].text == "only &amp; html" and c["c6"].author is None
     assert "email" not in str(dict(c["c1"].meta))
-    for fragment in ("flagged as spam", "kept as empty placeholders", "dropped 1 deleted",
-                     "not in the commenters", "not in the thread"):
+    for fragment in (
+        "flagged as spam",
+        "kept as empty placeholders",
+        "dropped 1 deleted",
+        "not in the commenters",
+        "not in the thread",
+    ):
         assert has_warning(p1, fragment), fragment
 
 
@@ -250,18 +307,31 @@ def test_commento_rejects_other_json() -> None:
 
 # -- isso --------------------------------------------------------------------------------
 def isso_json() -> str:
-    return json.dumps([
-        {"id": "/a/", "title": "A", "comments": [
-            {"id": 2, "author": "Bob", "text": "<p>Tom &amp;amp; Jerry</p>", "created": "2020-01-02 10:00:00",
-             "email": "b@example.org", "remote_addr": "1.2.3.4", "website": "https://bob.example"},
-            {"id": 1, "author": "", "text": "first", "created": "2020-01-01 10:00:00"},
-            {"id": 3, "author": "Cy", "text": "   "},
-            {"id": 4, "author": "Dee", "text": "reply", "parent": 1},
-            {"id": 5, "author": "Eve", "text": "to nowhere", "parent": 77},
-        ]},
-        {"id": "/a/", "title": "A again", "comments": [{"id": 1, "author": "Fay", "text": "dup thread"}]},
-        {"id": "/empty/", "title": "Empty", "comments": []},
-    ])
+    return json.dumps(
+        [
+            {
+                "id": "/a/",
+                "title": "A",
+                "comments": [
+                    {
+                        "id": 2,
+                        "author": "Bob",
+                        "text": "<p>Tom &amp;amp; Jerry</p>",
+                        "created": "2020-01-02 10:00:00",
+                        "email": "b@example.org",
+                        "remote_addr": "1.2.3.4",
+                        "website": "https://bob.example",
+                    },
+                    {"id": 1, "author": "", "text": "first", "created": "2020-01-01 10:00:00"},
+                    {"id": 3, "author": "Cy", "text": "   "},
+                    {"id": 4, "author": "Dee", "text": "reply", "parent": 1},
+                    {"id": 5, "author": "Eve", "text": "to nowhere", "parent": 77},
+                ],
+            },
+            {"id": "/a/", "title": "A again", "comments": [{"id": 1, "author": "Fay", "text": "dup thread"}]},
+            {"id": "/empty/", "title": "Empty", "comments": []},
+        ]
+    )
 
 
 def test_isso_synthetic() -> None:
@@ -285,9 +355,12 @@ def test_isso_rejects_other_json() -> None:
 # -- rows: JSONL, JSON array, CSV ---------------------------------------------------------
 def test_jsonl_repairs_are_warned() -> None:
     rows = [
-        {"id": "1", "text": "root"}, {"id": "2", "parent_id": "3", "text": "cycle a"},
-        {"id": "3", "parent_id": "2", "text": "cycle b"}, {"id": "4", "parent_id": "4", "text": "self"},
-        {"id": "1", "text": "duplicate"}, {"id": "5", "parent_id": "nope", "text": "orphan"},
+        {"id": "1", "text": "root"},
+        {"id": "2", "parent_id": "3", "text": "cycle a"},
+        {"id": "3", "parent_id": "2", "text": "cycle b"},
+        {"id": "4", "parent_id": "4", "text": "self"},
+        {"id": "1", "text": "duplicate"},
+        {"id": "5", "parent_id": "nope", "text": "orphan"},
         {"id": "6", "parent_id": "0", "text": "top", "author": "Ann", "created_at": "not a date"},
     ]
     text = "\n".join(json.dumps(r) for r in rows) + "\n{broken json\n[1, 2]\n"
@@ -298,15 +371,24 @@ def test_jsonl_repairs_are_warned() -> None:
     assert c["2"].parent_id is None and c["3"].parent_id == "2"  # first of the cycle in document order
     assert c["4"].parent_id is None and c["5"].parent_id is None and c["6"].parent_id is None
     assert c["6"].author == "Ann" and c["6"].created is None
-    for fragment in ("not valid JSON and were skipped", "not JSON objects", "repeated an id", "themselves",
-                     "not in the thread", "reply cycle(s) broken", "timestamp(s) could not be read"):
+    for fragment in (
+        "not valid JSON and were skipped",
+        "not JSON objects",
+        "repeated an id",
+        "themselves",
+        "not in the thread",
+        "reply cycle(s) broken",
+        "timestamp(s) could not be read",
+    ):
         assert has_warning(t, fragment), fragment
 
 
 def test_json_rows_group_threads() -> None:
-    rows = [{"comment_id": 1, "thread_id": "t1", "body": "a"},
-            {"comment_id": 2, "thread_id": "t1", "reply_to": 1, "body": "b"},
-            {"comment_id": 1, "thread_id": "t2", "body": "c"}]
+    rows = [
+        {"comment_id": 1, "thread_id": "t1", "body": "a"},
+        {"comment_id": 2, "thread_id": "t1", "reply_to": 1, "body": "b"},
+        {"comment_id": 1, "thread_id": "t2", "body": "c"},
+    ]
     t1, t2 = valid(parse_jsonl(json.dumps(rows), "x"))
     assert t1.source_format == "json_rows" and (t1.id, t2.id) == ("t1", "t2")
     assert by_id(t1)["2"].parent_id == "1"
@@ -317,7 +399,9 @@ def test_csv_with_tabs_and_multiline_field() -> None:
     [t] = valid(parse_csv(text, "c.tsv"))
     assert t.source_format == "csv"
     assert [(c.id, c.parent_id, c.author, c.text) for c in t.comments] == [
-        ("1", None, "Ann", "two\nlines"), ("2", "1", "Bob", "ok")]
+        ("1", None, "Ann", "two\nlines"),
+        ("2", "1", "Bob", "ok"),
+    ]
     assert has_warning(t, "without text were skipped")
 
 
@@ -329,43 +413,48 @@ def test_rows_without_text_field_fail_clearly() -> None:
 
 
 # -- detection and dispatch ---------------------------------------------------------------
-@pytest.mark.parametrize(("text", "filename", "fmt"), [
-    (reddit_json(), "", "reddit"),
-    (DISQUS, "", "disqus"),
-    (WXR, "export.txt", "wordpress"),
-    (commento_json(), "", "commento"),
-    (isso_json(), "", "isso"),
-    ('{"id": 1, "text": "a"}\n{"id": 2, "text": "b"}\n', "", "jsonl"),
-    ('{"id": 1, "text": "a"}', "", "jsonl"),
-    ('[{"id": 1, "text": "a"}]', "", "json_rows"),
-    ("id,author,text\n1,Ann,hello\n", "", "csv"),
-    ("whatever\n", "rows.csv", "csv"),
-    ("[Rapoport] A title\n\nThe article.\n", "", "flat"),
-    ("<3 this article\n\nbody\n", "", "flat"),
-    ("[[Talk]] page\n\ntext", "notes.txt", "flat"),
-    ("Title\n\nBody\n", "thread.txt", "flat"),
-])
+@pytest.mark.parametrize(
+    ("text", "filename", "fmt"),
+    [
+        (reddit_json(), "", "reddit"),
+        (DISQUS, "", "disqus"),
+        (WXR, "export.txt", "wordpress"),
+        (commento_json(), "", "commento"),
+        (isso_json(), "", "isso"),
+        ('{"id": 1, "text": "a"}\n{"id": 2, "text": "b"}\n', "", "jsonl"),
+        ('{"id": 1, "text": "a"}', "", "jsonl"),
+        ('[{"id": 1, "text": "a"}]', "", "json_rows"),
+        ("id,author,text\n1,Ann,hello\n", "", "csv"),
+        ("whatever\n", "rows.csv", "csv"),
+        ("[Rapoport] A title\n\nThe article.\n", "", "flat"),
+        ("<3 this article\n\nbody\n", "", "flat"),
+        ("[[Talk]] page\n\ntext", "notes.txt", "flat"),
+        ("Title\n\nBody\n", "thread.txt", "flat"),
+    ],
+)
 def test_detect_format(text: str, filename: str, fmt: str) -> None:
     assert detect_format(text, filename) == fmt
 
 
-@pytest.mark.parametrize(("text", "filename", "message"), [
-    ('[{"id": 1, "text": "a"', "", "not valid JSON"),
-    ('{"a": 1}', "", "not a known comment export"),
-    ("<!DOCTYPE html>\n<html><body>hi</body></html>", "", "HTML page"),
-    ("<!doctype html>\n<!-- saved -->\n<html lang=en>", "", "HTML page"),
-    ('<?xml version="1.0"?><feed/>', "", "root <feed>"),
-    ("<rss><channel></channel></rss>", "", "RSS feed"),
-    ("just text", "thread.xml", "holds no XML"),
-])
+@pytest.mark.parametrize(
+    ("text", "filename", "message"),
+    [
+        ('[{"id": 1, "text": "a"', "", "not valid JSON"),
+        ('{"a": 1}', "", "not a known comment export"),
+        ("<!DOCTYPE html>\n<html><body>hi</body></html>", "", "HTML page"),
+        ("<!doctype html>\n<!-- saved -->\n<html lang=en>", "", "HTML page"),
+        ('<?xml version="1.0"?><feed/>', "", "root <feed>"),
+        ("<rss><channel></channel></rss>", "", "RSS feed"),
+        ("just text", "thread.xml", "holds no XML"),
+    ],
+)
 def test_detect_format_refuses_clearly(text: str, filename: str, message: str) -> None:
     with pytest.raises(InputError, match=message):
         detect_format(text, filename)
 
 
 def test_parse_structured_dispatch_and_safety_net(monkeypatch: pytest.MonkeyPatch) -> None:
-    assert set(FORMATS) == {"flat", "reddit", "disqus", "wordpress", "commento", "isso", "jsonl", "json_rows",
-                            "csv"}
+    assert set(FORMATS) == {"flat", "reddit", "disqus", "wordpress", "commento", "isso", "jsonl", "json_rows", "csv"}
     with pytest.raises(InputError, match="unknown input format"):
         parse_structured("x", "yaml", "x")
     assert parse_structured(json.dumps([{"kind": "Listing", "data": {"children": 5}}]), "reddit", "x") == []
@@ -386,22 +475,32 @@ def _write(tmp_path: Path, name: str, data: bytes) -> Path:
     return path
 
 
-@pytest.mark.parametrize(("name", "data", "message"), [
-    ("empty.txt", b"", "is empty"),
-    ("blank.txt", b"  \n\n\t \r\n", "only whitespace"),
-    ("article.txt", b"A title\n\nOne paragraph of article.\n\nAnother paragraph.\n", "no comment section"),
-    ("junk.bin", bytes(range(256)) * 64, "binary"),
-    ("image.png", b"\x89PNG\r\n\x1a\n" + bytes(200), "PNG"),
-    ("broken.json", b'[{"id": 1, "text": "a"},', "not valid JSON"),
-    ("broken.xml", b'<?xml version="1.0"?>\n<disqus><post dsq:id="1"><message>x', "not well-formed XML"),
-    ("broken_wp.xml", b'<rss xmlns:wp="http://wordpress.org/export/1.2/"><channel><item>', "not well-formed"),
-    ("no_comments.xml", b'<rss xmlns:wp="http://wordpress.org/export/1.2/"><channel><item><title>x</title>'
-                        b"</item></channel></rss>", "no thread with comments"),
-    ("empty_rows.json", b"[]", "no thread with comments"),
-    ("no_comments.json", b'[{"kind": "Listing", "data": {"children": [{"kind": "t3", "data": {"id": "p"}}]}},'
-                         b' {"kind": "Listing", "data": {"children": []}}]', "no thread with comments"),
-    ("page.html", b"<!DOCTYPE html><html><body><p>Comments</p></body></html>", "HTML page"),
-])
+@pytest.mark.parametrize(
+    ("name", "data", "message"),
+    [
+        ("empty.txt", b"", "is empty"),
+        ("blank.txt", b"  \n\n\t \r\n", "only whitespace"),
+        ("article.txt", b"A title\n\nOne paragraph of article.\n\nAnother paragraph.\n", "no comment section"),
+        ("junk.bin", bytes(range(256)) * 64, "binary"),
+        ("image.png", b"\x89PNG\r\n\x1a\n" + bytes(200), "PNG"),
+        ("broken.json", b'[{"id": 1, "text": "a"},', "not valid JSON"),
+        ("broken.xml", b'<?xml version="1.0"?>\n<disqus><post dsq:id="1"><message>x', "not well-formed XML"),
+        ("broken_wp.xml", b'<rss xmlns:wp="http://wordpress.org/export/1.2/"><channel><item>', "not well-formed"),
+        (
+            "no_comments.xml",
+            b'<rss xmlns:wp="http://wordpress.org/export/1.2/"><channel><item><title>x</title></item></channel></rss>',
+            "no thread with comments",
+        ),
+        ("empty_rows.json", b"[]", "no thread with comments"),
+        (
+            "no_comments.json",
+            b'[{"kind": "Listing", "data": {"children": [{"kind": "t3", "data": {"id": "p"}}]}},'
+            b' {"kind": "Listing", "data": {"children": []}}]',
+            "no thread with comments",
+        ),
+        ("page.html", b"<!DOCTYPE html><html><body><p>Comments</p></body></html>", "HTML page"),
+    ],
+)
 def test_bad_files_raise_input_error(tmp_path: Path, name: str, data: bytes, message: str) -> None:
     with pytest.raises(InputError, match=message) as info:
         load_threads(_write(tmp_path, name, data))
@@ -437,8 +536,7 @@ def test_huge_single_comment_comes_out_whole(tmp_path: Path) -> None:
 
 
 def test_windows_1252_decodes_with_warning(tmp_path: Path) -> None:
-    text = ("Title\n\nThe \u201carticle\u201d \u2013 here.\n\n\n"
-            "Ann Lee\n\nI don\u2019t agree \u201cat all\u201d.\n")
+    text = "Title\n\nThe \u201carticle\u201d \u2013 here.\n\n\nAnn Lee\n\nI don\u2019t agree \u201cat all\u201d.\n"
     [t] = load_threads(_write(tmp_path, "cp.txt", text.replace("\n", "\r\n").encode("cp1252")))
     assert t.comments[0].text == "I don\u2019t agree \u201cat all\u201d."
     assert t.article == "The \u201carticle\u201d \u2013 here."
@@ -482,7 +580,8 @@ def test_jsonl_round_trip(rows: list[dict[str, Any]], rnd: Any) -> None:
     [t] = parse_jsonl(text, "tree")
     assert t.validate() == [] and t.warnings == ()
     assert {c.id: (c.parent_id, c.author, c.text) for c in t.comments} == {
-        r["id"]: (r["parent_id"], r["author"], r["text"]) for r in rows}
+        r["id"]: (r["parent_id"], r["author"], r["text"]) for r in rows
+    }
     assert sorted(c.id for c in t.traverse()) == sorted(r["id"] for r in rows)
 
 
@@ -542,11 +641,14 @@ def test_real_isso_generic(shared: Path) -> None:
 
 
 @pytest.mark.shared
-@pytest.mark.parametrize(("rel", "total"), [
-    ("remark42-fixtures/disqus.xml", 4),
-    ("remark42-fixtures/disqus-deleted-post.xml", 3),
-    ("remark42-fixtures/disqus-deleted-thread.xml", 2),
-])
+@pytest.mark.parametrize(
+    ("rel", "total"),
+    [
+        ("remark42-fixtures/disqus.xml", 4),
+        ("remark42-fixtures/disqus-deleted-post.xml", 3),
+        ("remark42-fixtures/disqus-deleted-thread.xml", 2),
+    ],
+)
 def test_real_remark42_disqus(shared: Path, rel: str, total: int) -> None:
     threads = _load(shared, rel)
     assert sum(len(t) for t in threads) == total
@@ -579,17 +681,24 @@ def test_real_wikidetox_is_refused_cleanly(shared: Path) -> None:
         load_threads(shared / "formats" / "wikidetox-talk" / "conversations_job2_x1000.json")
 
 
-_SOURCES = {"reddit": reddit_json(), "disqus": DISQUS, "wordpress": WXR, "commento": commento_json(),
-            "isso": isso_json(), "csv": "id,parent_id,author,text\n1,,Ann,hi\n2,1,Bob,\"x\ny\"\n"}
+_SOURCES = {
+    "reddit": reddit_json(),
+    "disqus": DISQUS,
+    "wordpress": WXR,
+    "commento": commento_json(),
+    "isso": isso_json(),
+    "csv": 'id,parent_id,author,text\n1,,Ann,hi\n2,1,Bob,"x\ny"\n',
+}
 
 
 @settings(max_examples=150, deadline=None)
-@given(st.sampled_from(sorted(_SOURCES)), st.floats(0, 1),
-       st.sampled_from(['"', "<", ">", "{", "]", ",", "&", "\n", ""]))
+@given(
+    st.sampled_from(sorted(_SOURCES)), st.floats(0, 1), st.sampled_from(['"', "<", ">", "{", "]", ",", "&", "\n", ""])
+)
 def test_damaged_inputs_parse_or_raise_input_error(fmt: str, where: float, char: str) -> None:
     text = _SOURCES[fmt]
     k = int(where * (len(text) - 1))
-    damaged = text[:k] + char + text[k + 1:] if char else text[:k]
+    damaged = text[:k] + char + text[k + 1 :] if char else text[:k]
     try:
         threads = load_threads(damaged.encode() or b" ", name=fmt)
     except InputError as exc:

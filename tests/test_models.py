@@ -20,10 +20,19 @@ from discourse.models.registry import models_dir, resolve
 from discourse.models.toxblock import KERAS_FILTERS, ToxBlockClassifier, ToxBlockNet
 from discourse.stages.toxicity import build_toxicity_model, non_toxic_labels, overall_toxicity
 
-WORDS = ("you are an idiot and i hate thank for your kind words will kill the a is good bad "
-         "this comment reply article people think no yes").split()
-TEXTS = ["you are an idiot", "thank you", "i will kill you and your kind words are bad, this is the reply",
-         "good", "people think no", "yes yes yes yes yes yes yes yes yes yes yes yes", "a"]
+WORDS = (
+    "you are an idiot and i hate thank for your kind words will kill the a is good bad "
+    "this comment reply article people think no yes"
+).split()
+TEXTS = [
+    "you are an idiot",
+    "thank you",
+    "i will kill you and your kind words are bad, this is the reply",
+    "good",
+    "people think no",
+    "yes yes yes yes yes yes yes yes yes yes yes yes",
+    "a",
+]
 
 
 # -- tiny Hugging Face models ------------------------------------------------------------------
@@ -33,9 +42,15 @@ def _tiny_bert(folder: Path, labels: list[str], multi_label: bool = False, seed:
     vocab = {w: i for i, w in enumerate(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *WORDS])}
     tokenizer = BertTokenizer(vocab=vocab)
     config = BertConfig(  # type: ignore[call-arg]
-        vocab_size=len(vocab), hidden_size=16, num_hidden_layers=2, num_attention_heads=2,
-        intermediate_size=32, max_position_embeddings=64, num_labels=len(labels),
-        id2label=dict(enumerate(labels)), label2id={k: i for i, k in enumerate(labels)},
+        vocab_size=len(vocab),
+        hidden_size=16,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=32,
+        max_position_embeddings=64,
+        num_labels=len(labels),
+        id2label=dict(enumerate(labels)),
+        label2id={k: i for i, k in enumerate(labels)},
         problem_type="multi_label_classification" if multi_label else "single_label_classification",
     )
     torch.manual_seed(seed)
@@ -51,8 +66,9 @@ def hf_single(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def hf_multi(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return _tiny_bert(tmp_path_factory.mktemp("hf_multi"), ["toxic", "obscene", "threat", "insult"],
-                      multi_label=True, seed=1)
+    return _tiny_bert(
+        tmp_path_factory.mktemp("hf_multi"), ["toxic", "obscene", "threat", "insult"], multi_label=True, seed=1
+    )
 
 
 @pytest.fixture(scope="session")
@@ -160,11 +176,15 @@ def test_build_toxicity_model(hf_single: Path) -> None:
 
 
 def _thread() -> Thread:
-    return Thread(id="t", title="a title", comments=(
-        Comment("c1", "you are an idiot and i hate you"),
-        Comment("c2", "thank you for your kind words", parent_id="c1"),
-        Comment("c3", "good", parent_id="c1"),
-    ))
+    return Thread(
+        id="t",
+        title="a title",
+        comments=(
+            Comment("c1", "you are an idiot and i hate you"),
+            Comment("c2", "thank you for your kind words", parent_id="c1"),
+            Comment("c3", "good", parent_id="c1"),
+        ),
+    )
 
 
 def test_toxicity_stage_with_hf_folder(hf_single: Path) -> None:

@@ -115,8 +115,12 @@ def test_unknown_stage_and_section_are_config_errors() -> None:
 
 
 def test_a_stage_that_does_not_assign_what_it_declares_fails() -> None:
-    @stage("test_broken.v1", requires=("text",), assigns=("toxicity",),
-           check=lambda doc: "no toxicity" if not doc.annotations.has("toxicity") else None)
+    @stage(
+        "test_broken.v1",
+        requires=("text",),
+        assigns=("toxicity",),
+        check=lambda doc: "no toxicity" if not doc.annotations.has("toxicity") else None,
+    )
     def broken(cfg, res):  # type: ignore[no-untyped-def]
         return lambda doc: None
 
@@ -204,14 +208,19 @@ def test_analyze_rejects_empty_and_sectionless_input(tiny_config: dict) -> None:
 
 
 def test_structured_input_keeps_its_links(tiny_config: dict) -> None:
-    rows = "\n".join([
-        '{"id": "a", "parent_id": null, "author": "Ann", "text": "Public money should not pay."}',
-        '{"id": "b", "parent_id": "a", "author": "Bob", "text": "I disagree, jobs matter."}',
-        '{"id": "c", "parent_id": "b", "author": "Ann", "text": "Thank you Bob, I still disagree."}',
-    ])
+    rows = "\n".join(
+        [
+            '{"id": "a", "parent_id": null, "author": "Ann", "text": "Public money should not pay."}',
+            '{"id": "b", "parent_id": "a", "author": "Bob", "text": "I disagree, jobs matter."}',
+            '{"id": "c", "parent_id": "b", "author": "Ann", "text": "Thank you Bob, I still disagree."}',
+        ]
+    )
     a = discourse.analyze(rows.encode(), config=tiny_config)
     assert [(c.id, c.parent_id, c.parent_confidence) for c in a.thread.comments] == [
-        ("a", None, 1.0), ("b", "a", 1.0), ("c", "b", 1.0)]
+        ("a", None, 1.0),
+        ("b", "a", 1.0),
+        ("c", "b", 1.0),
+    ]
     assert a.to_json()["thread"]["structure_inferred"] is False
     assert len(a.chains) == 1
 
@@ -253,14 +262,17 @@ def test_comments_csv_round_trips_every_comment(analysis: discourse.Analysis) ->
 def test_threads_encoded_together_match_threads_encoded_alone(tiny_config: dict) -> None:
     from discourse.api import analyze_thread, analyze_threads
 
-    threads = [discourse.load_threads(DEBATE)[0],
-               discourse.load_threads(DEBATE.replace("stadium", "bridge").replace("Town", "City"), name="b")[0]]
+    threads = [
+        discourse.load_threads(DEBATE)[0],
+        discourse.load_threads(DEBATE.replace("stadium", "bridge").replace("Town", "City"), name="b")[0],
+    ]
     pipe = Pipeline(load_config(tiny_config))
     together = list(analyze_threads(threads, pipe))
     alone = [analyze_thread(t, pipe) for t in threads]
     for a, b in zip(together, alone, strict=True):
         assert [(c.id, c.parent_id, c.author) for c in a.thread.comments] == [
-            (c.id, c.parent_id, c.author) for c in b.thread.comments]
+            (c.id, c.parent_id, c.author) for c in b.thread.comments
+        ]
         for c in a.thread.comments:
             assert a.stance(c.id).label == b.stance(c.id).label  # type: ignore[union-attr]
             assert a.stance(c.id).scores["agree"] == pytest.approx(b.stance(c.id).scores["agree"], abs=1e-4)  # type: ignore[union-attr]

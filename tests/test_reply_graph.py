@@ -37,8 +37,7 @@ def test_reference_style_debate_structure_and_authors() -> None:
     assert "addressed as Marco" in by["c2"].meta["author_evidence"]
     assert not by["c1"].author_inferred
     parents = {c.id: c.parent_id for c in t.comments}
-    assert parents == {"c1": None, "c2": "c1", "c3": "c2", "c4": "c3", "c5": "c4", "c6": "c5", "c7": "c6",
-                       "c8": None}
+    assert parents == {"c1": None, "c2": "c1", "c3": "c2", "c4": "c3", "c5": "c4", "c6": "c5", "c7": "c6", "c8": None}
     assert all(0.0 <= c.parent_confidence <= 1.0 for c in t.comments)
     assert t.validate() == []
 
@@ -83,8 +82,10 @@ def test_outcome_rules() -> None:
 
 
 def test_similarity_signal_picks_the_related_comment() -> None:
-    comments = tuple(Comment(id=f"c{k}", text=f"text {k}", author=a) for k, a in
-                     enumerate(["Ann Lee", "Bob Ray", "Cy Dunn"], start=1))
+    comments = tuple(
+        Comment(id=f"c{k}", text=f"text {k}", author=a)
+        for k, a in enumerate(["Ann Lee", "Bob Ray", "Cy Dunn"], start=1)
+    )
     t = Thread(id="t", title="T", comments=comments, structure_known=False)
     v = np.eye(3, dtype=np.float32)
     v[2] = v[0]  # c3 says what c1 said
@@ -102,9 +103,14 @@ def trees(draw: st.DrawFn) -> Thread:
     comments = []
     for k in range(n):
         parent = draw(st.one_of(st.none(), st.integers(min_value=0, max_value=k - 1))) if k else None
-        comments.append(Comment(id=f"n{k}", text=f"Comment number {k} says something about topic {k % 3}.",
-                                author=draw(st.sampled_from(names)),
-                                parent_id=None if parent is None else f"n{parent}"))
+        comments.append(
+            Comment(
+                id=f"n{k}",
+                text=f"Comment number {k} says something about topic {k % 3}.",
+                author=draw(st.sampled_from(names)),
+                parent_id=None if parent is None else f"n{parent}",
+            )
+        )
     return Thread(id="r", title="Random tree", comments=tuple(comments), article="An article.")
 
 
@@ -121,7 +127,8 @@ def test_inferred_structure_is_always_a_valid_tree(thread: Thread) -> None:
     # preorder constraint: document order is a valid preorder of the inferred tree
     assert visited == [c.id for c in out.comments]
     assert sum(1 for c in out.comments if c.parent_id is not None) + sum(
-        1 for c in out.comments if c.parent_id is None) == len(out.comments)
+        1 for c in out.comments if c.parent_id is None
+    ) == len(out.comments)
 
 
 def test_textrank_matches_networkx_pagerank() -> None:
@@ -156,8 +163,10 @@ def test_addressing_ignores_words_that_only_look_like_names() -> None:
 
 def test_turn_taking_needs_an_established_exchange() -> None:
     # c3 answers Bob, who answered Ann once: not enough to call c3 Ann's
-    text = ("T\n\nArticle.\n\n\nAnn Lee\n\nStadiums waste money.\n\nBob Ray\n\n"
-            "Ann, I disagree, they bring jobs.\n\n\nThat is exactly what they said last time.\n")
+    text = (
+        "T\n\nArticle.\n\n\nAnn Lee\n\nStadiums waste money.\n\nBob Ray\n\n"
+        "Ann, I disagree, they bring jobs.\n\n\nThat is exactly what they said last time.\n"
+    )
     t = infer_structure(parse_flat(text, "x"))
     assert t.comments[2].author is None and not t.comments[2].author_inferred
 
@@ -165,8 +174,11 @@ def test_turn_taking_needs_an_established_exchange() -> None:
 def test_main_position_prefers_the_civil_sentence_to_the_insult() -> None:
     from discourse.stages.summarize import central_sentence
 
-    t = parse_flat("T\n\nA.\n\n\nAnn Lee\n\nThe library cuts are a real mistake for the town.\n\n"
-                   "Ann Lee\n\nYou stupid moron, shut up and read the report now.\n", "x")
+    t = parse_flat(
+        "T\n\nA.\n\n\nAnn Lee\n\nThe library cuts are a real mistake for the town.\n\n"
+        "Ann Lee\n\nYou stupid moron, shut up and read the report now.\n",
+        "x",
+    )
     v = np.ones((1, 4)) / 2.0  # identical sentence vectors: centrality alone cannot decide
     sentences = {c.id: ([(0, len(c.text))], v) for c in t.comments}
     ids = [c.id for c in t.comments]

@@ -108,11 +108,15 @@ def neutral_head(folder: Path, dim: int = 8, weight: float = 0.6) -> Path:
     n = 4 * dim + len(CUE_FEATURES)
     coef = np.zeros((4, n), dtype=np.float32)
     intercept = np.array([0.0, 0.0, 8.0, 0.0], dtype=np.float32)  # neutral ~ 0.999
-    head = LinearHead.from_arrays(coef, intercept, LABELS, meta={
-        "feature_spec": {"blocks": ["r", "t", "rt", "absdiff"], "dim": dim,
-                         "cue_features": list(CUE_FEATURES)},
-        "cue_rule": {"weights": {"1": weight, "0.8": weight}},
-    })
+    head = LinearHead.from_arrays(
+        coef,
+        intercept,
+        LABELS,
+        meta={
+            "feature_spec": {"blocks": ["r", "t", "rt", "absdiff"], "dim": dim, "cue_features": list(CUE_FEATURES)},
+            "cue_rule": {"weights": {"1": weight, "0.8": weight}},
+        },
+    )
     return head.save(folder)
 
 
@@ -199,9 +203,9 @@ def test_mlp_checkpoints_train_every_label() -> None:
 def test_stance_classifier_loads_either_head(tiny_mlp: tuple, tmp_path: Path) -> None:
     clf, _, mean, scale = tiny_mlp
     folders = {
-        "mlp": export_mlp(clf, LABELS, mean, scale, {"feature_spec": SPEC,
-                                                     "cue_rule": {"weights": {"1": 0.6, "0.8": 0.6}}})
-        .save(tmp_path / "mlp"),
+        "mlp": export_mlp(
+            clf, LABELS, mean, scale, {"feature_spec": SPEC, "cue_rule": {"weights": {"1": 0.6, "0.8": 0.6}}}
+        ).save(tmp_path / "mlp"),
         "linear": neutral_head(tmp_path / "linear"),
     }
     legacy = json.loads((folders["linear"] / "model.json").read_text(encoding="utf-8"))
@@ -290,9 +294,11 @@ def test_predict_batch_needs_pairs(shipped: StanceClassifier) -> None:
 
 @pytest.mark.slow
 def test_predict_batch_with_the_real_encoder(shipped: StanceClassifier) -> None:
-    pairs = [("I still disagree, that is not how vaccines work.", "Vaccines alter your DNA."),
-             ("Can you give an example?", "Most studies say the opposite."),
-             ("Yes, exactly, well said.", "Masks reduce transmission indoors.")]
+    pairs = [
+        ("I still disagree, that is not how vaccines work.", "Vaccines alter your DNA."),
+        ("Can you give an example?", "Most studies say the opposite."),
+        ("Yes, exactly, well said.", "Masks reduce transmission indoors."),
+    ]
     out = shipped.predict_batch(pairs)
     assert [max(s, key=s.__getitem__) for s in out] == ["disagree", "query", "agree"]
 

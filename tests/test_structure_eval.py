@@ -23,8 +23,12 @@ def _debate() -> Thread:
         ("a6", "a5", "Eve Moss", "Dan, it is next Tuesday at the town hall."),
     ]
     comments = tuple(Comment(id=i, text=t, author=a, parent_id=p) for i, p, a, t in rows)
-    return Thread(id="debate", title="Town votes on a stadium", comments=comments,
-                  article="The town will vote on funding a new stadium.")
+    return Thread(
+        id="debate",
+        title="Town votes on a stadium",
+        comments=comments,
+        article="The town will vote on funding a new stadium.",
+    )
 
 
 def test_a_named_exchange_is_recovered_exactly() -> None:
@@ -49,8 +53,9 @@ def test_reddit_thread_rendered_flat(shared: Path) -> None:
     """The real r/nfl thread (200 comments, depth 8) rendered flat and parsed back: every comment
     whole with its author, and links better than answering the article. Measured, not tuned here:
     reports/reply_graph.md has the figures with MiniLM similarity."""
-    thread = parse_reddit((shared / "formats" / "reddit-nfl-thread" / "comments.json").read_text(encoding="utf-8"),
-                          "nfl")[0]
+    thread = parse_reddit(
+        (shared / "formats" / "reddit-nfl-thread" / "comments.json").read_text(encoding="utf-8"), "nfl"
+    )[0]
     weights, _ = load_reply_weights("reply-links-v1")
     r = evaluate([thread], weights=weights).rates()
     assert r["comments"] == 200

@@ -28,16 +28,14 @@ _TOP_LEVEL = ("", "root")
 def parse_commento(text: str, source_name: str = "input") -> list[Thread]:
     data = load_json(text, source_name)
     if not isinstance(data, dict) or not isinstance(data.get("comments"), list):
-        raise InputError(f"{source_name}: not a Commento export (expected an object with a "
-                         "\"comments\" list)")
+        raise InputError(f'{source_name}: not a Commento export (expected an object with a "comments" list)')
     names = _commenters(data.get("commenters"))
     file_notes: list[str] = []
     if data.get("version") not in (None, 1):
         file_notes.append(f"Commento export version {data.get('version')!r}; read as version 1")
     rows = [r for r in data["comments"] if isinstance(r, dict)]
     if len(rows) < len(data["comments"]):
-        file_notes.append(f"skipped {len(data['comments']) - len(rows)} entry(ies) that are not comment "
-                          "objects")
+        file_notes.append(f"skipped {len(data['comments']) - len(rows)} entry(ies) that are not comment objects")
     domains = {str(r.get("domain") or "") for r in rows}
     pages: dict[str, list[dict[str, Any]]] = {}
     for r in rows:
@@ -55,8 +53,7 @@ def parse_commento(text: str, source_name: str = "input") -> list[Thread]:
 def _commenters(raw: Any) -> dict[str, str]:
     names = {"anonymous": "Anonymous"}
     for c in raw if isinstance(raw, list) else []:
-        if isinstance(c, dict) and c.get("commenterHex") and isinstance(c.get("name"), str) \
-                and c["name"].strip():
+        if isinstance(c, dict) and c.get("commenterHex") and isinstance(c.get("name"), str) and c["name"].strip():
             names[str(c["commenterHex"])] = c["name"].strip()
     return names
 
@@ -93,21 +90,32 @@ def _thread(key: str, rows: list[dict[str, Any]], names: Mapping[str, str], labe
             meta["approved"] = False
         if isinstance(r.get("score"), int):
             meta["score"] = r["score"]
-        comments.append(Comment(id=cid, text=body, author=names.get(hexid), parent_id=parent_of[cid],
-                                parent_confidence=1.0, created=to_iso(r.get("creationDate")), meta=meta))
+        comments.append(
+            Comment(
+                id=cid,
+                text=body,
+                author=names.get(hexid),
+                parent_id=parent_of[cid],
+                parent_confidence=1.0,
+                created=to_iso(r.get("creationDate")),
+                meta=meta,
+            )
+        )
     if unnamed:
         notes.append(f"{len(unnamed)} comment(s) had no commentHex and were numbered: {listing(unnamed)}")
     if flagged:
         notes.append(f"excluded {len(flagged)} comment(s) flagged as spam: {listing(sorted(flagged))}")
     if keep:
-        notes.append(f"{len(keep)} deleted comment(s) kept as empty placeholders because others reply to "
-                     f"them: {listing(sorted(keep))}")
+        notes.append(
+            f"{len(keep)} deleted comment(s) kept as empty placeholders because others reply to "
+            f"them: {listing(sorted(keep))}"
+        )
     if deleted - keep:
-        notes.append(f"dropped {len(deleted - keep)} deleted comment(s) nobody replies to: "
-                     f"{listing(sorted(deleted - keep))}")
+        notes.append(
+            f"dropped {len(deleted - keep)} deleted comment(s) nobody replies to: {listing(sorted(deleted - keep))}"
+        )
     if unknown:
-        notes.append(f"{len(unknown)} commenter(s) are not in the commenters list; their authors are "
-                     "left empty")
+        notes.append(f"{len(unknown)} commenter(s) are not in the commenters list; their authors are left empty")
     meta = {"url": key, "domain": rows[0].get("domain") or None, "source": label}
     return assemble(key, comments, title=key, source_format="commento_json", warnings=notes, meta=meta)
 

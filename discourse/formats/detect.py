@@ -98,7 +98,7 @@ def parse_structured(text: str, fmt: str, name: str) -> list[Thread]:
 
 # -- XML ----------------------------------------------------------------------------
 def _xml_format(text: str, label: str, suffix: str) -> str:
-    """"disqus"/"wordpress", "" when the text is not XML; raises for XML we cannot read."""
+    """ "disqus"/"wordpress", "" when the text is not XML; raises for XML we cannot read."""
     start = text.find("<", 0, _SAMPLE)
     junk = text[:start].strip() if start >= 0 else ""
     if start < 0 or len(junk) > _MAX_XML_JUNK or "\n" in junk:
@@ -116,8 +116,10 @@ def _xml_format(text: str, label: str, suffix: str) -> str:
     if root == "rss":
         raise InputError(f"{label}: an RSS feed without WordPress export data (no comments to read)")
     if m.group(0).startswith("<?xml") or suffix == ".xml":
-        raise InputError(f"{label}: XML with root <{root}> is not a known comment export "
-                         "(expected a Disqus <disqus> or WordPress <rss> export)")
+        raise InputError(
+            f"{label}: XML with root <{root}> is not a known comment export "
+            "(expected a Disqus <disqus> or WordPress <rss> export)"
+        )
     return ""  # plain text that happens to start with something tag-like
 
 
@@ -130,8 +132,7 @@ def _json_format(text: str, label: str, suffix: str) -> str:
             return "jsonl"
         if suffix in _TEXT_SUFFIXES:
             return ""
-        raise InputError(f"{label}: not valid JSON ({exc.msg} at line {exc.lineno}, "
-                         f"column {exc.colno})") from None
+        raise InputError(f"{label}: not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno})") from None
     except RecursionError:
         raise InputError(f"{label}: JSON is nested too deeply to read") from None
     return _json_shape(data, label)
@@ -164,8 +165,10 @@ def _json_shape(data: Any, label: str) -> str:
         return "json_rows"
     if isinstance(data, dict) and any(alias in {str(k).lower() for k in data} for alias in ALIASES["text"]):
         return "jsonl"
-    raise InputError(f"{label}: JSON that is not a known comment export "
-                     "(expected Reddit, Commento, isso, or comment rows with a text field)")
+    raise InputError(
+        f"{label}: JSON that is not a known comment export "
+        "(expected Reddit, Commento, isso, or comment rows with a text field)"
+    )
 
 
 # -- CSV ----------------------------------------------------------------------------

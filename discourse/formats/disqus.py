@@ -61,7 +61,7 @@ def strip_preamble(text: str, label: str, warnings: list[str]) -> str:
     body = text[start:]
     m = _DECL.match(body)
     if m:
-        body = body[m.end():]
+        body = body[m.end() :]
     return body
 
 
@@ -85,8 +85,7 @@ def _parse(xml: str, label: str) -> Element:
     try:
         return SafeET.fromstring(xml, forbid_dtd=False, forbid_entities=True, forbid_external=True)
     except DefusedXmlException as exc:
-        raise InputError(f"{label}: refused XML entity or external reference "
-                         f"({type(exc).__name__})") from None
+        raise InputError(f"{label}: refused XML entity or external reference ({type(exc).__name__})") from None
 
 
 def local(tag: Any) -> str:
@@ -223,17 +222,18 @@ def parse_disqus(text: str, source_name: str = "input") -> list[Thread]:
         else:
             per_thread.setdefault(tref, []).append((post, pid))
     if generated:
-        file_notes.append(f"{len(generated)} post(s) had no dsq:id attribute and were identified by "
-                          f"their <id> or position: {', '.join(generated[:5])}")
+        file_notes.append(
+            f"{len(generated)} post(s) had no dsq:id attribute and were identified by "
+            f"their <id> or position: {', '.join(generated[:5])}"
+        )
     if spam:
-        file_notes.append(f"excluded {len(spam)} post(s) marked as spam or with an unreadable isSpam flag: "
-                          f"{', '.join(spam[:5])}")
+        file_notes.append(
+            f"excluded {len(spam)} post(s) marked as spam or with an unreadable isSpam flag: {', '.join(spam[:5])}"
+        )
     if unthreaded:
-        file_notes.append(f"dropped {len(unthreaded)} post(s) that name no thread: "
-                          f"{', '.join(unthreaded[:5])}")
+        file_notes.append(f"dropped {len(unthreaded)} post(s) that name no thread: {', '.join(unthreaded[:5])}")
     if orphans:
-        file_notes.append(f"dropped {len(orphans)} post(s) whose thread is not in the file: "
-                          f"{', '.join(orphans[:5])}")
+        file_notes.append(f"dropped {len(orphans)} post(s) whose thread is not in the file: {', '.join(orphans[:5])}")
     for tref, count in in_deleted.items():
         file_notes.append(f"dropped {count} post(s) of deleted thread {tref}")
 
@@ -264,7 +264,7 @@ def _elements(text: str, label: str, notes: list[str]) -> Iterator[tuple[str, El
         m = _ROOT.search(body)
         head = m.group(0) if m else _DEFAULT_ROOT
         for cm in _CHUNK.finditer(_mask_comments(body)):
-            chunk = body[cm.start():cm.end()]
+            chunk = body[cm.start() : cm.end()]
             try:
                 el = _parse(f"{head}{chunk}</disqus>", label)[0]
             except (ParseError, IndexError) as err:
@@ -285,15 +285,13 @@ def _mask_comments(xml: str) -> str:
     return _OPAQUE.sub(lambda m: " " * len(m.group(0)), xml)
 
 
-def _thread(el: Element, tref: str, posts: list[tuple[Element, str]], used_ids: set[str],
-            label: str) -> Thread:
+def _thread(el: Element, tref: str, posts: list[tuple[Element, str]], used_ids: set[str], label: str) -> Thread:
     notes: list[str] = []
     link = child_text(el, "link").strip()
     ident = child_text(el, "id").strip()
     tid = link or ident or f"disqus-thread-{tref}"
     if not ident:
-        notes.append(f"thread {tref} has an empty <id>; identified by "
-                     f"{'its link' if link else 'its Disqus id'}")
+        notes.append(f"thread {tref} has an empty <id>; identified by {'its link' if link else 'its Disqus id'}")
     if tid in used_ids:
         notes.append(f"another thread in the file has the same link; this one is named {tid}#{tref}")
         tid = f"{tid}#{tref}"
@@ -336,21 +334,38 @@ def _thread(el: Element, tref: str, posts: list[tuple[Element, str]], used_ids: 
         if raw_time and created is None:
             bad_times.append(pid)
             meta["created_raw"] = raw_time
-        comments.append(Comment(id=pid, text=text, author=name or username or None, parent_id=parent_of[pid],
-                                parent_confidence=1.0, created=created, meta=meta))
+        comments.append(
+            Comment(
+                id=pid,
+                text=text,
+                author=name or username or None,
+                parent_id=parent_of[pid],
+                parent_confidence=1.0,
+                created=created,
+                meta=meta,
+            )
+        )
     kept_deleted = [pid for pid in deleted if pid in needed]
     if kept_deleted:
-        notes.append(f"{len(kept_deleted)} deleted post(s) kept as empty placeholders because others "
-                     f"reply to them: {', '.join(kept_deleted[:5])}")
+        notes.append(
+            f"{len(kept_deleted)} deleted post(s) kept as empty placeholders because others "
+            f"reply to them: {', '.join(kept_deleted[:5])}"
+        )
     if dropped_deleted:
-        notes.append(f"dropped {len(dropped_deleted)} deleted post(s) nobody replies to: "
-                     f"{', '.join(dropped_deleted[:5])}")
+        notes.append(
+            f"dropped {len(dropped_deleted)} deleted post(s) nobody replies to: {', '.join(dropped_deleted[:5])}"
+        )
     if bad_times:
-        notes.append(f"{len(bad_times)} post(s) have an unreadable createdAt, left empty: "
-                     f"{', '.join(bad_times[:5])}")
-    meta = {"disqus_id": tref, "link": link or None, "identifier": ident or None,
-            "created": to_iso(child_text(el, "createdAt").strip()), "source": label}
+        notes.append(f"{len(bad_times)} post(s) have an unreadable createdAt, left empty: {', '.join(bad_times[:5])}")
+    meta = {
+        "disqus_id": tref,
+        "link": link or None,
+        "identifier": ident or None,
+        "created": to_iso(child_text(el, "createdAt").strip()),
+        "source": label,
+    }
     if _true(child_text(el, "isClosed")):
         meta["closed"] = True
-    return assemble(tid, comments, title=title or tid, article=article, source_format="disqus_xml",
-                    warnings=notes, meta=meta)
+    return assemble(
+        tid, comments, title=title or tid, article=article, source_format="disqus_xml", warnings=notes, meta=meta
+    )

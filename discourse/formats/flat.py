@@ -105,6 +105,7 @@ def _name_like(block: _Block) -> bool:
     """One line that reads as a display name (the rule of :func:`flat_segment.name_score`)."""
     return len(block.lines) == 1 and name_score(block.lines[0]) > 0
 
+
 def _canonical_names(names: list[str]) -> dict[str, str]:
     """Map truncated display names to the longer name they are a prefix of."""
     uniq = sorted(set(names), key=len, reverse=True)
@@ -191,13 +192,12 @@ def parse_flat(text: str, thread_id: str = "thread", title: str | None = None) -
         if author and author in canon:
             meta["display_name"] = author
             author = canon[author]
-        comments.append(
-            Comment(id=f"c{n}", text=body, author=author, parent_id=None, parent_confidence=0.0, meta=meta)
-        )
+        comments.append(Comment(id=f"c{n}", text=body, author=author, parent_id=None, parent_confidence=0.0, meta=meta))
     marked_up = [c.id for c in comments if looks_like_html(c.text)]
     if marked_up:
-        warnings.append(f"{len(marked_up)} comment(s) hold HTML markup, kept verbatim and shown as text: "
-                        f"{', '.join(marked_up[:5])}")
+        warnings.append(
+            f"{len(marked_up)} comment(s) hold HTML markup, kept verbatim and shown as text: {', '.join(marked_up[:5])}"
+        )
     missing = sum(1 for c in comments if c.author is None)
     if missing:
         warnings.append(f"{missing} comment(s) have no author line; authors are inferred where replies allow")

@@ -43,9 +43,11 @@ REPEAT_BONUS = 1.5  # the same line fills the author position elsewhere too
 SAYS = re.compile(r"\s+(?:says|said|wrote|writes|replied|commented)\s*:?\s*$", re.IGNORECASE)
 """The tail blogs print after a commenter's name ("John Smith says:"); not part of the name."""
 _IP = re.compile(r"^(?:\d{1,3}\.){3}\d{1,3}$|^[0-9a-f]{1,4}(?::[0-9a-f]{0,4}){2,7}$", re.IGNORECASE)
-_CHAT = frozenset("""lol lmao lmfao rofl haha hahaha wow ok okay yes yep yup no nope nah thanks thx ty agreed same
+_CHAT = frozenset(
+    """lol lmao lmfao rofl haha hahaha wow ok okay yes yep yup no nope nah thanks thx ty agreed same
     this exactly true indeed amen bingo correct wrong what why how really seriously nice great good cool sad
-    wtf omg ugh meh hmm huh word based facts""".split())
+    wtf omg ugh meh hmm huh word based facts""".split()
+)
 
 
 def name_score(line: str) -> float:
@@ -98,8 +100,10 @@ def label_blocks(lines: Sequence[tuple[str, ...]], gaps: Sequence[int]) -> list[
         return []
     raw = [name_score(b[0]) if len(b) == 1 else -math.inf for b in lines]
     counts = Counter(b[0].strip() for b, s in zip(lines, raw, strict=True) if s > -math.inf)
-    score = [s + (REPEAT_BONUS if s > -math.inf and counts[b[0].strip()] > 1 else 0.0)
-             for b, s in zip(lines, raw, strict=True)]
+    score = [
+        s + (REPEAT_BONUS if s > -math.inf and counts[b[0].strip()] > 1 else 0.0)
+        for b, s in zip(lines, raw, strict=True)
+    ]
     roles = ("A", "T", "C")
     neg = -math.inf
     best: list[dict[str, float]] = [dict.fromkeys(roles, neg) for _ in range(n)]

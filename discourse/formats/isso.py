@@ -25,10 +25,10 @@ from discourse.model import Comment, Thread
 
 def parse_isso(text: str, source_name: str = "input") -> list[Thread]:
     data = load_json(text, source_name)
-    if not isinstance(data, list) or not all(isinstance(t, dict) and isinstance(t.get("comments"), list)
-                                             for t in data):
-        raise InputError(f"{source_name}: not an isso generic export "
-                         "(expected a list of threads, each with a \"comments\" list)")
+    if not isinstance(data, list) or not all(isinstance(t, dict) and isinstance(t.get("comments"), list) for t in data):
+        raise InputError(
+            f'{source_name}: not an isso generic export (expected a list of threads, each with a "comments" list)'
+        )
     threads: list[Thread] = []
     used: set[str] = set()
     for n, raw in enumerate(data, start=1):
@@ -85,15 +85,22 @@ def _thread(tid: str, raw: dict[str, Any], notes: list[str], label: str) -> Thre
         if isinstance(c.get("website"), str) and c["website"].strip():
             meta["author_url"] = c["website"].strip()
         author = c.get("author")
-        comments.append(Comment(
-            id=cid, text=body, author=(author.strip() or None) if isinstance(author, str) else None,
-            parent_id=pid, parent_confidence=1.0, created=to_iso(c.get("created")), meta=meta,
-        ))
+        comments.append(
+            Comment(
+                id=cid,
+                text=body,
+                author=(author.strip() or None) if isinstance(author, str) else None,
+                parent_id=pid,
+                parent_confidence=1.0,
+                created=to_iso(c.get("created")),
+                meta=meta,
+            )
+        )
     if numbered:
-        notes.append(f"{len(numbered)} comment(s) had no id and were numbered by position: "
-                     f"{listing(numbered)}")
+        notes.append(f"{len(numbered)} comment(s) had no id and were numbered by position: {listing(numbered)}")
     if empty:
         notes.append(f"skipped {len(empty)} comment(s) without text: {listing(empty)}")
     title = _str(raw.get("title"))
-    return assemble(tid, comments, title=title.strip() or tid, source_format="isso_json", warnings=notes,
-                    meta={"source": label})
+    return assemble(
+        tid, comments, title=title.strip() or tid, source_format="isso_json", warnings=notes, meta={"source": label}
+    )

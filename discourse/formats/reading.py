@@ -82,8 +82,7 @@ def load_json(text: str, label: str) -> Any:
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
-        raise InputError(f"{label}: not valid JSON ({exc.msg} at line {exc.lineno}, column "
-                         f"{exc.colno})") from None
+        raise InputError(f"{label}: not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno})") from None
     except RecursionError:
         raise InputError(f"{label}: JSON is nested too deeply to read") from None
 
@@ -115,7 +114,7 @@ def _read_file(path: Path, label: str, max_bytes: int) -> bytes:
 def _decode(data: bytes, label: str) -> tuple[str, list[str]]:
     for bom, codec, shown in _BOMS:
         if data.startswith(bom):
-            return _decode_bom(data[len(bom):], codec, shown, label)
+            return _decode_bom(data[len(bom) :], codec, shown, label)
     head = data[:_SAMPLE]
     for magic, kind in _MAGIC:
         if head.startswith(magic):
@@ -133,8 +132,7 @@ def _decode(data: bytes, label: str) -> tuple[str, list[str]]:
     return _decode_legacy(data, label)
 
 
-def _decode_bom(body: bytes, codec: str, shown: str, label: str, *,
-                bom: bool = True) -> tuple[str, list[str]]:
+def _decode_bom(body: bytes, codec: str, shown: str, label: str, *, bom: bool = True) -> tuple[str, list[str]]:
     text = body.decode(codec, errors="replace")
     warnings = []
     if shown != "UTF-8" and bom:
@@ -170,8 +168,9 @@ def _refuse_junk(text: str, label: str) -> None:
     sample = text[:_SAMPLE]
     if not sample:
         return
-    junk = sum(1 for ch in sample if ch == "\ufffd" or (ord(ch) < 32 and ch not in "\t\n\r\f\v\x1b") or
-               0x7F <= ord(ch) < 0xA0)
+    junk = sum(
+        1 for ch in sample if ch == "\ufffd" or (ord(ch) < 32 and ch not in "\t\n\r\f\v\x1b") or 0x7F <= ord(ch) < 0xA0
+    )
     if junk > _MAX_JUNK_SHARE * len(sample):
         raise InputError(f"{label} looks like binary data, not text")
 

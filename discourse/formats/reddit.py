@@ -25,16 +25,24 @@ from discourse.formats.tabular import assemble, needed_placeholders, to_iso
 from discourse.model import Comment, Thread
 
 _GONE = ("[deleted]", "[removed]")
-_COMMENT_META = ("score", "edited", "stickied", "distinguished", "controversiality", "is_submitter",
-                 "permalink", "gilded", "author_flair_text")
+_COMMENT_META = (
+    "score",
+    "edited",
+    "stickied",
+    "distinguished",
+    "controversiality",
+    "is_submitter",
+    "permalink",
+    "gilded",
+    "author_flair_text",
+)
 
 
 def parse_reddit(text: str, source_name: str = "input") -> list[Thread]:
     data = load_json(text, source_name)
     listings = data if isinstance(data, list) else [data]
     if not listings or not all(_is_listing(x) for x in listings):
-        raise InputError(f"{source_name}: not a Reddit comments response (expected [post Listing, "
-                         "comment Listing])")
+        raise InputError(f"{source_name}: not a Reddit comments response (expected [post Listing, comment Listing])")
     post: dict[str, Any] = {}
     comment_things: list[Any] = []
     for listing in listings:
@@ -84,8 +92,14 @@ def _thread(post: dict[str, Any], things: list[Any], label: str) -> Thread:
             continue
         kind, d = thing.get("kind"), thing["data"]
         if kind == "more":
-            stubs.append({"id": d.get("id"), "parent_id": _parent(d, post_id, tree_parent),
-                          "count": _count(d.get("count")), "children": tuple(_list(d.get("children")))})
+            stubs.append(
+                {
+                    "id": d.get("id"),
+                    "parent_id": _parent(d, post_id, tree_parent),
+                    "count": _count(d.get("count")),
+                    "children": tuple(_list(d.get("children"))),
+                }
+            )
             continue
         if kind != "t1":
             skipped.append(f"an entry of kind {kind!r}")
@@ -98,8 +112,7 @@ def _thread(post: dict[str, Any], things: list[Any], label: str) -> Thread:
             for child in reversed(_list(replies["data"].get("children"))):
                 stack.append((child, comment.id))
     if skipped:
-        notes.append(f"skipped {len(skipped)} entry(ies) that are not comments: "
-                     f"{', '.join(sorted(set(skipped)))}")
+        notes.append(f"skipped {len(skipped)} entry(ies) that are not comments: {', '.join(sorted(set(skipped)))}")
     comments = _drop_gone_bodies(comments, notes)
     _note_stubs(stubs, post.get("num_comments"), len(comments), notes)
     deleted = sum(1 for c in comments if c.meta.get("deleted"))
@@ -107,15 +120,27 @@ def _thread(post: dict[str, Any], things: list[Any], label: str) -> Thread:
         notes.append(f"{deleted} comment(s) have a deleted author ('[deleted]'); author left empty")
     title = _unescape(post.get("title"))
     meta = {
-        "source": label, "subreddit": post.get("subreddit"), "url": post.get("url"),
-        "permalink": post.get("permalink"), "post_author": post.get("author"), "score": post.get("score"),
-        "num_comments": post.get("num_comments"), "created": to_iso(post.get("created_utc")),
+        "source": label,
+        "subreddit": post.get("subreddit"),
+        "url": post.get("url"),
+        "permalink": post.get("permalink"),
+        "post_author": post.get("author"),
+        "score": post.get("score"),
+        "num_comments": post.get("num_comments"),
+        "created": to_iso(post.get("created_utc")),
         "more": tuple(stubs),
     }
     if not post:
         notes.append("the response has no post listing; title and article are empty")
-    return assemble(post_id or "reddit", comments, title=title, article=_unescape(post.get("selftext")),
-                    source_format="reddit_json", warnings=notes, meta=meta)
+    return assemble(
+        post_id or "reddit",
+        comments,
+        title=title,
+        article=_unescape(post.get("selftext")),
+        source_format="reddit_json",
+        warnings=notes,
+        meta=meta,
+    )
 
 
 def _parent(d: dict[str, Any], post_id: str | None, tree_parent: str | None) -> str | None:
@@ -136,10 +161,13 @@ def _comment(d: dict[str, Any], post_id: str | None, tree_parent: str | None, n:
         meta["body_" + body.strip().strip("[]")] = True  # body_deleted / body_removed
         body = ""
     return Comment(
-        id=str(d.get("id") or _strip_prefix(d.get("name")) or f"comment-{n}"), text=body,
+        id=str(d.get("id") or _strip_prefix(d.get("name")) or f"comment-{n}"),
+        text=body,
         author=author if isinstance(author, str) and author else None,
-        parent_id=_parent(d, post_id, tree_parent), parent_confidence=1.0,
-        created=to_iso(d.get("created_utc")), meta=meta,
+        parent_id=_parent(d, post_id, tree_parent),
+        parent_confidence=1.0,
+        created=to_iso(d.get("created_utc")),
+        meta=meta,
     )
 
 
@@ -149,12 +177,15 @@ def _drop_gone_bodies(comments: list[Comment], notes: list[str]) -> list[Comment
         return comments
     keep = needed_placeholders({c.id: c.parent_id for c in comments}, gone)
     if keep:
-        notes.append(f"{len(keep)} deleted or removed comment(s) kept as empty placeholders because "
-                     f"others reply to them: {', '.join(sorted(keep)[:5])}")
+        notes.append(
+            f"{len(keep)} deleted or removed comment(s) kept as empty placeholders because "
+            f"others reply to them: {', '.join(sorted(keep)[:5])}"
+        )
     dropped = sorted(gone - keep)
     if dropped:
-        notes.append(f"dropped {len(dropped)} deleted or removed comment(s) nobody replies to: "
-                     f"{', '.join(dropped[:5])}")
+        notes.append(
+            f"dropped {len(dropped)} deleted or removed comment(s) nobody replies to: {', '.join(dropped[:5])}"
+        )
     return [c for c in comments if c.id not in gone or c.id in keep]
 
 
@@ -163,9 +194,10 @@ def _note_stubs(stubs: list[dict[str, Any]], claimed: Any, present: int, notes: 
     continues = len(stubs) - len(loading)
     if loading:
         listed = sum(len(s["children"]) for s in loading)
-        total = f" (the post reports {claimed} comments; {present} are here)" if isinstance(claimed, int) \
-            else ""
-        notes.append(f"{len(loading)} 'load more comments' stub(s) list {listed} comment(s) Reddit did not "
-                     f"include in this file; they are not in the thread{total}")
+        total = f" (the post reports {claimed} comments; {present} are here)" if isinstance(claimed, int) else ""
+        notes.append(
+            f"{len(loading)} 'load more comments' stub(s) list {listed} comment(s) Reddit did not "
+            f"include in this file; they are not in the thread{total}"
+        )
     if continues:
         notes.append(f"{continues} 'continue this thread' link(s): deeper replies are not in this file")

@@ -60,8 +60,14 @@ def assemble(
     kept = _fix_parents(kept, notes)
     kept = _break_cycles(kept, notes)
     thread = Thread(
-        id=thread_id, title=title, comments=tuple(kept), article=article, source_format=source_format,
-        structure_known=True, warnings=tuple(notes), meta=meta or {},
+        id=thread_id,
+        title=title,
+        comments=tuple(kept),
+        article=article,
+        source_format=source_format,
+        structure_known=True,
+        warnings=tuple(notes),
+        meta=meta or {},
     )
     problems = thread.validate()
     if problems:  # defensive: the repairs above should leave nothing
@@ -126,11 +132,15 @@ def _fix_parents(comments: list[Comment], notes: list[str]) -> list[Comment]:
             c = replace(c, parent_id=None, meta={**c.meta, "missing_parent": c.parent_id})
         out.append(c)
     if selfp:
-        notes.append(f"{len(selfp)} comment(s) named themselves as their parent and now answer the article "
-                     f"(ids {listing(selfp)})")
+        notes.append(
+            f"{len(selfp)} comment(s) named themselves as their parent and now answer the article "
+            f"(ids {listing(selfp)})"
+        )
     if missing:
-        notes.append(f"{len(missing)} comment(s) reply to a comment that is not in the thread and now answer "
-                     f"the article: {listing(missing)}")
+        notes.append(
+            f"{len(missing)} comment(s) reply to a comment that is not in the thread and now answer "
+            f"the article: {listing(missing)}"
+        )
     return out
 
 
@@ -147,7 +157,7 @@ def _break_cycles(comments: list[Comment], notes: list[str]) -> list[Comment]:
             path.append(node)
             node = parent[node]
         if node is not None and state.get(node) == 1:
-            cycle = path[path.index(node):]
+            cycle = path[path.index(node) :]
             first = min(cycle, key=order.__getitem__)
             broken[first] = parent[first] or ""
             parent[first] = None
@@ -160,8 +170,7 @@ def _break_cycles(comments: list[Comment], notes: list[str]) -> list[Comment]:
         f"article ({listing([f'{k} (was reply to {v})' for k, v in broken.items()])})"
     )
     return [
-        replace(c, parent_id=None, meta={**c.meta, "cycle_broken_parent": broken[c.id]})
-        if c.id in broken else c
+        replace(c, parent_id=None, meta={**c.meta, "cycle_broken_parent": broken[c.id]}) if c.id in broken else c
         for c in comments
     ]
 
@@ -226,8 +235,7 @@ def parse_jsonl(text: str, source_name: str = "input") -> list[Thread]:
             bad.append(f"{no} ({str(exc).removeprefix('line: ')})")
     if not rows:
         raise InputError(f"{source_name}: no line holds a JSON object" + (f" (line {bad[0]})" if bad else ""))
-    warnings = [f"{len(bad)} line(s) are not valid JSON and were skipped: lines "
-                f"{listing(bad)}"] if bad else []
+    warnings = [f"{len(bad)} line(s) are not valid JSON and were skipped: lines {listing(bad)}"] if bad else []
     return _build(rows, source_name, "jsonl", "line", warnings)
 
 
@@ -236,8 +244,9 @@ def parse_csv(text: str, source_name: str = "input") -> list[Thread]:
     header = text.split("\n", 1)[0]
     delim = max(",\t;|", key=lambda d: (_known_columns(header, d), d == ","))
     if _known_columns(header, delim) == 0:
-        raise InputError(f"{source_name}: the CSV header names no known column "
-                         f"(expected e.g. {', '.join(ALIASES['text'][:4])})")
+        raise InputError(
+            f"{source_name}: the CSV header names no known column (expected e.g. {', '.join(ALIASES['text'][:4])})"
+        )
     csv.field_size_limit(max(csv.field_size_limit(), 1 << 30))  # long comments are legitimate
     reader = csv.DictReader(io.StringIO(text, newline=""), delimiter=delim)
     rows: list[tuple[int, Any]] = []
@@ -264,16 +273,13 @@ def _pick(row: Mapping[str, Any], role: str) -> tuple[str | None, Any]:
     return None, None
 
 
-def _build(rows: list[tuple[int, Any]], source_name: str, fmt: str, unit: str,
-           warnings: list[str]) -> list[Thread]:
+def _build(rows: list[tuple[int, Any]], source_name: str, fmt: str, unit: str, warnings: list[str]) -> list[Thread]:
     default_thread = PurePath(source_name).stem or "thread"
     notes = list(warnings)
     not_objects = [str(no) for no, r in rows if not isinstance(r, dict)]
     if not_objects:
-        notes.append(f"{len(not_objects)} {unit}(s) are not JSON objects and were skipped: "
-                     f"{listing(not_objects)}")
-    records = [(no, {str(k).strip().lower(): v for k, v in r.items()})
-               for no, r in rows if isinstance(r, dict)]
+        notes.append(f"{len(not_objects)} {unit}(s) are not JSON objects and were skipped: {listing(not_objects)}")
+    records = [(no, {str(k).strip().lower(): v for k, v in r.items()}) for no, r in rows if isinstance(r, dict)]
     if records and not any(_pick(r, "text")[0] for _, r in records):
         raise InputError(f"{source_name}: no text field (expected one of: {', '.join(ALIASES['text'])})")
     has_ids = any(_pick(r, "id")[0] for _, r in records)
@@ -292,8 +298,9 @@ def _build(rows: list[tuple[int, Any]], source_name: str, fmt: str, unit: str,
 
 def _thread(tid: str, group: list[tuple[int, dict[str, Any]]], fmt: str, unit: str, has_ids: bool) -> Thread:
     notes: list[str] = []
-    used = {a for role in ("id", "parent", "author", "text", "thread", "title", "article", "created")
-            for a in ALIASES[role]}
+    used = {
+        a for role in ("id", "parent", "author", "text", "thread", "title", "article", "created") for a in ALIASES[role]
+    }
     ids: list[str] = []
     generated: list[str] = []
     for no, r in group:
@@ -303,8 +310,7 @@ def _thread(tid: str, group: list[tuple[int, dict[str, Any]]], fmt: str, unit: s
             generated.append(str(no))
         ids.append(cid)
     if generated:
-        notes.append(f"{len(generated)} {unit}(s) had no id and were named '{unit}-N': {unit}s "
-                     f"{listing(generated)}")
+        notes.append(f"{len(generated)} {unit}(s) had no id and were named '{unit}-N': {unit}s {listing(generated)}")
     known = set(ids)
     parents: list[str | None] = []
     for _, r in group:
@@ -339,17 +345,26 @@ def _thread(tid: str, group: list[tuple[int, dict[str, Any]]], fmt: str, unit: s
         if raw_time not in (None, "") and created is None:
             bad_times.append(str(no))
             meta["created_raw"] = raw_time
-        comments.append(Comment(
-            id=cid, text=body, author=None if author in (None, "") else str(author), parent_id=pid,
-            parent_confidence=1.0, created=created, meta=meta,
-        ))
+        comments.append(
+            Comment(
+                id=cid,
+                text=body,
+                author=None if author in (None, "") else str(author),
+                parent_id=pid,
+                parent_confidence=1.0,
+                created=created,
+                meta=meta,
+            )
+        )
     if skipped:
         notes.append(f"{len(skipped)} {unit}(s) without text were skipped: {unit}s {listing(skipped)}")
     if placeholders:
-        notes.append(f"{len(placeholders)} comment(s) without text were kept as empty placeholders because "
-                     f"others reply to them (ids {listing(placeholders)})")
+        notes.append(
+            f"{len(placeholders)} comment(s) without text were kept as empty placeholders because "
+            f"others reply to them (ids {listing(placeholders)})"
+        )
     if bad_times:
-        notes.append(f"{len(bad_times)} timestamp(s) could not be read and were left empty: {unit}s "
-                     f"{listing(bad_times)}")
+        notes.append(
+            f"{len(bad_times)} timestamp(s) could not be read and were left empty: {unit}s {listing(bad_times)}"
+        )
     return assemble(tid, comments, title=title or tid, article=article, source_format=fmt, warnings=notes)
-

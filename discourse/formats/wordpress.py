@@ -41,7 +41,8 @@ def parse_wordpress(text: str, source_name: str = "input") -> list[Thread]:
             thread = _thread(item, n, comments, source_name)
             if thread.id in used:  # two items with one link (a post and its revision, …)
                 thread = replace(thread, id=f"{thread.id}#{n}").with_warnings(
-                    f"another item in the file has the same link; this one is named {thread.id}#{n}")
+                    f"another item in the file has the same link; this one is named {thread.id}#{n}"
+                )
             used.add(thread.id)
             threads.append(thread)
     if threads and file_notes:
@@ -89,22 +90,33 @@ def _thread(item: Element, n: int, comment_els: list[Element], label: str) -> Th
         if url:
             meta["author_url"] = url
         author = child_text(el, "comment_author").strip()
-        comments.append(Comment(
-            id=cid, text=body, author=author or None, parent_id=None if parent in ("", "0") else parent,
-            parent_confidence=1.0, created=created, meta=meta,
-        ))
+        comments.append(
+            Comment(
+                id=cid,
+                text=body,
+                author=author or None,
+                parent_id=None if parent in ("", "0") else parent,
+                parent_confidence=1.0,
+                created=created,
+                meta=meta,
+            )
+        )
     if no_id:
-        notes.append(f"{len(no_id)} comment(s) had no <wp:comment_id> and were numbered: "
-                     f"{', '.join(no_id[:5])}")
+        notes.append(f"{len(no_id)} comment(s) had no <wp:comment_id> and were numbered: {', '.join(no_id[:5])}")
     if excluded:
         notes.append(f"excluded {len(excluded)} comment(s): {', '.join(excluded[:5])}")
     if no_time:
         notes.append(f"{len(no_time)} comment(s) have no readable date: {', '.join(no_time[:5])}")
-    meta = {"link": link or None, "post_id": post_id or None, "source": label,
-            "created": _gmt(child_text(item, "post_date_gmt")) or to_iso(child_text(item, "pubDate").strip()),
-            "post_author": child_text(item, "creator").strip() or None}
-    return assemble(tid, comments, title=title or tid, article=article, source_format="wordpress_xml",
-                    warnings=notes, meta=meta)
+    meta = {
+        "link": link or None,
+        "post_id": post_id or None,
+        "source": label,
+        "created": _gmt(child_text(item, "post_date_gmt")) or to_iso(child_text(item, "pubDate").strip()),
+        "post_author": child_text(item, "creator").strip() or None,
+    }
+    return assemble(
+        tid, comments, title=title or tid, article=article, source_format="wordpress_xml", warnings=notes, meta=meta
+    )
 
 
 def _created(el: Element) -> str | None:

@@ -44,8 +44,13 @@ class Encoded:
 
     def rows(self, start: int, stop: int) -> Encoded:
         """The part of one pass that belongs to texts ``start:stop`` (one thread of many)."""
-        return Encoded(self.vectors[start:stop], self.sentence_spans[start:stop],
-                       self.sentence_vectors[start:stop], self.n_tokens[start:stop], self.capped[start:stop])
+        return Encoded(
+            self.vectors[start:stop],
+            self.sentence_spans[start:stop],
+            self.sentence_vectors[start:stop],
+            self.n_tokens[start:stop],
+            self.capped[start:stop],
+        )
 
 
 def resolve_encoder_path(name: str) -> Path:
@@ -164,8 +169,10 @@ class SentenceEncoder:
         if len(texts) <= slice_size:
             return self._encode(texts)
         order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
-        parts = [(idx, self._encode([texts[i] for i in idx]))
-                 for idx in (order[s : s + slice_size] for s in range(0, len(order), slice_size))]
+        parts = [
+            (idx, self._encode([texts[i] for i in idx]))
+            for idx in (order[s : s + slice_size] for s in range(0, len(order), slice_size))
+        ]
         n = len(texts)
         vectors = np.zeros((n, parts[0][1].dim), dtype=np.float32)
         spans: list[list[tuple[int, int]]] = [[] for _ in range(n)]
@@ -193,8 +200,14 @@ class SentenceEncoder:
         char_cap = self.max_tokens_per_text * 12
         over = [len(t) > char_cap for t in texts]
         texts = [t[:char_cap] if o else t for t, o in zip(texts, over, strict=True)]
-        enc = tok(list(texts), add_special_tokens=False, return_offsets_mapping=True,
-                  return_attention_mask=False, truncation=False, verbose=False)
+        enc = tok(
+            list(texts),
+            add_special_tokens=False,
+            return_offsets_mapping=True,
+            return_attention_mask=False,
+            truncation=False,
+            verbose=False,
+        )
         spans = [sentence_spans(t) for t in texts]
         # token -> sentence index, and chunking into windows
         chunks: list[tuple[int, list[int], np.ndarray]] = []  # (text idx, ids, sentence idx per token)

@@ -47,8 +47,14 @@ class _Head:
     def _arrays(self) -> dict[str, np.ndarray]:
         return {name: getattr(self, f"{name}_") for name in self.ARRAYS}
 
-    def _set_arrays(self, arrays: Mapping[str, Any], labels: Sequence[str], mean: np.ndarray | None,
-                    scale: np.ndarray | None, meta: Mapping[str, Any] | None) -> None:
+    def _set_arrays(
+        self,
+        arrays: Mapping[str, Any],
+        labels: Sequence[str],
+        mean: np.ndarray | None,
+        scale: np.ndarray | None,
+        meta: Mapping[str, Any] | None,
+    ) -> None:
         for name in self.ARRAYS:
             setattr(self, f"{name}_", np.asarray(arrays[name], dtype=np.float32))
         self.mean_ = None if mean is None else np.asarray(mean, dtype=np.float32)
@@ -182,8 +188,7 @@ class LinearHead(_Head):
     def _check_arrays(self, k: int) -> int:
         assert self.coef_ is not None and self.intercept_ is not None
         if self.coef_.ndim != 2 or self.coef_.shape[0] != k or self.intercept_.shape != (k,):
-            raise ModelError(f"linear head: {k} labels but coef {self.coef_.shape}, "
-                             f"intercept {self.intercept_.shape}")
+            raise ModelError(f"linear head: {k} labels but coef {self.coef_.shape}, intercept {self.intercept_.shape}")
         return int(self.coef_.shape[1])
 
     def _logits(self, X: np.ndarray) -> np.ndarray:
@@ -225,10 +230,14 @@ class MLPHead(_Head):
     def _check_arrays(self, k: int) -> int:
         W1, b1, W2, b2 = self.W1_, self.b1_, self.W2_, self.b2_
         assert W1 is not None and b1 is not None and W2 is not None and b2 is not None
-        if W1.ndim != 2 or W2.ndim != 2 or b1.shape != (W1.shape[1],) or W2.shape != (W1.shape[1], k) \
-                or b2.shape != (k,):
-            raise ModelError(f"mlp head: {k} labels but W1 {W1.shape}, b1 {b1.shape}, W2 {W2.shape}, "
-                             f"b2 {b2.shape}")
+        if (
+            W1.ndim != 2
+            or W2.ndim != 2
+            or b1.shape != (W1.shape[1],)
+            or W2.shape != (W1.shape[1], k)
+            or b2.shape != (k,)
+        ):
+            raise ModelError(f"mlp head: {k} labels but W1 {W1.shape}, b1 {b1.shape}, W2 {W2.shape}, b2 {b2.shape}")
         return int(W1.shape[0])
 
     @property
@@ -282,7 +291,11 @@ def _standardize(X: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 
 def fit_linear_head(
-    X: np.ndarray, y: Sequence[str], labels: Sequence[str], C: float, standardize: bool = True,
+    X: np.ndarray,
+    y: Sequence[str],
+    labels: Sequence[str],
+    C: float,
+    standardize: bool = True,
     max_iter: int = 3000,
 ) -> LinearHead:
     """Fit a class-balanced multinomial logistic regression and export it as a LinearHead."""
@@ -298,8 +311,14 @@ def fit_linear_head(
     if missing:
         raise ModelError(f"training data has no examples of {sorted(missing)}")
     order = [list(clf.classes_).index(label) for label in labels]
-    return LinearHead.from_arrays(clf.coef_[order], clf.intercept_[order], labels, mean, scale,
-                                  {"C": C, "standardize": standardize, "versions": library_versions()})
+    return LinearHead.from_arrays(
+        clf.coef_[order],
+        clf.intercept_[order],
+        labels,
+        mean,
+        scale,
+        {"C": C, "standardize": standardize, "versions": library_versions()},
+    )
 
 
 def balanced_weights(y: np.ndarray) -> np.ndarray:
@@ -309,8 +328,15 @@ def balanced_weights(y: np.ndarray) -> np.ndarray:
 
 
 def mlp_checkpoints(
-    X: np.ndarray, y: Sequence[str], labels: Sequence[str], hidden: int, alpha: float,
-    epochs: Sequence[int], seed: int = 0, batch_size: int = 128, learning_rate: float = 1e-3,
+    X: np.ndarray,
+    y: Sequence[str],
+    labels: Sequence[str],
+    hidden: int,
+    alpha: float,
+    epochs: Sequence[int],
+    seed: int = 0,
+    batch_size: int = 128,
+    learning_rate: float = 1e-3,
 ) -> dict[int, MLPHead]:
     """Train one class-balanced (per-row weights) ReLU MLP with Adam for ``max(epochs)``
     epochs over standardised features, exporting an :class:`MLPHead` after each epoch
@@ -323,23 +349,48 @@ def mlp_checkpoints(
     if missing:
         raise ModelError(f"training data has no examples of {sorted(missing)}")
     weights = balanced_weights(y_arr)
-    clf = MLPClassifier(hidden_layer_sizes=(hidden,), activation="relu", solver="adam", alpha=alpha,
-                        batch_size=min(batch_size, len(y_arr)), learning_rate_init=learning_rate, random_state=seed,
-                        shuffle=True)
+    clf = MLPClassifier(
+        hidden_layer_sizes=(hidden,),
+        activation="relu",
+        solver="adam",
+        alpha=alpha,
+        batch_size=min(batch_size, len(y_arr)),
+        learning_rate_init=learning_rate,
+        random_state=seed,
+        shuffle=True,
+    )
     out: dict[int, MLPHead] = {}
     wanted = set(epochs)
     for epoch in range(1, max(epochs) + 1):
         clf.partial_fit(Xs, y_arr, sample_weight=weights, classes=sorted(set(labels)))
         if epoch in wanted:
-            out[epoch] = export_mlp(clf, labels, mean, scale, {
-                "hidden": hidden, "alpha": alpha, "epochs": epoch, "batch_size": batch_size,
-                "learning_rate": learning_rate, "seed": seed, "class_weight": "balanced (per-row weights)",
-                "standardize": True, "versions": library_versions()})
+            out[epoch] = export_mlp(
+                clf,
+                labels,
+                mean,
+                scale,
+                {
+                    "hidden": hidden,
+                    "alpha": alpha,
+                    "epochs": epoch,
+                    "batch_size": batch_size,
+                    "learning_rate": learning_rate,
+                    "seed": seed,
+                    "class_weight": "balanced (per-row weights)",
+                    "standardize": True,
+                    "versions": library_versions(),
+                },
+            )
     return out
 
 
-def export_mlp(clf: Any, labels: Sequence[str], mean: np.ndarray | None, scale: np.ndarray | None,
-               meta: Mapping[str, Any] | None = None) -> MLPHead:
+def export_mlp(
+    clf: Any,
+    labels: Sequence[str],
+    mean: np.ndarray | None,
+    scale: np.ndarray | None,
+    meta: Mapping[str, Any] | None = None,
+) -> MLPHead:
     """An :class:`MLPHead` from a fitted one-hidden-layer ReLU ``MLPClassifier`` (4+ classes)."""
     if clf.activation != "relu" or len(clf.coefs_) != 2 or clf.out_activation_ != "softmax":
         raise ModelError("export_mlp needs a one-hidden-layer ReLU MLPClassifier with a softmax output")
@@ -349,29 +400,35 @@ def export_mlp(clf: Any, labels: Sequence[str], mean: np.ndarray | None, scale: 
     return MLPHead.from_arrays(W1, b1, W2[:, order], b2[order], labels, mean, scale, meta)
 
 
-def fit_mlp_head(X: np.ndarray, y: Sequence[str], labels: Sequence[str], hidden: int, alpha: float,
-                 epochs: int, seed: int = 0) -> MLPHead:
+def fit_mlp_head(
+    X: np.ndarray, y: Sequence[str], labels: Sequence[str], hidden: int, alpha: float, epochs: int, seed: int = 0
+) -> MLPHead:
     """:func:`mlp_checkpoints` at one epoch count."""
     return mlp_checkpoints(X, y, labels, hidden, alpha, [epochs], seed)[epochs]
 
 
-def _grouped_folds(X: np.ndarray, y: np.ndarray, groups: Sequence[str], n_splits: int,
-                   seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
+def _grouped_folds(
+    X: np.ndarray, y: np.ndarray, groups: Sequence[str], n_splits: int, seed: int
+) -> list[tuple[np.ndarray, np.ndarray]]:
     from sklearn.model_selection import StratifiedGroupKFold
 
     cv = StratifiedGroupKFold(n_splits=n_splits, shuffle=True, random_state=seed)
     return list(cv.split(X, y, np.asarray(groups)))
 
 
-def _place(out: np.ndarray, test: np.ndarray, proba: np.ndarray, present: Sequence[str],
-           labels: Sequence[str]) -> None:
+def _place(out: np.ndarray, test: np.ndarray, proba: np.ndarray, present: Sequence[str], labels: Sequence[str]) -> None:
     for j, label in enumerate(present):
         out[test, list(labels).index(label)] = proba[:, j]
 
 
 def grouped_oof_proba(
-    X: np.ndarray, y: Sequence[str], groups: Sequence[str], labels: Sequence[str], C: float,
-    n_splits: int = 5, seed: int = 0,
+    X: np.ndarray,
+    y: Sequence[str],
+    groups: Sequence[str],
+    labels: Sequence[str],
+    C: float,
+    n_splits: int = 5,
+    seed: int = 0,
 ) -> np.ndarray:
     """Out-of-fold probabilities (n, k) from stratified GROUPED k-fold: no group is ever
     on both sides of a fold. A class missing from a training fold gets probability 0."""
@@ -385,8 +442,15 @@ def grouped_oof_proba(
 
 
 def grouped_oof_proba_mlp(
-    X: np.ndarray, y: Sequence[str], groups: Sequence[str], labels: Sequence[str], hidden: int,
-    alpha: float, epochs: Sequence[int], n_splits: int = 5, seed: int = 0,
+    X: np.ndarray,
+    y: Sequence[str],
+    groups: Sequence[str],
+    labels: Sequence[str],
+    hidden: int,
+    alpha: float,
+    epochs: Sequence[int],
+    n_splits: int = 5,
+    seed: int = 0,
 ) -> dict[int, np.ndarray]:
     """Like :func:`grouped_oof_proba` for an MLP, with the out-of-fold probabilities at
     every epoch count in ``epochs`` (same folds as the linear head for the same seed)."""
@@ -401,8 +465,13 @@ def grouped_oof_proba_mlp(
 
 
 def select_C(
-    X: np.ndarray, y: Sequence[str], groups: Sequence[str], labels: Sequence[str], Cs: Sequence[float],
-    n_splits: int = 5, seed: int = 0,
+    X: np.ndarray,
+    y: Sequence[str],
+    groups: Sequence[str],
+    labels: Sequence[str],
+    Cs: Sequence[float],
+    n_splits: int = 5,
+    seed: int = 0,
 ) -> tuple[float, dict[float, float], np.ndarray]:
     """Pick C by macro-F1 of grouped out-of-fold predictions.
     Returns (best C, macro-F1 per C, out-of-fold probabilities at the best C)."""

@@ -49,8 +49,9 @@ class HFSequenceClassifier:
     ``labels`` renames the model's classes in id order (default: ``config.id2label``).
     """
 
-    def __init__(self, model: str, labels: Sequence[str] | None = None, batch_size: int = 32,
-                 max_length: int = 256) -> None:
+    def __init__(
+        self, model: str, labels: Sequence[str] | None = None, batch_size: int = 32, max_length: int = 256
+    ) -> None:
         self.model = model
         self.name = f"hf:{model}"
         self.given_labels = None if labels is None else tuple(labels)
@@ -121,8 +122,7 @@ class HFSequenceClassifier:
         if len(kinds) > 1:
             raise TypeError("predict_batch takes all texts or all (text, target) pairs, not a mix")
         self._load()
-        return map_sorted(pairs, self._run, key=lambda p: len(p[0]) + len(p[1] or ""),
-                          batch_size=self.batch_size)
+        return map_sorted(pairs, self._run, key=lambda p: len(p[0]) + len(p[1] or ""), batch_size=self.batch_size)
 
     def _run(self, batch: list[tuple[str, str | None]]) -> list[dict[str, float]]:
         import torch
@@ -130,8 +130,12 @@ class HFSequenceClassifier:
         texts = [t for t, _ in batch]
         targets = [g for _, g in batch]
         enc = self._tokenizer(
-            texts, text_pair=targets if targets[0] is not None else None, padding=True,
-            truncation=True, max_length=self.max_length, return_tensors="pt",
+            texts,
+            text_pair=targets if targets[0] is not None else None,
+            padding=True,
+            truncation=True,
+            max_length=self.max_length,
+            return_tensors="pt",
         )
         with torch.inference_mode():
             logits = self._net(**enc).logits.float()

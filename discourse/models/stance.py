@@ -68,8 +68,9 @@ def explicit_cue(cues: Sequence[Cue]) -> Cue | None:
     return best[0]
 
 
-def apply_cue_rule(proba: np.ndarray, cues: Sequence[Sequence[Cue]], weights: Mapping[float, float],
-                   labels: Sequence[str] = LABELS) -> np.ndarray:
+def apply_cue_rule(
+    proba: np.ndarray, cues: Sequence[Sequence[Cue]], weights: Mapping[float, float], labels: Sequence[str] = LABELS
+) -> np.ndarray:
     """Blend head probabilities (n, k) with the one-hot label of each row's explicit cue."""
     out = np.array(proba, dtype=np.float64, copy=True)
     for i, row_cues in enumerate(cues):
@@ -113,8 +114,13 @@ class StanceClassifier:
     tests); ``encoder`` is used only by :meth:`predict_batch`.
     """
 
-    def __init__(self, name: str = DEFAULT_NAME, root: Path | None = None, folder: Path | None = None,
-                 encoder: SentenceEncoder | None = None) -> None:
+    def __init__(
+        self,
+        name: str = DEFAULT_NAME,
+        root: Path | None = None,
+        folder: Path | None = None,
+        encoder: SentenceEncoder | None = None,
+    ) -> None:
         self.name = name
         self.root = root
         self.folder = folder
@@ -146,13 +152,16 @@ class StanceClassifier:
         if list(spec.get("cue_features", [])) != list(CUE_FEATURES) or list(spec.get("blocks", [])) != list(
             FEATURE_BLOCKS
         ):
-            raise ModelError(f"model {self.name}: its feature spec does not match this version's "
-                             f"pair_features (blocks {list(FEATURE_BLOCKS)}, cues {list(CUE_FEATURES)}); "
-                             "retrain it")
+            raise ModelError(
+                f"model {self.name}: its feature spec does not match this version's "
+                f"pair_features (blocks {list(FEATURE_BLOCKS)}, cues {list(CUE_FEATURES)}); "
+                "retrain it"
+            )
         self.dim_ = int(spec.get("dim", 0))
         if head.n_features != len(FEATURE_BLOCKS) * self.dim_ + len(CUE_FEATURES):
-            raise ModelError(f"model {self.name}: {head.n_features} weights per label, but the feature spec "
-                             f"says dim {self.dim_}")
+            raise ModelError(
+                f"model {self.name}: {head.n_features} weights per label, but the feature spec says dim {self.dim_}"
+            )
         self._weights = parse_cue_rule(meta.get("cue_rule"), self.name)
         self.labels = head.labels
         self.encoder_name_ = str(meta.get("encoder", {}).get("name", DEFAULT_ENCODER))
@@ -171,22 +180,26 @@ class StanceClassifier:
         return dict(self._weights)
 
     # -- prediction -----------------------------------------------------------------
-    def predict_encoded(self, reply_vecs: np.ndarray, target_vecs: np.ndarray,
-                        texts: Sequence[str]) -> list[dict[str, float]]:
+    def predict_encoded(
+        self, reply_vecs: np.ndarray, target_vecs: np.ndarray, texts: Sequence[str]
+    ) -> list[dict[str, float]]:
         """Scores for every label from encoder vectors already computed by the shared pass."""
         head = self._load()
         if len(texts) == 0:
             return []
         reply_vecs = np.asarray(reply_vecs, dtype=np.float32)
         if reply_vecs.ndim != 2 or reply_vecs.shape[1] != self.dim_:
-            raise ModelError(f"model {self.name} expects {self.dim_}-d encoder vectors, "
-                             f"got {reply_vecs.shape}")
+            raise ModelError(f"model {self.name} expects {self.dim_}-d encoder vectors, got {reply_vecs.shape}")
         target_vecs = np.asarray(target_vecs, dtype=np.float32)
         step = 4096  # the feature matrix is 4 x dim wide: build it a slice at a time
-        proba = np.concatenate([
-            head.predict_proba(pair_features(reply_vecs[s : s + step], target_vecs[s : s + step], texts[s : s + step]))
-            for s in range(0, len(texts), step)
-        ])
+        proba = np.concatenate(
+            [
+                head.predict_proba(
+                    pair_features(reply_vecs[s : s + step], target_vecs[s : s + step], texts[s : s + step])
+                )
+                for s in range(0, len(texts), step)
+            ]
+        )
         proba = apply_cue_rule(proba, [find_cues(t) for t in texts], self._weights, self.labels)
         return [dict(zip(self.labels, map(float, row), strict=True)) for row in proba]
 
@@ -222,8 +235,10 @@ def parse_cue_rule(rule: Any, name: str = DEFAULT_NAME) -> dict[float, float]:
     for tier in (1.0, EXPLICIT_MIN_STRENGTH):
         w = weights.get(tier)
         if w is None or not 0.5 < w <= 1.0:
-            raise ModelError(f"model {name}: cue_rule weight for strength {tier} must be in (0.5, 1], got {w}"
-                             " (explicit cues must decide the label)")
+            raise ModelError(
+                f"model {name}: cue_rule weight for strength {tier} must be in (0.5, 1], got {w}"
+                " (explicit cues must decide the label)"
+            )
     return weights
 
 

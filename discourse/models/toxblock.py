@@ -88,8 +88,14 @@ class BiLSTMHardSigmoid(nn.Module):
 class ToxBlockNet(nn.Module):
     """Embedding -> BiLSTM (max pooled) -> Dense(relu) -> Dense(sigmoid)."""
 
-    def __init__(self, vocab_size: int = 20000, embedding_dim: int = 50, lstm_units: int = 50,
-                 dense_units: int = 50, n_labels: int = 6) -> None:
+    def __init__(
+        self,
+        vocab_size: int = 20000,
+        embedding_dim: int = 50,
+        lstm_units: int = 50,
+        dense_units: int = 50,
+        n_labels: int = 6,
+    ) -> None:
         super().__init__()
         self.embedding = nn.Embedding(vocab_size, embedding_dim)
         self.lstm = BiLSTMHardSigmoid(embedding_dim, lstm_units)
@@ -110,8 +116,9 @@ class ToxBlockClassifier:
     conversion script before the folder is registered).
     """
 
-    def __init__(self, name: str = DEFAULT_NAME, root: Path | None = None, folder: Path | None = None,
-                 batch_size: int = 256) -> None:
+    def __init__(
+        self, name: str = DEFAULT_NAME, root: Path | None = None, folder: Path | None = None, batch_size: int = 256
+    ) -> None:
         self.name = name
         self.root = root
         self.folder = folder
@@ -143,8 +150,13 @@ class ToxBlockClassifier:
         if pre.get("padding", "pre") != "pre" or pre.get("truncating", "pre") != "pre":
             raise ModelError(f"model {self.name}: only 'pre' padding and truncating are implemented")
         self.table_ = str.maketrans({ch: self.split_ for ch in pre.get("filters", KERAS_FILTERS)})
-        net = ToxBlockNet(int(arch.get("vocab_size", 20000)), int(arch.get("embedding_dim", 50)),
-                          int(arch.get("lstm_units", 50)), int(arch.get("dense_units", 50)), len(self.labels))
+        net = ToxBlockNet(
+            int(arch.get("vocab_size", 20000)),
+            int(arch.get("embedding_dim", 50)),
+            int(arch.get("lstm_units", 50)),
+            int(arch.get("dense_units", 50)),
+            len(self.labels),
+        )
         try:
             from safetensors.torch import load_file
 
@@ -174,9 +186,9 @@ class ToxBlockClassifier:
     def _pad(self, seqs: Sequence[Sequence[int]]) -> torch.Tensor:
         out = np.zeros((len(seqs), self.maxlen_), dtype=np.int64)
         for r, seq in enumerate(seqs):
-            tail = list(seq)[-self.maxlen_:]
+            tail = list(seq)[-self.maxlen_ :]
             if tail:
-                out[r, -len(tail):] = tail
+                out[r, -len(tail) :] = tail
         return torch.from_numpy(out)
 
     def encode(self, texts: Sequence[str]) -> torch.Tensor:

@@ -108,8 +108,9 @@ def tox_badge(result: ToxicityResult | None, th: Thresholds) -> ToxBadge | None:
     if result is None:
         return None
     top = sorted(((k, float(v)) for k, v in result.labels.items() if float(v) >= th.watch), key=lambda kv: -kv[1])
-    return ToxBadge(float(result.score), th.level(float(result.score)), tuple(top[:3]), tuple(result.evidence),
-                    result.model)
+    return ToxBadge(
+        float(result.score), th.level(float(result.score)), tuple(top[:3]), tuple(result.evidence), result.model
+    )
 
 
 def stance_badge(result: StanceResult | None) -> StanceBadge | None:
@@ -146,14 +147,25 @@ def comment_views(analysis: Analysis, th: Thresholds) -> list[CommentView]:
     views = []
     for c in order:
         parent = byid.get(c.parent_id) if c.parent_id is not None else None
-        views.append(CommentView(
-            id=c.id, author=c.author, author_inferred=c.author_inferred,
-            author_evidence=c.meta.get("author_evidence"), parent_id=c.parent_id,
-            parent_author=parent.author if parent else None, parent_confidence=float(c.parent_confidence),
-            parent_evidence=tuple(c.parent_evidence), depth=depth[c.id], indent=min(depth[c.id] - 1, MAX_INDENT),
-            attached=c.id in attached, created=c.created, text=c.text,
-            toxicity=tox_badge(analysis.toxicity(c.id), th), stance=stance_badge(analysis.stance(c.id)),
-        ))
+        views.append(
+            CommentView(
+                id=c.id,
+                author=c.author,
+                author_inferred=c.author_inferred,
+                author_evidence=c.meta.get("author_evidence"),
+                parent_id=c.parent_id,
+                parent_author=parent.author if parent else None,
+                parent_confidence=float(c.parent_confidence),
+                parent_evidence=tuple(c.parent_evidence),
+                depth=depth[c.id],
+                indent=min(depth[c.id] - 1, MAX_INDENT),
+                attached=c.id in attached,
+                created=c.created,
+                text=c.text,
+                toxicity=tox_badge(analysis.toxicity(c.id), th),
+                stance=stance_badge(analysis.stance(c.id)),
+            )
+        )
     return views
 
 
@@ -174,8 +186,17 @@ def attention_views(analysis: Analysis, th: Thresholds) -> list[AttentionView]:
     out = []
     for a in items:
         c = byid.get(a.comment_id)
-        out.append(AttentionView(a.comment_id, float(a.priority), th.level(float(a.priority)), tuple(a.reasons),
-                                 c.author if c else None, snippet(c.text) if c else "", c is not None))
+        out.append(
+            AttentionView(
+                a.comment_id,
+                float(a.priority),
+                th.level(float(a.priority)),
+                tuple(a.reasons),
+                c.author if c else None,
+                snippet(c.text) if c else "",
+                c is not None,
+            )
+        )
     return out
 
 
@@ -188,8 +209,10 @@ class ChainView:
 def chain_views(analysis: Analysis, th: Thresholds) -> list[ChainView]:
     out = []
     for ch in analysis.chains:
-        turns = tuple((t, tox_badge(analysis.toxicity(t.comment_id), th), stance_badge(analysis.stance(t.comment_id)))
-                      for t in ch.turns)
+        turns = tuple(
+            (t, tox_badge(analysis.toxicity(t.comment_id), th), stance_badge(analysis.stance(t.comment_id)))
+            for t in ch.turns
+        )
         out.append(ChainView(ch, turns))
     return out
 
@@ -207,17 +230,21 @@ def render_report(analysis: Analysis) -> str:
         "chains": len(analysis.chains),
         "flagged": sum(1 for a in attention if a.priority >= th.flag),
     }
-    return environment().get_template("report.html").render(
-        thread=thread,
-        counts=counts,
-        warnings=data["warnings"],
-        models=data["models"],
-        schema_version=data["schema_version"],
-        attention=attention,
-        chains=chain_views(analysis, th),
-        comments=comment_views(analysis, th),
-        known_ids={c.id for c in thread.comments},
-        thresholds=th,
+    return (
+        environment()
+        .get_template("report.html")
+        .render(
+            thread=thread,
+            counts=counts,
+            warnings=data["warnings"],
+            models=data["models"],
+            schema_version=data["schema_version"],
+            attention=attention,
+            chains=chain_views(analysis, th),
+            comments=comment_views(analysis, th),
+            known_ids={c.id for c in thread.comments},
+            thresholds=th,
+        )
     )
 
 
@@ -228,20 +255,28 @@ def render_index(entries: Iterable[Mapping[str, Any]]) -> str:
     for e in entries:
         folder = str(e.get("folder") or "")
         status = str(e.get("status") or "ok")
-        rows.append({
-            "href": f"./{quote(folder, safe='/')}/report.html" if folder and status == "ok" else "",
-            "title": str(e.get("title") or folder or "(untitled)"),
-            "source": str(e.get("source") or ""),
-            "comments": int(e.get("comments") or 0),
-            "chains": int(e.get("chains") or 0),
-            "flagged": int(e.get("flagged") or 0),
-            "max_toxicity": float(e.get("max_toxicity") or 0.0),
-            "status": status,
-            "error": str(e.get("error") or ""),
-        })
+        rows.append(
+            {
+                "href": f"./{quote(folder, safe='/')}/report.html" if folder and status == "ok" else "",
+                "title": str(e.get("title") or folder or "(untitled)"),
+                "source": str(e.get("source") or ""),
+                "comments": int(e.get("comments") or 0),
+                "chains": int(e.get("chains") or 0),
+                "flagged": int(e.get("flagged") or 0),
+                "max_toxicity": float(e.get("max_toxicity") or 0.0),
+                "status": status,
+                "error": str(e.get("error") or ""),
+            }
+        )
     # what needs a moderator first: most flagged, then most toxic; failures last
     rows.sort(key=lambda r: (r["status"] != "ok", -r["flagged"], -r["max_toxicity"], r["title"]))
     th = Thresholds()
-    return environment().get_template("index.html").render(
-        rows=rows, failed=sum(1 for r in rows if r["status"] != "ok"), thresholds=th,
+    return (
+        environment()
+        .get_template("index.html")
+        .render(
+            rows=rows,
+            failed=sum(1 for r in rows if r["status"] != "ok"),
+            thresholds=th,
+        )
     )

@@ -64,23 +64,52 @@ def comments_csv(analysis: Analysis) -> str:
         for lab in (c["stance"] or {}).get("scores", {}):
             if lab not in stance_labels:
                 stance_labels.append(lab)
-    head = ["thread_id", "id", "author", "author_inferred", "parent_id", "parent_confidence", "parent_evidence",
-            "created", "toxicity", *(f"tox_{x}" for x in tox_labels), "toxicity_model", "toxicity_evidence",
-            "stance", *(f"stance_{x}" for x in stance_labels), "stance_target_id", "stance_model", "stance_evidence",
-            "text"]
+    head = [
+        "thread_id",
+        "id",
+        "author",
+        "author_inferred",
+        "parent_id",
+        "parent_confidence",
+        "parent_evidence",
+        "created",
+        "toxicity",
+        *(f"tox_{x}" for x in tox_labels),
+        "toxicity_model",
+        "toxicity_evidence",
+        "stance",
+        *(f"stance_{x}" for x in stance_labels),
+        "stance_target_id",
+        "stance_model",
+        "stance_evidence",
+        "text",
+    ]
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(head)
     for c in data["comments"]:
         tox = c["toxicity"] or {}
         st = c["stance"] or {}
-        w.writerow([
-            data["thread"]["id"], c["id"], c["author"] or "", c["author_inferred"], c["parent_id"] or "",
-            c["parent_confidence"], "; ".join(c["parent_evidence"]), c["created"] or "",
-            tox.get("score", ""), *(tox.get("labels", {}).get(x, "") for x in tox_labels), tox.get("model", ""),
-            "; ".join(tox.get("evidence", [])),
-            st.get("label", ""), *(st.get("scores", {}).get(x, "") for x in stance_labels),
-            st.get("target_id") or "", st.get("model", ""), "; ".join(st.get("evidence", [])),
-            c["text"],
-        ])
+        w.writerow(
+            [
+                data["thread"]["id"],
+                c["id"],
+                c["author"] or "",
+                c["author_inferred"],
+                c["parent_id"] or "",
+                c["parent_confidence"],
+                "; ".join(c["parent_evidence"]),
+                c["created"] or "",
+                tox.get("score", ""),
+                *(tox.get("labels", {}).get(x, "") for x in tox_labels),
+                tox.get("model", ""),
+                "; ".join(tox.get("evidence", [])),
+                st.get("label", ""),
+                *(st.get("scores", {}).get(x, "") for x in stance_labels),
+                st.get("target_id") or "",
+                st.get("model", ""),
+                "; ".join(st.get("evidence", [])),
+                c["text"],
+            ]
+        )
     return buf.getvalue()

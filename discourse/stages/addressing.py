@@ -7,8 +7,10 @@ import re
 from functools import lru_cache
 
 _NAME = r"@?([A-Z][\w'’\-]{1,30})"
-_GREETING = (r"(?i:hello|hi|hey|dear|greetings|good (?:morning|evening|day|afternoon)|thanks|thank you|ok(?:ay)?"
-             r"|well|yes|no|sorry|come on|listen)")
+_GREETING = (
+    r"(?i:hello|hi|hey|dear|greetings|good (?:morning|evening|day|afternoon)|thanks|thank you|ok(?:ay)?"
+    r"|well|yes|no|sorry|come on|listen)"
+)
 _PATTERNS = [
     # Greeting + name at the start of a sentence: "Hello Xoli.", "Thank you John."
     re.compile(rf"(?:^|[.!?]\s*|\n)\s*{_GREETING}[,!]?\s+{_NAME}\b(?!\s+(?:is|was|are|has|and|of)\b)"),
@@ -22,7 +24,8 @@ _PATTERNS = [
     re.compile(r"(?<![\w.:@])@([\w'’\-]{2,30})\b(?!\.\w)"),
 ]
 # Words that open sentences and would otherwise read as names ("If you're ...", "Hello, I'm ...").
-_STOP = frozenset("""I You We He She It They The This That These Those There Here What Why How When Where Who
+_STOP = frozenset(
+    """I You We He She It They The This That These Those There Here What Why How When Where Who
     Which Whom Whose Sir Madam Mate Guys Folks Everyone Everybody Anyone Someone Nobody All Again Right Ok
     Okay Yes No Well Progress Let Lets Let’s Let's Your My Our Their His Her Its If But And Or So Then
     Therefore However Also Because Since While Unless Although Though Otherwise Please Now Maybe Perhaps
@@ -32,7 +35,8 @@ _STOP = frozenset("""I You We He She It They The This That These Those There Her
     Before Because Until Once Still Even Only Anyway Besides Instead Meanwhile Finally First Second
     Lastly Also Note Edit Update Yeah Yep Yup Nope Nah Oh Ah Wow Lol Haha Hmm Um Uh Cool Dude Bro Man
     Damn Crap Jesus God Fair Interesting Ugh Meh I'm I’m I've I'd I'll It's That's There's What's Here's
-    Don't""".split())
+    Don't""".split()
+)
 
 
 _WEAK = 2  # index of the comma-led pattern in _PATTERNS

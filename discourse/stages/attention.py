@@ -52,13 +52,16 @@ def rank_attention(
                     priority = max(priority, min(1.0, v + 0.3))
             if st is not None and st.label == "disagree" and tx.score >= watch_threshold:
                 p = st.scores.get("disagree", 0.0)
-                reasons.append(f"heated disagreement: stance disagree ({p:.2f}, {st.model}) with toxicity"
-                               f" {tx.score:.2f}")
+                reasons.append(
+                    f"heated disagreement: stance disagree ({p:.2f}, {st.model}) with toxicity {tx.score:.2f}"
+                )
                 priority = min(1.0, priority + 0.1)
         if c.id in escalating:
             ch = escalating[c.id]
-            reasons.append(f"in an escalating exchange between {ch.participants[0]} and {ch.participants[1]}"
-                           f" (toxicity trend {ch.escalation:+.2f}/turn)")
+            reasons.append(
+                f"in an escalating exchange between {ch.participants[0]} and {ch.participants[1]}"
+                f" (toxicity trend {ch.escalation:+.2f}/turn)"
+            )
             priority = min(1.0, max(priority, flag_threshold) + 0.05)
         if reasons and priority >= watch_threshold:
             items.append(AttentionItem(c.id, round(priority, 6), tuple(reasons)))

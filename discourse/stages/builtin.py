@@ -76,14 +76,16 @@ def reply_graph_stage(cfg: Mapping[str, Any], res: Resources):  # type: ignore[n
     def run(doc: Doc) -> None:
         if doc.thread.structure_known:
             return
-        weights, rec = res.get(f"reply_links:{name}:{sorted(overrides.items())}",
-                               lambda: load_reply_weights(name, overrides))
+        weights, rec = res.get(
+            f"reply_links:{name}:{sorted(overrides.items())}", lambda: load_reply_weights(name, overrides)
+        )
         if rec is not None:
             doc.models[rec.name] = rec
         assert doc.encoded is not None
         v = doc.encoded.vectors
-        doc.thread = infer_structure(doc.thread, v[1:], v[0] if doc.thread.article else None, weights,
-                                     max_depth=max_depth)
+        doc.thread = infer_structure(
+            doc.thread, v[1:], v[0] if doc.thread.article else None, weights, max_depth=max_depth
+        )
 
     return run
 
@@ -145,8 +147,7 @@ def stance_stage(cfg: Mapping[str, Any], res: Resources):  # type: ignore[no-unt
             scores = model.predict_encoded(v[1:], v[rows], texts)
         else:
             root = t.article or t.title
-            pairs = [(c.text, root if c.parent_id is None else t.comments[byidx[c.parent_id]].text)
-                     for c in t.comments]
+            pairs = [(c.text, root if c.parent_id is None else t.comments[byidx[c.parent_id]].text) for c in t.comments]
             scores = model.predict_batch(pairs)
         rec = model.record()
         doc.models[rec.name] = rec
@@ -183,8 +184,11 @@ def chains_stage(cfg: Mapping[str, Any], res: Resources):  # type: ignore[no-unt
 def attention_stage(cfg: Mapping[str, Any], res: Resources):  # type: ignore[no-untyped-def]
     def run(doc: Doc) -> None:
         doc.attention = rank_attention(
-            doc.thread, doc.annotations, doc.chains,
-            float(cfg.get("flag_threshold", 0.5)), float(cfg.get("watch_threshold", 0.2)),
+            doc.thread,
+            doc.annotations,
+            doc.chains,
+            float(cfg.get("flag_threshold", 0.5)),
+            float(cfg.get("watch_threshold", 0.2)),
             int(cfg.get("max_items", 25)),
         )
 

@@ -33,19 +33,19 @@ from discourse.models.registry import ModelRecord, resolve
 from discourse.stages.addressing import addressed_names, name_tokens
 
 LINK_FEATURES: tuple[str, ...] = (
-    "root",              # the candidate is the article
-    "previous",          # the candidate is the comment just before (depth 0 on the path)
-    "path_depth",        # steps up the path from the previous comment (0 for it, and for the root)
-    "new_participant",   # root only: the author's first comment, and it addresses no one
-    "reply_cue",         # root only: opens like a reply ("Again, I disagree", "Thank you", "you ...")
-    "addressed",         # the comment addresses the candidate's author by name
-    "addresses_other",   # it addresses a known participant who is not the candidate's author
-    "same_author",       # the candidate has the comment's own author
-    "turn_taking",       # the candidate was answering the comment's author (A -> B -> A)
-    "similarity",        # MiniLM cosine to the candidate (to the article for the root)
-    "root_unscored",     # root only: there is no article text to compare with (similarity left 0)
-    "most_similar",      # the candidate is the most similar one
-    "quote",             # the comment repeats six or more consecutive words of the candidate
+    "root",  # the candidate is the article
+    "previous",  # the candidate is the comment just before (depth 0 on the path)
+    "path_depth",  # steps up the path from the previous comment (0 for it, and for the root)
+    "new_participant",  # root only: the author's first comment, and it addresses no one
+    "reply_cue",  # root only: opens like a reply ("Again, I disagree", "Thank you", "you ...")
+    "addressed",  # the comment addresses the candidate's author by name
+    "addresses_other",  # it addresses a known participant who is not the candidate's author
+    "same_author",  # the candidate has the comment's own author
+    "turn_taking",  # the candidate was answering the comment's author (A -> B -> A)
+    "similarity",  # MiniLM cosine to the candidate (to the article for the root)
+    "root_unscored",  # root only: there is no article text to compare with (similarity left 0)
+    "most_similar",  # the candidate is the most similar one
+    "quote",  # the comment repeats six or more consecutive words of the candidate
 )
 
 
@@ -160,16 +160,25 @@ class _TextSignals:
 
     @classmethod
     def of(cls, comments: Sequence[Comment]) -> _TextSignals:
-        return cls([_shingles(c.text) for c in comments], [addressed_names(_edges(c.text)) for c in comments],
-                   [bool(_REPLY_CUE.search(_opening(c.text))) for c in comments])
+        return cls(
+            [_shingles(c.text) for c in comments],
+            [addressed_names(_edges(c.text)) for c in comments],
+            [bool(_REPLY_CUE.search(_opening(c.text))) for c in comments],
+        )
 
 
 class _Candidates:
     """Features of every candidate parent of each comment, given the parents so far."""
 
-    def __init__(self, comments: tuple[Comment, ...], authors: list[str | None],
-                 vecs: np.ndarray | None, article_vec: np.ndarray | None, max_depth: int = MAX_DEPTH,
-                 signals: _TextSignals | None = None) -> None:
+    def __init__(
+        self,
+        comments: tuple[Comment, ...],
+        authors: list[str | None],
+        vecs: np.ndarray | None,
+        article_vec: np.ndarray | None,
+        max_depth: int = MAX_DEPTH,
+        signals: _TextSignals | None = None,
+    ) -> None:
         self.comments = comments
         self.max_depth = max_depth
         self.authors = authors

@@ -67,56 +67,116 @@ _QUOTED_LINE = re.compile(r"^[ \t]*(?:>|&gt;).*$", re.M)
 # Order matters: earlier patterns claim their span first.
 _PATTERNS: tuple[_Pattern, ...] = (
     # fixed phrases that contain the other verb
-    _p("agree", r"\b(?:could(?:n'?t| not)|can(?:'?t|not| not)) agree (?:more|with you more)\b", 1.0,
-       negatable=False, head=True),
+    _p(
+        "agree",
+        r"\b(?:could(?:n'?t| not)|can(?:'?t|not| not)) agree (?:more|with you more)\b",
+        1.0,
+        negatable=False,
+        head=True,
+    ),
     _p("disagree", r"\bagree to disagree\b", 0.8, negatable=False),
     _p("disagree", r"\bI beg to differ\b", 1.0, head=True),
     # first-person verbs; the middle is inspected for negation, hedges and other subjects
-    _p("verb", r"\b(?:I|we)\b(?P<mid>[^.!?;,\n]{0,32}?)\b(?P<verb>disagree[sd]?|agree[sd]?)\b", 1.0,
-       negatable=False, head=True),
-    _p("agree", r"\b(?:agreed|(?:totally|completely|absolutely|strongly|fully|100%|so much) agree|agree)\b"
-       r"(?! to\b)", 1.0, initial=True, head=True),
-    _p("disagree", r"\b(?:(?:strongly|respectfully|totally|completely) )?disagree\b", 1.0,
-       initial=True, negatable=False, head=True),
+    _p(
+        "verb",
+        r"\b(?:I|we)\b(?P<mid>[^.!?;,\n]{0,32}?)\b(?P<verb>disagree[sd]?|agree[sd]?)\b",
+        1.0,
+        negatable=False,
+        head=True,
+    ),
+    _p(
+        "agree",
+        r"\b(?:agreed|(?:totally|completely|absolutely|strongly|fully|100%|so much) agree|agree)\b"
+        r"(?! to\b)",
+        1.0,
+        initial=True,
+        head=True,
+    ),
+    _p(
+        "disagree",
+        r"\b(?:(?:strongly|respectfully|totally|completely) )?disagree\b",
+        1.0,
+        initial=True,
+        negatable=False,
+        head=True,
+    ),
     # second-person verdicts
     _p("concession", r"\byou(?:'?re| are| r| were)? not (?:wrong|incorrect|mistaken)\b", 0.8, negatable=False),
     _p("disagree", r"\b(?:you(?:'?re| are| r| were)|ur)\s+(?:\w+\s+){0,2}?(?:wrong|mistaken|incorrect)\b", 0.8),
     _p("disagree", r"\byou(?:'?ve| have)? (?:got )?(?:it|this|that) (?:all )?wrong\b", 0.8),
-    _p("agree", r"\byou(?:'?re| are| r)\s+(?:(?:absolutely|so|totally|completely|100%|quite|exactly|dead)\s+)?"
-       r"(?:right|correct)\b", 0.8),
+    _p(
+        "agree",
+        r"\byou(?:'?re| are| r)\s+(?:(?:absolutely|so|totally|completely|100%|quite|exactly|dead)\s+)?"
+        r"(?:right|correct)\b",
+        0.8,
+    ),
     # concessions
-    _p("concession", r"\b(?:fair enough|I stand corrected|I was wrong|my (?:bad|mistake)|point taken|I concede"
-       r"|I see (?:your|the|what you|where you)\b[^.!?]{0,12}?\b(?:point|mean|saying|coming from)"
-       r"|you (?:have|make|raise|made) a (?:good|fair|valid|great) point"
-       r"|I(?:'ll| will| can)? (?:give|grant) you that|you (?:may|might|could) be right"
-       r"|that'?s fair)\b", 0.8),
+    _p(
+        "concession",
+        r"\b(?:fair enough|I stand corrected|I was wrong|my (?:bad|mistake)|point taken|I concede"
+        r"|I see (?:your|the|what you|where you)\b[^.!?]{0,12}?\b(?:point|mean|saying|coming from)"
+        r"|you (?:have|make|raise|made) a (?:good|fair|valid|great) point"
+        r"|I(?:'ll| will| can)? (?:give|grant) you that|you (?:may|might|could) be right"
+        r"|that'?s fair)\b",
+        0.8,
+    ),
     _p("concession", r"\b(?:true|granted|admittedly|fair),? but\b", 0.5, negatable=False),
     # agreement formulas
-    _p("agree", r"\b(?:(?:your|these|those|the) points? (?:is|are) (?:well )?(?:respected|taken|valid|well made)"
-       r"|well said|well put|spot on|(?:so|very|absolutely|too) true|can'?t argue with (?:that|this)"
-       r"|(?:good|great|excellent|valid|fair|solid) point)\b", 0.8),
-    _p("agree", r"\b(?:exactly|precisely|this|true|amen|absolutely|same here|me too|\+1)\b(?=\s*[.!,]|\s*$)", 0.8,
-       initial=True),
+    _p(
+        "agree",
+        r"\b(?:(?:your|these|those|the) points? (?:is|are) (?:well )?(?:respected|taken|valid|well made)"
+        r"|well said|well put|spot on|(?:so|very|absolutely|too) true|can'?t argue with (?:that|this)"
+        r"|(?:good|great|excellent|valid|fair|solid) point)\b",
+        0.8,
+    ),
+    _p(
+        "agree",
+        r"\b(?:exactly|precisely|this|true|amen|absolutely|same here|me too|\+1)\b(?=\s*[.!,]|\s*$)",
+        0.8,
+        initial=True,
+    ),
     _p("thanks", r"\b(?:thank you|thanks|thx)\b", 0.3, negatable=False),  # politeness, not agreement
     # disagreement formulas
-    _p("disagree", r"\b(?:(?:that'?s|that is|this is|it'?s|it is)\s+(?:just\s+|simply\s+|completely\s+|totally\s+"
-       r"|factually\s+)?(?:wrong|incorrect|false|untrue|a lie)"
-       r"|(?:not|isn'?t|aren'?t|wasn'?t|simply not|just not) (?:true|correct|accurate|the case)"
-       r"|that'?s not how (?:it|this|that) works|(?:miss(?:ed|ing)|missed) the point"
-       r"|I don'?t think so|I (?:don'?t|do not) buy (?:it|that|this))\b", 0.8, negatable=False),
-    _p("disagree", rf"\bI\s+{_NEG}\s+see\s+(?:any|the|your)\s+(?:evidence|proof|logic|point|connection)\b", 0.5,
-       negatable=False),
-    _p("disagree", r"\b(?:nonsense|rubbish|bullshit|hogwash|bs|what are you (?:even )?talking about"
-       r"|makes no sense|doesn'?t make (?:any )?sense|I doubt (?:it|that))\b", 0.5),
-    _p("disagree", r"\b(?:no|nope|nah|not really|not exactly|wrong)\b(?!\s+(?:problem|worries|doubt)\b)", 0.5,
-       initial=True, negatable=False),
+    _p(
+        "disagree",
+        r"\b(?:(?:that'?s|that is|this is|it'?s|it is)\s+(?:just\s+|simply\s+|completely\s+|totally\s+"
+        r"|factually\s+)?(?:wrong|incorrect|false|untrue|a lie)"
+        r"|(?:not|isn'?t|aren'?t|wasn'?t|simply not|just not) (?:true|correct|accurate|the case)"
+        r"|that'?s not how (?:it|this|that) works|(?:miss(?:ed|ing)|missed) the point"
+        r"|I don'?t think so|I (?:don'?t|do not) buy (?:it|that|this))\b",
+        0.8,
+        negatable=False,
+    ),
+    _p(
+        "disagree",
+        rf"\bI\s+{_NEG}\s+see\s+(?:any|the|your)\s+(?:evidence|proof|logic|point|connection)\b",
+        0.5,
+        negatable=False,
+    ),
+    _p(
+        "disagree",
+        r"\b(?:nonsense|rubbish|bullshit|hogwash|bs|what are you (?:even )?talking about"
+        r"|makes no sense|doesn'?t make (?:any )?sense|I doubt (?:it|that))\b",
+        0.5,
+    ),
+    _p(
+        "disagree",
+        r"\b(?:no|nope|nah|not really|not exactly|wrong)\b(?!\s+(?:problem|worries|doubt)\b)",
+        0.5,
+        initial=True,
+        negatable=False,
+    ),
     # requests for information
-    _p("query", r"\b(?:(?:can|could|would|will) you (?:please )?(?:give|provide|show|cite|share|post|link|explain"
-       r"|elaborate|clarify|expand|back (?:that|this|it) up)"
-       r"(?: (?:me )?(?:an?|some|any) (?:example|source|link|proof)s?)?"
-       r"|do you have (?:a |any )?(?:source|sources|link|evidence|proof|citation)s?"
-       r"|what do you mean|what makes you (?:say|think)|why do you (?:say|think)|care to (?:elaborate|explain|share)"
-       r"|what(?:'?s| is) your source|how so\s*\?|like what\s*\?|such as\s*\?|sources?\s*\?|citation needed)", 0.8),
+    _p(
+        "query",
+        r"\b(?:(?:can|could|would|will) you (?:please )?(?:give|provide|show|cite|share|post|link|explain"
+        r"|elaborate|clarify|expand|back (?:that|this|it) up)"
+        r"(?: (?:me )?(?:an?|some|any) (?:example|source|link|proof)s?)?"
+        r"|do you have (?:a |any )?(?:source|sources|link|evidence|proof|citation)s?"
+        r"|what do you mean|what makes you (?:say|think)|why do you (?:say|think)|care to (?:elaborate|explain|share)"
+        r"|what(?:'?s| is) your source|how so\s*\?|like what\s*\?|such as\s*\?|sources?\s*\?|citation needed)",
+        0.8,
+    ),
 )
 
 
@@ -145,15 +205,21 @@ def _verb_cue(m: re.Match[str]) -> tuple[str, float] | None:
         return ("concession", 0.8) if negated else ("disagree", 1.0)
     if negated:
         return "disagree", 1.0
-    if _HEDGE.search(mid) or re.match(r"\s*(?:with|on)\s+(?:some|part|parts|most|much)\b", m.string[m.end():]):
+    if _HEDGE.search(mid) or re.match(r"\s*(?:with|on)\s+(?:some|part|parts|most|much)\b", m.string[m.end() :]):
         return "concession", 0.5
     return "agree", 1.0
 
 
 def _initial(text: str, sent_start: int, start: int) -> bool:
     """The match starts its sentence (allowing leading punctuation and a discourse word)."""
-    return re.fullmatch(r"[\W_]*(?:(?:well|yeah|yes|oh|ok|okay|so|and|again|but|sorry|honestly|lol)\W+){0,2}",
-                        text[sent_start:start], re.I) is not None
+    return (
+        re.fullmatch(
+            r"[\W_]*(?:(?:well|yeah|yes|oh|ok|okay|so|and|again|but|sorry|honestly|lol)\W+){0,2}",
+            text[sent_start:start],
+            re.I,
+        )
+        is not None
+    )
 
 
 MAX_SCAN_CHARS = 20_000
@@ -219,9 +285,7 @@ def _questions(masked: str, text: str, spans: list[tuple[int, int]]) -> list[Cue
     return out
 
 
-def _suppress(
-    text: str, found: list[tuple[Cue, bool]], spans: list[tuple[int, int]]
-) -> list[tuple[Cue, bool]]:
+def _suppress(text: str, found: list[tuple[Cue, bool]], spans: list[tuple[int, int]]) -> list[tuple[Cue, bool]]:
     """Drop cues that sit inside the complement of a first-person stance verb
     ("I agree with you that X is wrong"), up to a contrast word ("but", "however")."""
     keep = []
@@ -241,7 +305,8 @@ def _suppress(
     # a question sentence that already holds an explicit request is one cue, not two
     requests = [c for c, _ in keep if c.label == "query" and c.strength >= 0.8]
     return [
-        (c, h) for c, h in keep
+        (c, h)
+        for c, h in keep
         if not (c.label == "query" and c.strength < 0.8 and any(c.start <= r.start < c.end for r in requests))
     ]
 

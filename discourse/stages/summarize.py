@@ -112,20 +112,20 @@ def summarize_chain(
         st: StanceResult | None = annotations.get(cid, "stance")
         tx: ToxicityResult | None = annotations.get(cid, "toxicity")
         conc = concession(c.text)
-        turns.append(Turn(cid, c.author or "", c.parent_id, st.label if st else None,
-                          tx.score if tx else None, conc))
-        raw.append((c.author or "", st.label if st else None, tx.score if tx else None, conc,
-                    disengagement(c.text)))
+        turns.append(Turn(cid, c.author or "", c.parent_id, st.label if st else None, tx.score if tx else None, conc))
+        raw.append((c.author or "", st.label if st else None, tx.score if tx else None, conc, disengagement(c.text)))
     label = outcome(raw, toxic_threshold)
     tox = [t.toxicity or 0.0 for t in turns]
     esc = slope(tox)
     summary: list[SummarySentence] = []
     first, last = sk.comment_ids[0], sk.comment_ids[-1]
     opener = f", starting with {byid[first].author}'s reply to {sk.opening_id}" if sk.opening_id else ""
-    summary.append(SummarySentence(
-        f"{a} and {b} exchanged {len(turns)} replies ({first}–{last}){opener}.",
-        (sk.opening_id, first) if sk.opening_id else (first,),
-    ))
+    summary.append(
+        SummarySentence(
+            f"{a} and {b} exchanged {len(turns)} replies ({first}–{last}){opener}.",
+            (sk.opening_id, first) if sk.opening_id else (first,),
+        )
+    )
     for who in (a, b):
         mine = [t.comment_id for t in turns if t.author == who]
         if sk.opening_id and byid[sk.opening_id].author == who:
@@ -140,31 +140,46 @@ def summarize_chain(
             if t.author == who and t.stance:
                 by_label.setdefault(t.stance, []).append(t.comment_id)
         if by_label:
-            parts = [f"{lab} in {_ids_text(ids)}" for lab, ids in
-                     sorted(by_label.items(), key=lambda kv: sk.comment_ids.index(kv[1][0]))]
+            parts = [
+                f"{lab} in {_ids_text(ids)}"
+                for lab, ids in sorted(by_label.items(), key=lambda kv: sk.comment_ids.index(kv[1][0]))
+            ]
             cites = tuple(cid for ids in by_label.values() for cid in ids)
-            summary.append(SummarySentence(f"{who}'s stance toward the other, turn by turn: {'; '.join(parts)}.",
-                                           tuple(sorted(cites, key=sk.comment_ids.index))))
+            summary.append(
+                SummarySentence(
+                    f"{who}'s stance toward the other, turn by turn: {'; '.join(parts)}.",
+                    tuple(sorted(cites, key=sk.comment_ids.index)),
+                )
+            )
     conceding = [t for t in turns if t.concession]
     if conceding:
-        summary.append(SummarySentence(
-            "Concessions: " + "; ".join(f"{t.author} — “{t.concession}” ({t.comment_id})" for t in conceding) + ".",
-            tuple(t.comment_id for t in conceding),
-        ))
+        summary.append(
+            SummarySentence(
+                "Concessions: " + "; ".join(f"{t.author} — “{t.concession}” ({t.comment_id})" for t in conceding) + ".",
+                tuple(t.comment_id for t in conceding),
+            )
+        )
     if any(t.toxicity is not None for t in turns):
         peak = max(turns, key=lambda t: t.toxicity or 0.0)
-        tone = "escalated" if esc > 0.05 and (peak.toxicity or 0) >= toxic_threshold else (
-            "stayed civil" if (peak.toxicity or 0) < toxic_threshold else "turned hostile at times")
-        summary.append(SummarySentence(
-            f"Tone {tone}: toxicity peaked at {peak.toxicity or 0:.2f} in {peak.comment_id}"
-            f" (trend {esc:+.3f} per turn).",
-            (peak.comment_id,),
-        ))
+        tone = (
+            "escalated"
+            if esc > 0.05 and (peak.toxicity or 0) >= toxic_threshold
+            else ("stayed civil" if (peak.toxicity or 0) < toxic_threshold else "turned hostile at times")
+        )
+        summary.append(
+            SummarySentence(
+                f"Tone {tone}: toxicity peaked at {peak.toxicity or 0:.2f} in {peak.comment_id}"
+                f" (trend {esc:+.3f} per turn).",
+                (peak.comment_id,),
+            )
+        )
     ending = byid[last]
-    summary.append(SummarySentence(
-        f"Outcome: {OUTCOME_TEXT[label]}; last word to {ending.author}: “{_quote(ending.text, 20)}”",
-        (last,),
-    ))
+    summary.append(
+        SummarySentence(
+            f"Outcome: {OUTCOME_TEXT[label]}; last word to {ending.author}: “{_quote(ending.text, 20)}”",
+            (last,),
+        )
+    )
     return Chain(
         participants=(a, b),
         comment_ids=sk.comment_ids,

@@ -20,10 +20,25 @@ from typing import Any
 from discourse.errors import ConfigError, ModelError
 from discourse.models.base import Classifier
 
-NON_TOXIC_LABELS = frozenset({
-    "neutral", "nontoxic", "nottoxic", "normal", "clean", "none", "safe", "acceptable",
-    "nonoffensive", "notoffensive", "nonabusive", "notabusive", "nonhate", "nothate", "nohate",
-})
+NON_TOXIC_LABELS = frozenset(
+    {
+        "neutral",
+        "nontoxic",
+        "nottoxic",
+        "normal",
+        "clean",
+        "none",
+        "safe",
+        "acceptable",
+        "nonoffensive",
+        "notoffensive",
+        "nonabusive",
+        "notabusive",
+        "nonhate",
+        "nothate",
+        "nohate",
+    }
+)
 """Label names (lower-cased, with ``-``, ``_`` and spaces removed) that mean "not toxic"."""
 
 _HF_KEYS = {"hf_model", "labels", "batch_size", "max_length", "name"}
@@ -40,9 +55,12 @@ def build_toxicity_model(spec: Mapping[str, Any]) -> Classifier:
         from discourse.models.hf import HFSequenceClassifier
 
         labels = spec.get("labels")
-        return HFSequenceClassifier(str(spec["hf_model"]), labels=None if labels is None else list(labels),
-                                    batch_size=int(spec.get("batch_size", 32)),
-                                    max_length=int(spec.get("max_length", 256)))
+        return HFSequenceClassifier(
+            str(spec["hf_model"]),
+            labels=None if labels is None else list(labels),
+            batch_size=int(spec.get("batch_size", 32)),
+            max_length=int(spec.get("max_length", 256)),
+        )
     if "name" in spec:
         unknown = set(spec) - _SHIPPED_KEYS
         if unknown:
@@ -58,8 +76,7 @@ def build_toxicity_model(spec: Mapping[str, Any]) -> Classifier:
         if entry.get("kind") != "toxblock":
             raise ConfigError(f"model {name!r} is a {entry.get('kind')!r} model, not a toxicity model")
         return ToxBlockClassifier(name, batch_size=int(spec.get("batch_size", 256)))
-    raise ConfigError("a toxicity model spec needs 'name' (a shipped model) "
-                      "or 'hf_model' (a folder or hub id)")
+    raise ConfigError("a toxicity model spec needs 'name' (a shipped model) or 'hf_model' (a folder or hub id)")
 
 
 def _norm(label: str) -> str:

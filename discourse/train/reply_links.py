@@ -31,8 +31,15 @@ def reddit_threads(paths: Sequence[Path]) -> list[Thread]:
     out = []
     for p in paths:
         for t in parse_reddit(p.read_text(encoding="utf-8"), p.parent.name):
-            out.append(Thread(id=p.parent.name, title=t.title, comments=t.comments, article=t.article,
-                              source_format=t.source_format))
+            out.append(
+                Thread(
+                    id=p.parent.name,
+                    title=t.title,
+                    comments=t.comments,
+                    article=t.article,
+                    source_format=t.source_format,
+                )
+            )
     return out
 
 
@@ -57,11 +64,11 @@ def wikiconv_threads(path: Path, min_comments: int = 3) -> list[Thread]:
                 parent = pid
             else:
                 continue
-            keep[u["id"]] = Comment(id=u["id"], text=u["content"].strip(), author=u.get("user_text") or None,
-                                    parent_id=parent)
+            keep[u["id"]] = Comment(
+                id=u["id"], text=u["content"].strip(), author=u.get("user_text") or None, parent_id=parent
+            )
         if len(keep) >= min_comments:
-            out.append(Thread(id=f"wikiconv-{k}", title=title, comments=tuple(keep.values()),
-                              source_format="wikiconv"))
+            out.append(Thread(id=f"wikiconv-{k}", title=title, comments=tuple(keep.values()), source_format="wikiconv"))
     return out
 
 
@@ -148,8 +155,10 @@ def greedy_accuracy(w: np.ndarray, threads: Sequence[Prepared]) -> float:
 
 
 def fit(
-    train: Sequence[Sequence[Prepared]], start: ReplyWeights | None = None,
-    steps: Sequence[float] = (-2.0, -1.0, -0.5, 0.5, 1.0, 2.0), rounds: int = 3,
+    train: Sequence[Sequence[Prepared]],
+    start: ReplyWeights | None = None,
+    steps: Sequence[float] = (-2.0, -1.0, -0.5, 0.5, 1.0, 2.0),
+    rounds: int = 3,
 ) -> tuple[ReplyWeights, float]:
     """Coordinate ascent on greedy-decoding accuracy, averaged over the datasets in ``train``
     (so a big dataset does not drown a small one).

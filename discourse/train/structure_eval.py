@@ -86,8 +86,13 @@ def renderable(thread: Thread) -> Thread:
             continue
         keep.add(c.id)
         out.append(c)
-    return Thread(id=thread.id, title=thread.title, comments=tuple(out), article=thread.article,
-                  source_format=thread.source_format)
+    return Thread(
+        id=thread.id,
+        title=thread.title,
+        comments=tuple(out),
+        article=thread.article,
+        source_format=thread.source_format,
+    )
 
 
 def evaluate_thread(
@@ -131,8 +136,11 @@ def evaluate_thread(
         n.nested += not top
         gc = got_by_true.get(tc.id)
         if gc is None:
-            (n.__setattr__("dropped_authors", n.dropped_authors + 1) if tc.id in dropped
-             else n.__setattr__("kept_authors", n.kept_authors + 1))
+            (
+                n.__setattr__("dropped_authors", n.dropped_authors + 1)
+                if tc.id in dropped
+                else n.__setattr__("kept_authors", n.kept_authors + 1)
+            )
             continue
         n.whole += 1
         parent = None if gc.parent_id is None else to_true.get(gc.parent_id, "?")
@@ -166,7 +174,10 @@ def _same_author(got: str | None, want: str | None) -> bool:
 
 
 def evaluate(
-    threads: Sequence[Thread], drop_fraction: float = 0.0, seed: int = 0, embed: Embed | None = None,
+    threads: Sequence[Thread],
+    drop_fraction: float = 0.0,
+    seed: int = 0,
+    embed: Embed | None = None,
     weights: ReplyWeights | None = None,
 ) -> Counts:
     total = Counts()
