@@ -7,9 +7,9 @@
 
 from __future__ import annotations
 
-from discourse.analysis import SCHEMA_VERSION, Analysis
 from discourse.api import analyze, analyze_many, load_threads
-from discourse.model import Comment, Thread
+from discourse.core.analysis import SCHEMA_VERSION, Analysis
+from discourse.core.thread import Comment, Thread
 
 __all__ = ["SCHEMA_VERSION", "Analysis", "Comment", "Thread", "analyze", "analyze_many", "load_threads"]
 __version__ = "0.1.0"

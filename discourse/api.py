@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from discourse.analysis import Analysis
-from discourse.config import load_config
-from discourse.errors import InputError
-from discourse.model import Thread
-from discourse.pipeline import Doc, Pipeline
+from discourse.core.analysis import Analysis
+from discourse.core.config import Config, load_config
+from discourse.core.engine import Pipeline
+from discourse.core.errors import InputError
+from discourse.core.thread import Thread
 
-ConfigLike = str | Path | Mapping[str, Any] | None
+ConfigLike = str | Path | Mapping[str, Any] | Config | None
 
 
 def slug(name: str) -> str:
@@ -71,29 +71,13 @@ def load_threads(source: str | Path | bytes, name: str | None = None) -> list[Th
 
 
 def analyze_thread(thread: Thread, pipeline: Pipeline) -> Analysis:
-    return _analysis(pipeline.run(thread), pipeline)
+    return pipeline.analysis(pipeline.run(thread))
 
 
-def analyze_threads(threads: list[Thread], pipeline: Pipeline) -> Iterator[Analysis]:
-    """Analyse many threads with one shared, length-sorted encoder pass per group of threads
+def analyze_threads(threads: Iterable[Thread], pipeline: Pipeline) -> Iterator[Analysis]:
+    """Analyse many threads in groups: every stage runs over all threads of a group at once
     (small threads then batch as well as big ones); yields results in order."""
-    for doc in pipeline.run_many(threads):
-        yield _analysis(doc, pipeline)
-
-
-def _analysis(doc: Doc, pipeline: Pipeline) -> Analysis:
-    timings = dict(doc.timings)
-    timings["total"] = sum(doc.timings.values())
-    return Analysis(
-        thread=doc.thread,
-        annotations=doc.annotations,
-        chains=doc.chains,
-        attention=doc.attention,
-        models=tuple(doc.models.values()),
-        config=pipeline.config,
-        warnings=tuple(doc.warnings),
-        timings=timings,
-    )
+    yield from pipeline.analyze(threads)
 
 
 def analyze(path_or_text: str | Path | bytes | Thread, config: ConfigLike = None) -> Analysis:

@@ -12,18 +12,18 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from discourse.analysis import Analysis
 from discourse.api import analyze_threads, load_threads, slug
-from discourse.config import config_hash
-from discourse.errors import InputError
-from discourse.model import Thread
-from discourse.models.registry import models_dir, sha256_file
-from discourse.pipeline import Pipeline
+from discourse.core.analysis import Analysis
+from discourse.core.config import Config
+from discourse.core.engine import Pipeline
+from discourse.core.errors import InputError
+from discourse.core.modelfiles import models_dir, sha256_file
+from discourse.core.thread import Thread
 from discourse.report.atomic import atomic_write_text
 
 STATE_FILE = ".discourse-state.json"
@@ -57,16 +57,16 @@ def expand_inputs(paths: Iterable[str | Path]) -> list[Path]:
     return out
 
 
-def run_key(path: Path, config: Mapping[str, Any]) -> str:
+def run_key(path: Path, config: Config) -> str:
     """What an output depends on: the input's bytes, the resolved config, the shipped models
     (their registry, which holds every file's sha256) and the code (package and schema version)."""
     from discourse import __version__
-    from discourse.analysis import SCHEMA_VERSION
+    from discourse.core.analysis import SCHEMA_VERSION
 
     reg = models_dir() / "registry.json"
     parts = [
         sha256_file(path),
-        config_hash(config),
+        config.hash(),
         sha256_file(reg) if reg.exists() else "-",
         __version__,
         SCHEMA_VERSION,
@@ -93,7 +93,7 @@ class _Pending:
 def run_batch(
     inputs: Iterable[str | Path],
     out_dir: str | Path,
-    config: Mapping[str, Any],
+    config: Config,
     force: bool = False,
     on_event: Callable[[str, str], None] | None = None,
     group_texts: int = 20_000,
@@ -193,9 +193,7 @@ def run_batch(
     return result
 
 
-def _write(
-    analysis: Analysis, p: _Pending, out: Path, used: dict[str, int], config: Mapping[str, Any]
-) -> dict[str, Any]:
+def _write(analysis: Analysis, p: _Pending, out: Path, used: dict[str, int], config: Config) -> dict[str, Any]:
     """Write one thread's outputs into its own folder; return its index entry."""
     from discourse.report.writers import write_outputs
 
@@ -204,16 +202,16 @@ def _write(
     if used.get(folder):
         folder = f"{folder}-{hashlib.sha1(p.src.encode()).hexdigest()[:6]}"
     used[folder] = used.get(folder, 0) + 1
-    write_outputs(analysis, out / folder)
-    flag = float(config.get("stages", {}).get("attention.v1", {}).get("flag_threshold", 0.5))
+    write_outputs(analysis, out / folder, config.output)
+    queue = analysis.layer("attention")
     tox = [a.score for _, a in analysis.annotations.items("toxicity")]
     return {
         "folder": folder,
         "title": t.title,
         "source": str(p.path),
         "comments": len(t.comments),
-        "chains": len(analysis.chains),
-        "flagged": sum(1 for a in analysis.attention if a.priority >= flag),
+        "chains": len(analysis.layer("chains", ())),
+        "flagged": queue.flagged() if queue is not None else 0,
         "max_toxicity": max(tox, default=0.0),
         "status": "ok",
         "error": "",

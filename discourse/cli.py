@@ -15,7 +15,7 @@ from typing import Any
 
 import click
 
-from discourse.errors import DiscourseError
+from discourse.core.errors import DiscourseError
 
 
 def _domain_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -60,7 +60,7 @@ def main() -> None:
 def analyze(inputs: tuple[str, ...], out_dir: str, config_path: str | None, force: bool, quiet: bool) -> None:
     """Analyse thread files or folders of them; write analysis.json, report.html and graph.graphml."""
     from discourse.batch import run_batch
-    from discourse.config import load_config
+    from discourse.core.config import load_config
 
     cfg = load_config(config_path)
 
@@ -88,7 +88,7 @@ def analyze(inputs: tuple[str, ...], out_dir: str, config_path: str | None, forc
 @_domain_errors
 def models(as_json: bool) -> None:
     """List the shipped models and verify every file's sha256."""
-    from discourse.models.registry import load_registry, resolve
+    from discourse.core.modelfiles import load_registry, resolve
 
     reg = load_registry()
     rows = []

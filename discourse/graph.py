@@ -43,10 +43,11 @@ from typing import Any
 
 import networkx as nx
 
-from discourse.analysis import Analysis
-from discourse.annotations import StanceResult, ToxicityResult
-from discourse.errors import InputError
-from discourse.model import ROOT_ID, Thread
+from discourse.core.analysis import Analysis
+from discourse.core.errors import InputError
+from discourse.core.thread import ROOT_ID, Thread
+from discourse.stages.stance.result import StanceResult
+from discourse.stages.toxicity.result import ToxicityResult
 
 SEP = ";"
 _NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
@@ -67,8 +68,8 @@ def to_digraph(source: Analysis | Thread) -> nx.DiGraph:
     if ROOT_ID in ids:
         raise InputError(f"a comment has the id {ROOT_ID!r}, which names the article in the reply graph")
     for c in thread.comments:
-        tox = analysis.toxicity(c.id) if analysis else None
-        st = analysis.stance(c.id) if analysis else None
+        tox = analysis.get(c.id, "toxicity") if analysis else None
+        st = analysis.get(c.id, "stance") if analysis else None
         g.add_node(
             c.id,
             **_node(

@@ -52,8 +52,8 @@ def real_comments(shared: Path, lo: int = 60, hi: int = 95) -> list[str]:
 def build_thread(pool: list[str], n: int, seed: int = 0) -> str:
     """A flat-text thread of n comments: random reply tree (30% answer the article), 5% of author
     lines lost, rendered in preorder like a scraper would."""
+    from discourse.core.thread import Comment, Thread
     from discourse.formats.render_flat import render_flat
-    from discourse.model import Comment, Thread
 
     rng = random.Random(seed)
     users = [
@@ -76,8 +76,8 @@ def build_thread(pool: list[str], n: int, seed: int = 0) -> str:
 
 def child(mode: str, path: str, dtype: str) -> None:
     """Runs in a fresh process: one measurement, printed as JSON."""
-    from discourse.config import load_config
-    from discourse.models.encoder import SentenceEncoder
+    from discourse.core.config import load_config
+    from discourse.stages.encode.encoder import SentenceEncoder
 
     text = "" if Path(path).is_dir() else Path(path).read_text(encoding="utf-8")
     cfg = load_config({"encoder": {"dtype": dtype}})
@@ -110,7 +110,7 @@ def child(mode: str, path: str, dtype: str) -> None:
         out["rerun_skipped"] = len(again.skipped)
     elif mode == "pipeline":
         from discourse.api import analyze_thread, load_threads
-        from discourse.pipeline import Pipeline
+        from discourse.core.engine import Pipeline
         from discourse.report.html import render_report
         from discourse.report.writers import graphml_bytes
 

@@ -258,7 +258,7 @@ def model_card(
 Six-label toxicity classifier (toxic, severe_toxic, obscene, threat, insult, identity_hate): a
 bidirectional LSTM over 50-d word embeddings (GloVe-initialised), by Pascal Bliem, converted from
 the Keras model shipped in the PyPI package `tox-block` {VERSION} to safetensors for
-`discourse.models.toxblock`. Scores are the model's raw sigmoid outputs (tox-block's optional
+`discourse.stages.toxicity.toxblock`. Scores are the model's raw sigmoid outputs (tox-block's optional
 per-class min-max rescale is *not* applied).
 
 ## Source and licence
@@ -394,7 +394,7 @@ def main(argv: list[str] | None = None) -> int:
     write_text(out / "LICENSE", licence_text(dist, pkg_root))
 
     # check the port against the reference outputs before shipping it
-    from discourse.models.toxblock import ToxBlockClassifier
+    from discourse.stages.toxicity.toxblock import ToxBlockClassifier
 
     clf = ToxBlockClassifier(folder=out)
     preds = clf.predict_batch(list(REFERENCE))

@@ -24,7 +24,7 @@ import numpy as np
 import torch
 from sklearn.metrics import f1_score, precision_recall_curve, precision_score, recall_score, roc_auc_score
 
-from discourse.stages.toxicity import build_toxicity_model, overall_toxicity
+from discourse.stages.toxicity.scoring import build_toxicity_model, overall_toxicity
 
 HATEXPLAIN = Path("labeled/hatexplain/hatexplain.csv")
 JIGSAW = Path("labeled/jigsaw-sample/test_examples.csv")
@@ -129,7 +129,7 @@ def eval_minilm_head(
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
-    from discourse.models.encoder import SentenceEncoder
+    from discourse.stages.encode.encoder import SentenceEncoder
 
     rows = read_csv(data / HATEXPLAIN)
     texts = [r["text"] for r in rows]

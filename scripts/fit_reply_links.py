@@ -19,9 +19,9 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from discourse.models.registry import register  # noqa: E402
+from discourse.core.modelfiles import register  # noqa: E402
 from discourse.report.atomic import atomic_write_text  # noqa: E402
-from discourse.stages.reply_graph import LINK_FEATURES, ReplyWeights  # noqa: E402
+from discourse.stages.reply_graph.links import LINK_FEATURES, ReplyWeights  # noqa: E402
 from discourse.train.reply_links import (  # noqa: E402
     CachedEmbedder,
     fit,

@@ -40,7 +40,7 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from discourse.models.encoder import DEFAULT_ENCODER, SentenceEncoder  # noqa: E402
+from discourse.core.modelfiles import register  # noqa: E402
 from discourse.models.heads import (  # noqa: E402
     Head,
     LinearHead,
@@ -51,8 +51,10 @@ from discourse.models.heads import (  # noqa: E402
     grouped_oof_proba_mlp,
     library_versions,
 )
-from discourse.models.registry import register  # noqa: E402
-from discourse.models.stance import (  # noqa: E402
+from discourse.stages.encode.encoder import DEFAULT_ENCODER, SentenceEncoder  # noqa: E402
+from discourse.stages.stance.cues import Cue, find_cues  # noqa: E402
+from discourse.stages.stance.features import CUE_FEATURES, pair_features  # noqa: E402
+from discourse.stages.stance.model import (  # noqa: E402
     EXPLICIT_LABELS,
     EXPLICIT_MIN_STRENGTH,
     FEATURE_BLOCKS,
@@ -61,8 +63,6 @@ from discourse.models.stance import (  # noqa: E402
     apply_cue_rule,
     explicit_cue,
 )
-from discourse.stages.stance_cues import Cue, find_cues  # noqa: E402
-from discourse.stages.stance_features import CUE_FEATURES, pair_features  # noqa: E402
 from discourse.train.stance_data import DATASETS, DEFAULT_ROOT, StanceRow, load_all  # noqa: E402
 
 NAME = "stance-minilm-v1"
@@ -552,7 +552,7 @@ def build_meta(
         **hyper,
         "task": "stance of a reply toward its target (parent comment, or the article for top-level comments)",
         "feature_spec": {
-            "function": "discourse.stages.stance_features.pair_features",
+            "function": "discourse.stages.stance.features.pair_features",
             "blocks": list(FEATURE_BLOCKS),
             "dim": dim,
             "cue_features": list(CUE_FEATURES),
@@ -794,12 +794,12 @@ def write_card(path: Path, results: dict[str, Any], meta: dict[str, Any]) -> Non
 Stance of a reply toward its target — its parent comment, or the article for a top-level comment — as
 **agree / disagree / neutral / query**. {head_description(sel)}, weights in `model.safetensors`,
 {meta["feature_spec"]["dim"]}-d all-MiniLM-L6-v2 vectors) over
-`discourse.stages.stance_features.pair_features`: `[r, t, r*t, |r-t|]` plus {len(CUE_FEATURES)} cue
+`discourse.stages.stance.features.pair_features`: `[r, t, r*t, |r-t|]` plus {len(CUE_FEATURES)} cue
 features (`{", ".join(CUE_FEATURES)}`). Selected blocks: `{", ".join(sel["blocks"]) or "none"}` + cues
 (columns of unused blocks have zero weight); {sel.get("config", f"C = {sel.get('C')}")}. The head kind
 (`head` in `model.json`) was chosen by the same grouped CV as its hyper-parameters
 ({_head_comparison(sel)}). Used by the `stance.v1` stage through
-`discourse.models.stance.StanceClassifier`.
+`discourse.stages.stance.model.StanceClassifier`.
 
 ## The explicit-cue rule
 

@@ -100,6 +100,8 @@ def tiny_config(tmp_path_factory: pytest.TempPathFactory) -> dict:
     enc = build_tiny_encoder(root / "encoder")
     stance = build_tiny_classifier(root / "stance", ["agree", "disagree", "neutral", "query"])
     return {
-        "encoder": {"model": str(enc), "dtype": "fp32", "max_length": 64, "batch_size": 8},
-        "stages": {"stance.v1": {"model": {"hf_model": str(stance)}}},
+        "stages": {
+            "encode.v1": {"model": str(enc), "dtype": "fp32", "max_length": 64, "batch_size": 8},
+            "stance.v1": {"model": {"hf_model": str(stance)}},
+        },
     }

@@ -3,7 +3,6 @@ the CLI is a thin, documented layer with one-line errors."""
 
 from __future__ import annotations
 
-import copy
 import json
 from pathlib import Path
 
@@ -12,7 +11,7 @@ from click.testing import CliRunner
 
 from discourse.batch import STATE_FILE, run_batch
 from discourse.cli import main
-from discourse.config import load_config
+from discourse.core.config import Config, load_config
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -44,11 +43,11 @@ def _folder(tmp_path: Path) -> Path:
 
 
 @pytest.fixture()
-def cfg(tiny_config: dict) -> dict:
+def cfg(tiny_config: dict) -> Config:
     return load_config(tiny_config)
 
 
-def test_rerun_skips_unchanged_and_redoes_changed(tmp_path: Path, cfg: dict) -> None:
+def test_rerun_skips_unchanged_and_redoes_changed(tmp_path: Path, cfg: Config, tiny_config: dict) -> None:
     src, out = _folder(tmp_path), tmp_path / "out"
     first = run_batch([src], out, cfg)
     assert len(first.processed) == 3 and not first.failed
@@ -66,8 +65,7 @@ def test_rerun_skips_unchanged_and_redoes_changed(tmp_path: Path, cfg: dict) -> 
     third = run_batch([src], out, cfg)
     assert [Path(p).name for p in third.processed] == ["t1.txt"] and len(third.skipped) == 2
 
-    changed = copy.deepcopy(cfg)
-    changed["stages"]["chains.v1"]["min_replies"] = 3
+    changed = load_config({**tiny_config, "stages": {**tiny_config["stages"], "chains.v1": {"min_replies": 3}}})
     fourth = run_batch([src], out, changed)
     assert len(fourth.processed) == 3  # a config change invalidates every thread
 
@@ -99,16 +97,16 @@ def test_crashed_run_resumes_without_redoing_finished_threads(
     assert [Path(p).name for p in resumed.processed] == ["t2.txt"] and len(resumed.skipped) == 2
 
 
-def test_a_model_error_stops_the_batch_instead_of_failing_every_file(tmp_path: Path, cfg: dict) -> None:
-    from discourse.errors import ModelError
+def test_a_model_error_stops_the_batch_instead_of_failing_every_file(tmp_path: Path, tiny_config: dict) -> None:
+    from discourse.core.errors import ModelError
 
-    broken = copy.deepcopy(cfg)
-    broken["stages"]["toxicity.v1"]["model"] = {"name": "no-such-model"}
+    stages = {**tiny_config["stages"], "toxicity.v1": {"model": {"name": "no-such-model"}}}
+    broken = load_config({**tiny_config, "stages": stages})
     with pytest.raises(ModelError, match="no-such-model"):
         run_batch([_folder(tmp_path)], tmp_path / "out", broken)
 
 
-def test_a_bad_file_fails_alone(tmp_path: Path, cfg: dict) -> None:
+def test_a_bad_file_fails_alone(tmp_path: Path, cfg: Config) -> None:
     src, out = _folder(tmp_path), tmp_path / "out"
     (src / "junk.txt").write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 10)
     (src / "empty.txt").write_text("", encoding="utf-8")
@@ -152,7 +150,9 @@ def test_cli_bad_config_is_a_one_line_error(tmp_path: Path) -> None:
     conf.write_text("stagez: {}\n", encoding="utf-8")
     src = _folder(tmp_path)
     r = CliRunner().invoke(main, ["analyze", str(src), "--out", str(tmp_path / "o"), "--config", str(conf)])
-    assert r.exit_code == 3 and r.output.strip().startswith("error: unknown config section")
+    assert r.exit_code == 3 and r.output.strip().startswith(
+        "error: config: unknown key 'stagez' (did you mean 'stages'?)"
+    )
 
 
 def test_every_command_has_help_and_is_in_the_readme() -> None:

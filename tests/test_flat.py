@@ -6,10 +6,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from discourse.errors import InputError
+from discourse.core.errors import InputError
+from discourse.core.thread import Comment, Thread
 from discourse.formats.flat import parse_flat
 from discourse.formats.render_flat import render_flat
-from discourse.model import Comment, Thread
 
 FLAT = """Council Approves New Bike Lanes Downtown
 

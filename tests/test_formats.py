@@ -16,16 +16,17 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from discourse import load_threads
-from discourse.errors import InputError
+from discourse.core.errors import InputError
+from discourse.core.inputs import FORMATS, InputFormat
+from discourse.core.thread import Thread
 from discourse.formats.commento import parse_commento
-from discourse.formats.detect import FORMATS, PARSERS, detect_format, parse_structured
+from discourse.formats.detect import detect_format, parse_structured
 from discourse.formats.disqus import html_to_text, parse_disqus
 from discourse.formats.isso import parse_isso
 from discourse.formats.reading import read_text
 from discourse.formats.reddit import parse_reddit
 from discourse.formats.tabular import parse_csv, parse_jsonl
 from discourse.formats.wordpress import parse_wordpress
-from discourse.model import Thread
 
 
 def valid(threads: list[Thread]) -> list[Thread]:
@@ -454,7 +455,17 @@ def test_detect_format_refuses_clearly(text: str, filename: str, message: str) -
 
 
 def test_parse_structured_dispatch_and_safety_net(monkeypatch: pytest.MonkeyPatch) -> None:
-    assert set(FORMATS) == {"flat", "reddit", "disqus", "wordpress", "commento", "isso", "jsonl", "json_rows", "csv"}
+    assert set(FORMATS.names()) >= {
+        "flat",
+        "reddit",
+        "disqus",
+        "wordpress",
+        "commento",
+        "isso",
+        "jsonl",
+        "json_rows",
+        "csv",
+    }
     with pytest.raises(InputError, match="unknown input format"):
         parse_structured("x", "yaml", "x")
     assert parse_structured(json.dumps([{"kind": "Listing", "data": {"children": 5}}]), "reddit", "x") == []
@@ -463,7 +474,7 @@ def test_parse_structured_dispatch_and_safety_net(monkeypatch: pytest.MonkeyPatc
         shape: dict[str, Thread] = {}
         return [shape["missing"]]
 
-    monkeypatch.setitem(PARSERS, "reddit", shape_bug)
+    monkeypatch.setitem(FORMATS._items, "reddit", InputFormat("reddit", shape_bug))
     with pytest.raises(InputError, match=r"x: malformed reddit input \(KeyError: 'missing'\)"):
         parse_structured("{}", "reddit", "x")
 

@@ -12,13 +12,16 @@ import pytest
 import torch
 
 import discourse
-from discourse.errors import ConfigError, ModelError
-from discourse.model import Comment, Thread
-from discourse.models.base import Classifier
+from discourse.core.config import build
+from discourse.core.errors import ConfigError, ModelError
+from discourse.core.modelfiles import models_dir, resolve
+from discourse.core.models import ModelSpec, load_model
+from discourse.core.protocols import Classifier
+from discourse.core.thread import Comment, Thread
 from discourse.models.hf import HFSequenceClassifier
-from discourse.models.registry import models_dir, resolve
-from discourse.models.toxblock import KERAS_FILTERS, ToxBlockClassifier, ToxBlockNet
-from discourse.stages.toxicity import build_toxicity_model, non_toxic_labels, overall_toxicity
+from discourse.stages.toxicity import ToxicityConfig
+from discourse.stages.toxicity.scoring import non_toxic_labels, overall_toxicity
+from discourse.stages.toxicity.toxblock import KERAS_FILTERS, ToxBlockClassifier, ToxBlockNet
 
 WORDS = (
     "you are an idiot and i hate thank for your kind words will kill the a is good bad "
@@ -161,18 +164,24 @@ def test_overall_toxicity_rule() -> None:
     assert non_toxic_labels(["LABEL_0", "toxic"]) == []  # LABEL_0 only among generic names
 
 
-def test_build_toxicity_model(hf_single: Path) -> None:
-    model = build_toxicity_model({"hf_model": str(hf_single)})
-    assert isinstance(model, HFSequenceClassifier) and model._net is None
+def test_toxicity_models_resolve_by_their_kind(hf_single: Path) -> None:
+    loaded = load_model(ModelSpec(hf_model=str(hf_single)), task="toxicity")
+    assert loaded.kind.name == "hf_classifier" and loaded.record is None
+    model = loaded.model
+    assert isinstance(model, HFSequenceClassifier) and model._net is None  # nothing loaded yet
     scores = model.predict_batch(["you are an idiot"])[0]
     assert overall_toxicity(scores) == pytest.approx(1.0 - scores["normal"])
-    assert isinstance(build_toxicity_model({"name": "tox-block-0.1.2"}), ToxBlockClassifier)
-    with pytest.raises(ConfigError):
-        build_toxicity_model({})
-    with pytest.raises(ConfigError):
-        build_toxicity_model({"hf_model": str(hf_single), "colour": "red"})
-    with pytest.raises(ModelError, match="unknown toxicity model"):
-        build_toxicity_model({"name": "no-such-model"})
+    shipped = load_model(ModelSpec(name="tox-block-0.1.2"), task="toxicity")
+    assert isinstance(shipped.model, ToxBlockClassifier) and shipped.kind.name == "toxblock"
+    assert shipped.record is not None and shipped.model.record() is shipped.record  # verified once
+    with pytest.raises(ConfigError, match="exactly one of name"):
+        build(ToxicityConfig, {"model": {}}, "stages.toxicity.v1")
+    with pytest.raises(ConfigError, match="unknown key 'colour'; valid keys: name, path, hf_model"):
+        build(ToxicityConfig, {"model": {"hf_model": str(hf_single), "colour": "red"}}, "stages.toxicity.v1")
+    with pytest.raises(ModelError, match="unknown model 'no-such-model'"):
+        load_model(ModelSpec(name="no-such-model"), task="toxicity")
+    with pytest.raises(ConfigError, match="is a stance model"):
+        load_model(ModelSpec(name="stance-minilm-v1"), task="toxicity")
 
 
 def _thread() -> Thread:

@@ -7,14 +7,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sample_threads import DEBATE
 
-from discourse.annotations import Annotations, StanceResult, ToxicityResult
+from discourse.core.layers import Annotations
+from discourse.core.thread import Comment, Thread
 from discourse.formats.flat import parse_flat
 from discourse.formats.render_flat import render_flat
-from discourse.model import Comment, Thread
-from discourse.stages.addressing import addressed_names, addresses
-from discourse.stages.chains import find_chains, outcome, slope
-from discourse.stages.reply_graph import infer_structure
-from discourse.stages.summarize import summarize_chain
+from discourse.stages.chains.find import find_chains, outcome, slope
+from discourse.stages.chains.summarize import summarize_chain
+from discourse.stages.reply_graph.addressing import addressed_names, addresses
+from discourse.stages.reply_graph.links import infer_structure
+from discourse.stages.stance.result import StanceResult
+from discourse.stages.toxicity.result import ToxicityResult
 
 
 def test_addressing_patterns() -> None:
@@ -134,7 +136,7 @@ def test_inferred_structure_is_always_a_valid_tree(thread: Thread) -> None:
 def test_textrank_matches_networkx_pagerank() -> None:
     import networkx as nx
 
-    from discourse.stages.summarize import textrank
+    from discourse.stages.chains.summarize import textrank
 
     rng = np.random.default_rng(3)
     for n in (2, 5, 17):
@@ -172,7 +174,7 @@ def test_turn_taking_needs_an_established_exchange() -> None:
 
 
 def test_main_position_prefers_the_civil_sentence_to_the_insult() -> None:
-    from discourse.stages.summarize import central_sentence
+    from discourse.stages.chains.summarize import central_sentence
 
     t = parse_flat(
         "T\n\nA.\n\n\nAnn Lee\n\nThe library cuts are a real mistake for the town.\n\n"

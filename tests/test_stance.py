@@ -9,10 +9,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from discourse.errors import ModelError
+from discourse.core.errors import ModelError
+from discourse.core.modelfiles import models_dir
 from discourse.models.heads import LinearHead, MLPHead, export_mlp, load_head, mlp_checkpoints
-from discourse.models.registry import models_dir
-from discourse.models.stance import (
+from discourse.stages.stance.cues import find_cues
+from discourse.stages.stance.features import CUE_FEATURES, feature_names, pair_features
+from discourse.stages.stance.model import (
     LABELS,
     StanceClassifier,
     apply_cue_rule,
@@ -20,8 +22,6 @@ from discourse.models.stance import (
     explicit_cue,
     parse_cue_rule,
 )
-from discourse.stages.stance_cues import find_cues
-from discourse.stages.stance_features import CUE_FEATURES, feature_names, pair_features
 
 EXPLICIT = {
     "I disagree": ("disagree", "I disagree"),

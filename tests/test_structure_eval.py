@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from discourse.core.thread import Comment, Thread
 from discourse.formats.reddit import parse_reddit
-from discourse.model import Comment, Thread
 from discourse.stages.reply_graph import load_reply_weights
 from discourse.train.structure_eval import evaluate, evaluate_thread
 

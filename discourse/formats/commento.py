@@ -16,11 +16,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from discourse.errors import InputError
+from discourse.core.errors import InputError
+from discourse.core.thread import Comment, Thread
 from discourse.formats.disqus import html_to_text
 from discourse.formats.reading import load_json
 from discourse.formats.tabular import assemble, id_str, listing, needed_placeholders, to_iso
-from discourse.model import Comment, Thread
 
 _TOP_LEVEL = ("", "root")
 

@@ -26,32 +26,13 @@ from __future__ import annotations
 import csv
 import json
 import re
-from collections.abc import Callable
 from pathlib import PurePath
 from typing import Any
 
-from discourse.errors import InputError
-from discourse.formats.commento import parse_commento
-from discourse.formats.disqus import parse_disqus
-from discourse.formats.flat import parse_flat
-from discourse.formats.isso import parse_isso
-from discourse.formats.reddit import parse_reddit
-from discourse.formats.tabular import ALIASES, parse_csv, parse_jsonl
-from discourse.formats.wordpress import parse_wordpress
-from discourse.model import Thread
-
-PARSERS: dict[str, Callable[[str, str], list[Thread]]] = {
-    "flat": lambda text, name: [parse_flat(text, name)],
-    "reddit": parse_reddit,
-    "disqus": parse_disqus,
-    "wordpress": parse_wordpress,
-    "commento": parse_commento,
-    "isso": parse_isso,
-    "jsonl": parse_jsonl,
-    "json_rows": parse_jsonl,
-    "csv": parse_csv,
-}
-FORMATS = tuple(PARSERS)
+from discourse.core.errors import InputError
+from discourse.core.inputs import FORMATS
+from discourse.core.thread import Thread
+from discourse.formats.tabular import ALIASES
 
 _TEXT_SUFFIXES = {".txt", ".text", ".md"}
 _SUFFIXES = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "json_rows", ".csv": "csv", ".tsv": "csv"}
@@ -67,8 +48,12 @@ _MALFORMED = (KeyError, IndexError, TypeError, ValueError, AttributeError, Recur
 
 
 def detect_format(text: str, filename: str = "") -> str:
-    """One of :data:`FORMATS`; raises InputError for content no parser can read (see module docstring)."""
+    """A registered format's name; raises InputError for content no parser can read (see module docstring).
+    Plug-in formats that can sniff are asked first."""
     label = filename or "input"
+    for name, fmt_spec in FORMATS.items():
+        if fmt_spec.sniff is not None and fmt_spec.sniff(text[:_SAMPLE], filename):
+            return name
     suffix = PurePath(filename).suffix.lower() if filename else ""
     fmt = _xml_format(text, label, suffix)
     if fmt:
@@ -85,10 +70,10 @@ def detect_format(text: str, filename: str = "") -> str:
 
 
 def parse_structured(text: str, fmt: str, name: str) -> list[Thread]:
-    """Parse ``text`` as ``fmt`` (one of :data:`FORMATS`). Malformed input raises InputError."""
-    parser = PARSERS.get(fmt)
-    if parser is None:
-        raise InputError(f"unknown input format {fmt!r} (known: {', '.join(FORMATS)})")
+    """Parse ``text`` as registered format ``fmt``. Malformed input raises InputError."""
+    if fmt not in FORMATS:
+        raise InputError(f"unknown input format {fmt!r} (known: {', '.join(FORMATS.names())})")
+    parser = FORMATS.get(fmt).parse
     try:
         return parser(text, name)
     except _MALFORMED as exc:  # a shape the parser did not expect: the input's fault, reported in one line

@@ -25,9 +25,9 @@ from xml.etree.ElementTree import Element, ParseError
 import defusedxml.ElementTree as SafeET
 from defusedxml import DefusedXmlException
 
-from discourse.errors import InputError
+from discourse.core.errors import InputError
+from discourse.core.thread import Comment, Thread
 from discourse.formats.tabular import assemble, needed_placeholders, to_iso
-from discourse.model import Comment, Thread
 
 # -- XML helpers (shared with wordpress.py) -------------------------------------------
 _DECL = re.compile(r"<\?xml[^>]*\?>")

@@ -41,10 +41,10 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 
-from discourse.errors import InputError
+from discourse.core.errors import InputError
+from discourse.core.thread import Comment, Thread
 from discourse.formats.disqus import looks_like_html
 from discourse.formats.flat_segment import SAYS, label_blocks, name_score
-from discourse.model import Comment, Thread
 
 _NOISE = re.compile(
     r"^\s*(?:reply|share\s*›?|report|flag|edit(?:ed)?|delete|load more comments|show more repl(?:y|ies)|"

@@ -16,11 +16,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from discourse.errors import InputError
+from discourse.core.errors import InputError
+from discourse.core.thread import Comment, Thread
 from discourse.formats.disqus import html_to_text, looks_like_html
 from discourse.formats.reading import load_json
 from discourse.formats.tabular import assemble, id_str, listing, to_iso
-from discourse.model import Comment, Thread
 
 
 def parse_isso(text: str, source_name: str = "input") -> list[Thread]:

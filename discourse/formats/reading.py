@@ -2,7 +2,7 @@
 
 ``read_text`` turns a path or raw bytes into ``(text, warnings)``. Text always has
 ``\\n`` line ends and no NUL characters. Anything we cannot read becomes an
-:class:`~discourse.errors.InputError` with a one-line message, never a traceback.
+:class:`~discourse.core.errors.InputError` with a one-line message, never a traceback.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from discourse.errors import InputError
+from discourse.core.errors import InputError
 
 DEFAULT_MAX_BYTES = 64 * 1024 * 1024
 

@@ -19,10 +19,10 @@ from __future__ import annotations
 import html
 from typing import Any
 
-from discourse.errors import InputError
+from discourse.core.errors import InputError
+from discourse.core.thread import Comment, Thread
 from discourse.formats.reading import load_json
 from discourse.formats.tabular import assemble, needed_placeholders, to_iso
-from discourse.model import Comment, Thread
 
 _GONE = ("[deleted]", "[removed]")
 _COMMENT_META = (

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from discourse.model import Comment, Thread
+from discourse.core.thread import Comment, Thread
 
 _MULTI_BLANK = re.compile(r"\n[ \t]*\n(?:[ \t]*\n)+")
 

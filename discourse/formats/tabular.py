@@ -25,9 +25,9 @@ from email.utils import parsedate_to_datetime
 from pathlib import PurePath
 from typing import Any
 
-from discourse.errors import InputError
+from discourse.core.errors import InputError
+from discourse.core.thread import Comment, Thread
 from discourse.formats.reading import load_json
-from discourse.model import Comment, Thread
 
 ALIASES: dict[str, tuple[str, ...]] = {
     "id": ("id", "comment_id", "commentid", "cid", "message_id", "utterance_id"),

@@ -15,10 +15,10 @@ from dataclasses import replace
 from typing import Any
 from xml.etree.ElementTree import Element, ParseError
 
-from discourse.errors import InputError
+from discourse.core.errors import InputError
+from discourse.core.thread import Comment, Thread
 from discourse.formats.disqus import child, child_text, html_to_text, local, looks_like_html, parse_xml
 from discourse.formats.tabular import assemble, to_iso
-from discourse.model import Comment, Thread
 
 _EXCLUDED_STATUS = {"spam": "spam", "trash": "in the trash", "post-trashed": "in the trash"}
 

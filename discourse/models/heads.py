@@ -19,7 +19,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from discourse.errors import ModelError
+from discourse.core.errors import ModelError
 
 WEIGHTS_FILE = "model.safetensors"
 META_FILE = "model.json"

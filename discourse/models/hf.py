@@ -1,4 +1,4 @@
-"""Any Hugging Face sequence classifier behind the :class:`~discourse.models.base.Classifier` protocol.
+"""Any Hugging Face sequence classifier behind the :class:`~discourse.core.protocols.Classifier` protocol.
 
 The model is a local folder (``save_pretrained`` output) or a hub id that is *already* in the
 local Hugging Face cache: nothing is ever downloaded at run time. Inputs are texts, or
@@ -15,9 +15,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from discourse.errors import ModelError
-from discourse.models.base import map_sorted
-from discourse.models.registry import ModelRecord, record_folder
+from discourse.core.errors import ModelError
+from discourse.core.modelfiles import ModelRecord, record_folder
+from discourse.core.models import HF_KIND, ModelSource, register_model_kind
+from discourse.core.protocols import map_sorted
 
 
 def resolve_hf_path(model: str) -> tuple[Path, str]:
@@ -149,3 +150,16 @@ def _as_pair(x: Any) -> tuple[str, str | None]:
     if isinstance(x, tuple | list) and len(x) == 2 and all(isinstance(s, str) for s in x):
         return x[0], x[1]
     raise TypeError(f"expected a text or a (text, target) pair, got {type(x).__name__}")
+
+
+def _build(source: ModelSource) -> HFSequenceClassifier:
+    spec = source.spec
+    return HFSequenceClassifier(
+        str(spec.hf_model),
+        labels=spec.labels,
+        batch_size=spec.batch_size or 32,
+        max_length=spec.max_length or 256,
+    )
+
+
+register_model_kind(HF_KIND, _build, inputs="text_or_pair")

@@ -13,6 +13,7 @@ the templates only lay them out.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -23,9 +24,16 @@ from urllib.parse import quote
 
 import jinja2
 
-from discourse.analysis import Analysis, Chain, Turn
-from discourse.annotations import StanceResult, ToxicityResult
-from discourse.model import Comment
+from discourse.core.analysis import Analysis
+from discourse.core.layers import layer_spec
+from discourse.core.thread import Comment
+from discourse.stages.attention import AttentionConfig
+from discourse.stages.chains.result import Chain, Turn
+from discourse.stages.stance.result import StanceResult
+from discourse.stages.toxicity.result import ToxicityResult
+
+SHOWN = frozenset({"toxicity", "stance", "chains", "attention"})
+"""Layers the report lays out itself; any other public layer (a plug-in's) is shown as data."""
 
 TEMPLATES = Path(__file__).parent / "templates"
 MAX_INDENT = 8  # deeper replies stop moving right; their depth is printed instead
@@ -88,17 +96,25 @@ class CommentView:
     text: str
     toxicity: ToxBadge | None
     stance: StanceBadge | None
+    extra: tuple[tuple[str, str], ...] = ()  # other comment-level layers: (name, compact JSON)
 
 
 @dataclass(frozen=True, slots=True)
 class Thresholds:
-    flag: float = 0.5
-    watch: float = 0.2
+    flag: float
+    watch: float
 
     @classmethod
-    def from_config(cls, config: Mapping[str, Any]) -> Thresholds:
-        stage = (config.get("stages") or {}).get("attention.v1") or {}
-        return cls(float(stage.get("flag_threshold", 0.5)), float(stage.get("watch_threshold", 0.2)))
+    def default(cls) -> Thresholds:
+        return cls(AttentionConfig.flag_threshold, AttentionConfig.watch_threshold)
+
+    @classmethod
+    def of(cls, analysis: Analysis) -> Thresholds:
+        """The thresholds the attention stage used (its defaults when it did not run)."""
+        queue = analysis.layer("attention")
+        if queue is None:
+            return cls.default()
+        return cls(float(queue.flag_threshold), float(queue.watch_threshold))
 
     def level(self, score: float) -> str:
         return "high" if score >= self.flag else "medium" if score >= self.watch else "low"
@@ -144,6 +160,7 @@ def comment_views(analysis: Analysis, th: Thresholds) -> list[CommentView]:
             seen.add(c.id)
             depth[c.id] = 1
             order.append(c)
+    extra = [n for n in analysis.public_layers("comment") if n not in SHOWN]
     views = []
     for c in order:
         parent = byid.get(c.parent_id) if c.parent_id is not None else None
@@ -162,8 +179,9 @@ def comment_views(analysis: Analysis, th: Thresholds) -> list[CommentView]:
                 attached=c.id in attached,
                 created=c.created,
                 text=c.text,
-                toxicity=tox_badge(analysis.toxicity(c.id), th),
-                stance=stance_badge(analysis.stance(c.id)),
+                toxicity=tox_badge(analysis.get(c.id, "toxicity"), th),
+                stance=stance_badge(analysis.get(c.id, "stance")),
+                extra=tuple((n, _compact(layer_spec(n).to_json(analysis.get(c.id, n)))) for n in extra),
             )
         )
     return views
@@ -182,7 +200,7 @@ class AttentionView:
 
 def attention_views(analysis: Analysis, th: Thresholds) -> list[AttentionView]:
     byid = analysis.thread.by_id()
-    items = sorted(analysis.attention, key=lambda a: -a.priority)  # stable: ties keep stage order
+    items = sorted(analysis.layer("attention") or (), key=lambda a: -a.priority)  # stable: ties keep stage order
     out = []
     for a in items:
         c = byid.get(a.comment_id)
@@ -208,26 +226,34 @@ class ChainView:
 
 def chain_views(analysis: Analysis, th: Thresholds) -> list[ChainView]:
     out = []
-    for ch in analysis.chains:
+    for ch in analysis.layer("chains", ()):
         turns = tuple(
-            (t, tox_badge(analysis.toxicity(t.comment_id), th), stance_badge(analysis.stance(t.comment_id)))
+            (
+                t,
+                tox_badge(analysis.get(t.comment_id, "toxicity"), th),
+                stance_badge(analysis.get(t.comment_id, "stance")),
+            )
             for t in ch.turns
         )
         out.append(ChainView(ch, turns))
     return out
 
 
+def _compact(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(", ", ": "))
+
+
 # -- rendering ---------------------------------------------------------------------------
 def render_report(analysis: Analysis) -> str:
     """The report for one thread: a single self-contained HTML page."""
-    th = Thresholds.from_config(analysis.config)
+    th = Thresholds.of(analysis)
     thread = analysis.thread
     attention = attention_views(analysis, th)
     data = analysis.to_json()
     counts = {
         "comments": len(thread.comments),
         "authors": len({c.author for c in thread.comments if c.author}),
-        "chains": len(analysis.chains),
+        "chains": len(analysis.layer("chains", ())),
         "flagged": sum(1 for a in attention if a.priority >= th.flag),
     }
     return (
@@ -244,6 +270,11 @@ def render_report(analysis: Analysis) -> str:
             comments=comment_views(analysis, th),
             known_ids={c.id for c in thread.comments},
             thresholds=th,
+            extra_layers=[
+                (n, layer_spec(n).doc, json.dumps(data[n], ensure_ascii=False, indent=2))
+                for n in analysis.public_layers("thread")
+                if n not in SHOWN
+            ],
         )
     )
 
@@ -270,7 +301,7 @@ def render_index(entries: Iterable[Mapping[str, Any]]) -> str:
         )
     # what needs a moderator first: most flagged, then most toxic; failures last
     rows.sort(key=lambda r: (r["status"] != "ok", -r["flagged"], -r["max_toxicity"], r["title"]))
-    th = Thresholds()
+    th = Thresholds.default()
     return (
         environment()
         .get_template("index.html")

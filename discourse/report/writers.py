@@ -15,7 +15,8 @@ from pathlib import Path
 
 import networkx as nx
 
-from discourse.analysis import Analysis
+from discourse.core.analysis import Analysis
+from discourse.core.config import OutputConfig
 from discourse.graph import for_graphml, to_digraph
 from discourse.report.atomic import atomic_write_bytes, atomic_write_text
 from discourse.report.html import render_report
@@ -26,17 +27,18 @@ REPORT_HTML = "report.html"
 COMMENTS_CSV = "comments.csv"
 
 
-def write_outputs(analysis: Analysis, out_dir: str | Path) -> dict[str, Path]:
-    """Write the outputs into ``out_dir`` (created if missing); return name -> path written."""
+def write_outputs(analysis: Analysis, out_dir: str | Path, output: OutputConfig | None = None) -> dict[str, Path]:
+    """Write the outputs into ``out_dir`` (created if missing); return name -> path written.
+    ``output`` says which files besides analysis.json (default: all)."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    wanted = analysis.config.get("output") or {}
+    wanted = output or OutputConfig()
     written: dict[str, Path] = {}
-    if wanted.get("graphml", True):
+    if wanted.graphml:
         written[GRAPHML] = atomic_write_bytes(out / GRAPHML, graphml_bytes(analysis))
-    if wanted.get("csv", True):
+    if wanted.csv:
         written[COMMENTS_CSV] = atomic_write_text(out / COMMENTS_CSV, comments_csv(analysis))
-    if wanted.get("html", True):
+    if wanted.html:
         written[REPORT_HTML] = atomic_write_text(out / REPORT_HTML, render_report(analysis))
     text = json.dumps(analysis.to_json(), ensure_ascii=False, indent=2) + "\n"
     written[ANALYSIS_JSON] = atomic_write_text(out / ANALYSIS_JSON, text)

@@ -3,7 +3,7 @@
 Threads with true parent links (RumourEval 2019 Reddit threads, Wikipedia talk-page
 conversations from WikiConv, one r/nfl thread) are rendered as flat text and parsed
 back; every comment's candidate parents (the article and the preorder path) get
-:class:`~discourse.stages.reply_graph._Candidates` features, and the weights are chosen
+:class:`~discourse.stages.reply_graph.links._Candidates` features, and the weights are chosen
 to maximise the accuracy of greedy decoding, exactly as the stage decodes.
 
 Splits are by thread, never by comment; the r/nfl thread is kept out of fitting as a test.
@@ -18,11 +18,11 @@ from pathlib import Path
 
 import numpy as np
 
+from discourse.core.thread import Comment, Thread
 from discourse.formats.flat import parse_flat
 from discourse.formats.reddit import parse_reddit
 from discourse.formats.render_flat import render_flat
-from discourse.model import Comment, Thread
-from discourse.stages.reply_graph import LINK_FEATURES, ReplyWeights, _Candidates
+from discourse.stages.reply_graph.links import LINK_FEATURES, ReplyWeights, _Candidates
 from discourse.train.structure_eval import _key, renderable
 
 
@@ -99,7 +99,7 @@ class CachedEmbedder:
         todo = sorted({k: t for k, t in zip(keys, texts, strict=True) if k not in self._vecs}.items())
         if todo:
             if self._encoder is None:
-                from discourse.models.encoder import SentenceEncoder
+                from discourse.stages.encode.encoder import SentenceEncoder
 
                 self._encoder = SentenceEncoder()
             enc = self._encoder.encode([t for _, t in todo])  # type: ignore[attr-defined]

@@ -3,7 +3,7 @@
 A thread with true parent links (a Reddit export, say) is rendered as scraped flat text
 (preorder, as scrapers flatten nested sections), optionally with some author lines
 dropped, parsed back with :func:`~discourse.formats.flat.parse_flat` and run through
-:func:`~discourse.stages.reply_graph.infer_structure`. Parsed comments are matched to the
+:func:`~discourse.stages.reply_graph.links.infer_structure`. Parsed comments are matched to the
 originals by their (cleaned) text, so a parse that splits or merges comments is counted
 as wrong rather than silently realigned.
 
@@ -21,10 +21,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from discourse.core.thread import Comment, Thread
 from discourse.formats.flat import parse_flat
 from discourse.formats.render_flat import _clean, render_flat
-from discourse.model import Comment, Thread
-from discourse.stages.reply_graph import ReplyWeights, infer_structure
+from discourse.stages.reply_graph.links import ReplyWeights, infer_structure
 
 Embed = Callable[[Sequence[str]], np.ndarray]
 """texts -> (n, dim) L2-normalised vectors; index 0 is the article."""

@@ -31,9 +31,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from discourse.errors import ModelError
-from discourse.models.base import map_sorted
-from discourse.models.registry import ModelRecord, record_folder, resolve
+from discourse.core.errors import ModelError
+from discourse.core.modelfiles import ModelRecord, record_folder, resolve
+from discourse.core.protocols import map_sorted
 
 DEFAULT_NAME = "tox-block-0.1.2"
 LABELS = ("toxic", "severe_toxic", "obscene", "threat", "insult", "identity_hate")
@@ -109,19 +109,25 @@ class ToxBlockNet(nn.Module):
 
 
 class ToxBlockClassifier:
-    """The shipped toxicity model behind the :class:`~discourse.models.base.Classifier` protocol.
+    """The shipped toxicity model behind the :class:`~discourse.core.protocols.Classifier` protocol.
 
     Parameters are stored only; the folder is checksummed against ``models/registry.json``
-    and the weights load on first use. ``folder`` bypasses the registry (used by the
-    conversion script before the folder is registered).
+    and the weights load on first use. ``folder`` bypasses the registry (the conversion
+    script, before the folder is registered) and ``record`` is its already verified record.
     """
 
     def __init__(
-        self, name: str = DEFAULT_NAME, root: Path | None = None, folder: Path | None = None, batch_size: int = 256
+        self,
+        name: str = DEFAULT_NAME,
+        root: Path | None = None,
+        folder: Path | None = None,
+        batch_size: int = 256,
+        record: ModelRecord | None = None,
     ) -> None:
         self.name = name
         self.root = root
         self.folder = folder
+        self.verified = record
         self.batch_size = batch_size
         self.labels: tuple[str, ...] = LABELS
         self._net: ToxBlockNet | None = None
@@ -135,7 +141,7 @@ class ToxBlockClassifier:
             return self._net
         if self.folder is not None:
             folder = Path(self.folder)
-            record = record_folder(self.name, "unregistered", folder)
+            record = self.verified or record_folder(self.name, "unregistered", folder)
         else:
             folder, record = resolve(self.name, self.root)
         meta = _read_json(folder / "model.json", self.name)

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from discourse.stages.stance_cues import CUE_LABELS, MAX_SCAN_CHARS, cue_strengths
+from discourse.stages.stance.cues import CUE_LABELS, MAX_SCAN_CHARS, cue_strengths
 from discourse.text import sentences
 
 CUE_FEATURES: tuple[str, ...] = (

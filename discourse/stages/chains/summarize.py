@@ -13,10 +13,12 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from discourse.analysis import Chain, SummarySentence, Turn
-from discourse.annotations import Annotations, StanceResult, ToxicityResult
-from discourse.model import Thread
-from discourse.stages.chains import OUTCOME_TEXT, ChainSkeleton, concession, disengagement, outcome, slope
+from discourse.core.layers import Annotations
+from discourse.core.thread import Thread
+from discourse.stages.chains.find import OUTCOME_TEXT, ChainSkeleton, concession, disengagement, outcome, slope
+from discourse.stages.chains.result import Chain, SummarySentence, Turn
+from discourse.stages.stance.result import StanceResult
+from discourse.stages.toxicity.result import ToxicityResult
 
 SentenceIndex = Mapping[str, tuple[list[tuple[int, int]], np.ndarray]]
 """comment id -> (sentence character spans, L2-normalised sentence vectors)."""

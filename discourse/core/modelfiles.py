@@ -15,7 +15,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from discourse.errors import ModelError
+from discourse.core.errors import ModelError
 
 REGISTRY_FILE = "registry.json"
 

@@ -2,7 +2,7 @@
 
 The target is the reply's parent comment, or the article for a top-level comment.
 The shipped model ``stance-minilm-v1`` is a class-balanced head over
-:func:`~discourse.stages.stance_features.pair_features` (the shared MiniLM vectors of
+:func:`~discourse.stages.stance.features.pair_features` (the shared MiniLM vectors of
 reply and target, ``[r, t, r*t, |r-t|]``, plus the reply's lexical cue features):
 a multinomial logistic regression (:class:`~discourse.models.heads.LinearHead`) or a
 one-hidden-layer MLP (:class:`~discourse.models.heads.MLPHead`), whichever grouped CV
@@ -11,7 +11,7 @@ picked; ``head`` in ``model.json`` says which. It is trained by
 
 **The explicit-cue rule.** A phrase in which the writer states a stance outright
 decides the label, whatever the head says. A cue is *explicit* when
-:func:`~discourse.stages.stance_cues.find_cues` gives it strength >= 0.8 and its label
+:func:`~discourse.stages.stance.cues.find_cues` gives it strength >= 0.8 and its label
 is agree, disagree or query (a first-person stance verb, 1.0: "I disagree", "I still
 disagree", "I am going to disagree with you", "I don't agree"; or an unambiguous
 formula, 0.8: "your points are respected", "you're wrong", "can you give an
@@ -35,12 +35,12 @@ from typing import Any
 
 import numpy as np
 
-from discourse.errors import ModelError
-from discourse.models.encoder import DEFAULT_ENCODER, SentenceEncoder
+from discourse.core.errors import ModelError
+from discourse.core.modelfiles import ModelRecord, record_folder, resolve
 from discourse.models.heads import Head, load_head
-from discourse.models.registry import ModelRecord, record_folder, resolve
-from discourse.stages.stance_cues import Cue, find_cues
-from discourse.stages.stance_features import CUE_FEATURES, pair_features
+from discourse.stages.encode.encoder import DEFAULT_ENCODER, SentenceEncoder
+from discourse.stages.stance.cues import Cue, find_cues
+from discourse.stages.stance.features import CUE_FEATURES, pair_features
 
 DEFAULT_NAME = "stance-minilm-v1"
 LABELS: tuple[str, ...] = ("agree", "disagree", "neutral", "query")
@@ -107,7 +107,7 @@ def evidence_for(text: str, label: str | None = None, cues: Sequence[Cue] | None
 
 
 class StanceClassifier:
-    """The shipped stance model behind the :class:`~discourse.models.base.Classifier` protocol.
+    """The shipped stance model behind the :class:`~discourse.core.protocols.Classifier` protocol.
 
     Parameters are stored only; the folder is checksummed against ``models/registry.json``
     and the head loads on first use. ``folder`` bypasses the registry (training and
@@ -120,10 +120,12 @@ class StanceClassifier:
         root: Path | None = None,
         folder: Path | None = None,
         encoder: SentenceEncoder | None = None,
+        record: ModelRecord | None = None,
     ) -> None:
         self.name = name
         self.root = root
         self.folder = folder
+        self.verified = record
         self.encoder = encoder
         self.labels: tuple[str, ...] = LABELS
         self._head: Head | None = None
@@ -136,7 +138,7 @@ class StanceClassifier:
             return self._head
         if self.folder is not None:
             folder = Path(self.folder)
-            record = record_folder(self.name, "unregistered", folder)
+            record = self.verified or record_folder(self.name, "unregistered", folder)
         else:
             folder, record = resolve(self.name, self.root)
         try:
@@ -173,11 +175,6 @@ class StanceClassifier:
         self._load()
         assert self._record is not None
         return self._record
-
-    @property
-    def cue_weights(self) -> dict[float, float]:
-        self._load()
-        return dict(self._weights)
 
     # -- prediction -----------------------------------------------------------------
     def predict_encoded(

@@ -8,11 +8,12 @@ score and the model behind it.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
-from discourse.analysis import AttentionItem, Chain
-from discourse.annotations import Annotations, StanceResult, ToxicityResult
-from discourse.model import Thread
+from discourse.core.layers import Annotations
+from discourse.core.thread import Thread
+from discourse.stages.attention.result import AttentionItem
+from discourse.stages.chains.result import Chain
+from discourse.stages.stance.result import StanceResult
+from discourse.stages.toxicity.result import ToxicityResult
 
 _SEVERE = {"threat": "possible threat", "identity_hate": "identity-based hate", "severe_toxic": "severe toxicity"}
 
@@ -67,12 +68,3 @@ def rank_attention(
             items.append(AttentionItem(c.id, round(priority, 6), tuple(reasons)))
     items.sort(key=lambda it: -it.priority)
     return tuple(items[:max_items])
-
-
-def flagged_count(items: tuple[AttentionItem, ...], threshold: float) -> int:
-    return sum(1 for it in items if it.priority >= threshold)
-
-
-def summary_counts(items: tuple[AttentionItem, ...], cfg: Mapping[str, float]) -> dict[str, int]:
-    flag = float(cfg.get("flag_threshold", 0.5))
-    return {"flagged": flagged_count(items, flag), "watch": len(items) - flagged_count(items, flag)}

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from typing import Protocol, TypeVar, runtime_checkable
 
-from discourse.models.registry import ModelRecord
+from discourse.core.modelfiles import ModelRecord
 
 T = TypeVar("T")
 R = TypeVar("R")

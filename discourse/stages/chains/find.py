@@ -10,7 +10,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from discourse.model import Thread
+from discourse.core.thread import Thread
 
 _CONCESSION = re.compile(
     r"\b(?:you(?:'re| are) (?:right|correct)|you (?:may|might|could) (?:be|have a) (?:right|point)|"

@@ -1,0 +1,97 @@
+"""``stance.v1``: each reply's stance toward its parent (a top-level comment's toward the
+article): agree / disagree / neutral / query, with the model and the cue that decided it.
+
+The default model ``stance-minilm-v1`` is a head over the shared encoder vectors of reply and
+target plus lexical cue features (model kinds ``linear_head`` / ``mlp_head``, read from the
+shared pass: no second encoder run); an explicit cue ("I disagree") decides the label. Any
+Hugging Face pair classifier can replace it (``model: {hf_model: <folder>, labels: [...]}``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from discourse.core.engine import Doc, Resources
+from discourse.core.errors import ConfigError
+from discourse.core.layers import register_layer
+from discourse.core.models import Loaded, ModelSource, ModelSpec, load_model, register_model_kind
+from discourse.core.stage import stage
+from discourse.stages.encode import embeddings
+from discourse.stages.stance.cues import MAX_SCAN_CHARS
+from discourse.stages.stance.result import StanceResult
+
+register_layer("stance", "comment", StanceResult, doc="label, every label's score, target, model, evidence")
+
+DEFAULT_MODEL = "stance-minilm-v1"
+
+
+def _build_head(source: ModelSource) -> Any:
+    from discourse.stages.stance.model import StanceClassifier
+
+    name = source.record.name if source.record else DEFAULT_MODEL
+    return StanceClassifier(name, folder=source.folder, record=source.record)
+
+
+for _kind in ("linear_head", "mlp_head"):
+    register_model_kind(_kind, _build_head, inputs="encoded_pair", explains=True, task="stance")
+
+
+@dataclass(frozen=True)
+class StanceConfig:
+    model: ModelSpec = ModelSpec(name=DEFAULT_MODEL)  # or {hf_model: "<folder>", labels: [...]}
+
+
+@stage("stance.v1", config=StanceConfig, requires=("structure", "embeddings"), assigns=("stance",))
+class StanceStage:
+    """Stance of every comment toward what it answers, for every thread in the group at once."""
+
+    def __init__(self, config: StanceConfig, resources: Resources) -> None:
+        self.config = config
+        self.resources = resources
+
+    def _model(self) -> Loaded:
+        spec = self.config.model
+        return self.resources.get(f"stance:{spec}", lambda: load_model(spec, task="stance"))  # type: ignore[no-any-return]
+
+    def __call__(self, docs: Sequence[Doc]) -> None:
+        loaded = self._model()
+        model = loaded.model
+        comments = [(d, k, c) for d in docs for k, c in enumerate(d.thread.comments)]
+        if not comments:
+            return
+        texts = [c.text for _, _, c in comments]
+        if loaded.kind.inputs == "encoded_pair":
+            reply, target = [], []
+            for d in docs:
+                v = embeddings(d).vectors
+                at = {c.id: k + 1 for k, c in enumerate(d.thread.comments)}
+                reply.append(v[1:])
+                target.append(v[[0 if c.parent_id is None else at[c.parent_id] for c in d.thread.comments]])
+            scores = model.predict_encoded(np.concatenate(reply), np.concatenate(target), texts)
+        elif loaded.kind.inputs in ("text_pair", "text_or_pair"):
+            pairs: list[tuple[str, str]] = []
+            for d in docs:
+                byid = d.thread.by_id()
+                root = d.thread.article or d.thread.title
+                pairs.extend(
+                    (c.text, root if c.parent_id is None else byid[c.parent_id].text) for c in d.thread.comments
+                )
+            scores = model.predict_batch(pairs)
+        else:
+            raise ConfigError(
+                f"stance.v1 needs a model that reads (reply, target) pairs; "
+                f"{loaded.kind.name} reads {loaded.kind.inputs}"
+            )
+        record = loaded.record or model.record()
+        for d in docs:
+            d.use_model(record)
+        for (d, _, c), s in zip(comments, scores, strict=True):
+            label = max(s, key=lambda k: s[k])
+            ev = tuple(model.evidence(c.text, label)) if loaded.kind.explains else ()
+            d.annotations.set(c.id, "stance", StanceResult(label, dict(s), c.parent_id, model.name, ev))
+            if len(c.text) > MAX_SCAN_CHARS:
+                d.warn(f"comment {c.id}: only its first {MAX_SCAN_CHARS:,} characters were read for stance cues")
