@@ -8,7 +8,6 @@ from pathlib import Path
 
 import networkx as nx
 import pytest
-from sample_threads import DEBATE as BASE_DEBATE
 
 import discourse
 from discourse.core.analysis import SCHEMA_VERSION
@@ -23,6 +22,7 @@ from discourse.report.atomic import atomic_write_text
 from discourse.report.html import anchor, render_report
 from discourse.report.writers import graphml_bytes, write_outputs
 from discourse.stages.toxicity.result import ToxicityResult
+from discourse.testing import DEBATE as BASE_DEBATE
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -276,18 +276,3 @@ def test_threads_encoded_together_match_threads_encoded_alone(tiny_config: dict)
             assert a.stance(c.id).scores["agree"] == pytest.approx(b.stance(c.id).scores["agree"], abs=1e-4)  # type: ignore[union-attr]
             assert a.toxicity(c.id).score == pytest.approx(b.toxicity(c.id).score, abs=1e-6)  # type: ignore[union-attr]
         assert a.timings["encode.v1"] > 0 and a.timings["total"] >= a.timings["encode.v1"]
-
-
-def test_encoding_in_slices_matches_one_pass(tiny_config: dict) -> None:
-    import numpy as np
-
-    from discourse.stages.encode.encoder import SentenceEncoder
-
-    enc = SentenceEncoder(**tiny_config["stages"]["encode.v1"])
-    texts = [("hello priya. " * (k % 7 + 1)) + f"vote {k}. why?" for k in range(23)]
-    whole, sliced = enc.encode(texts), enc.encode(texts, slice_size=5)
-    assert np.allclose(whole.vectors, sliced.vectors, atol=1e-5)
-    assert whole.sentence_spans == sliced.sentence_spans
-    pairs = zip(whole.sentence_vectors, sliced.sentence_vectors, strict=True)
-    assert all(np.allclose(a, b, atol=1e-5) for a, b in pairs)
-    assert list(whole.n_tokens) == list(sliced.n_tokens) and whole.capped == sliced.capped

@@ -1,5 +1,5 @@
-"""Model wrappers: tiny random Hugging Face models built once per session, a tiny random
-tox-block folder for the preprocessing rules, and the shipped tox-block weights under ``slow``."""
+"""toxicity.v1: the overall-score rule, model kinds, tox-block's port (a tiny random folder for the
+preprocessing rules, the shipped weights under ``slow``) and the stage."""
 
 from __future__ import annotations
 
@@ -16,7 +16,6 @@ from discourse.core.config import build
 from discourse.core.errors import ConfigError, ModelError
 from discourse.core.modelfiles import models_dir, resolve
 from discourse.core.models import ModelSpec, load_model
-from discourse.core.protocols import Classifier
 from discourse.core.thread import Comment, Thread
 from discourse.models.hf import HFSequenceClassifier
 from discourse.stages.toxicity import ToxicityConfig
@@ -39,120 +38,8 @@ TEXTS = [
 
 
 # -- tiny Hugging Face models ------------------------------------------------------------------
-def _tiny_bert(folder: Path, labels: list[str], multi_label: bool = False, seed: int = 0) -> Path:
-    from transformers import BertConfig, BertForSequenceClassification, BertTokenizer
-
-    vocab = {w: i for i, w in enumerate(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *WORDS])}
-    tokenizer = BertTokenizer(vocab=vocab)
-    config = BertConfig(  # type: ignore[call-arg]
-        vocab_size=len(vocab),
-        hidden_size=16,
-        num_hidden_layers=2,
-        num_attention_heads=2,
-        intermediate_size=32,
-        max_position_embeddings=64,
-        num_labels=len(labels),
-        id2label=dict(enumerate(labels)),
-        label2id={k: i for i, k in enumerate(labels)},
-        problem_type="multi_label_classification" if multi_label else "single_label_classification",
-    )
-    torch.manual_seed(seed)
-    BertForSequenceClassification(config).eval().save_pretrained(folder)
-    tokenizer.save_pretrained(folder)
-    return folder
 
 
-@pytest.fixture(scope="session")
-def hf_single(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return _tiny_bert(tmp_path_factory.mktemp("hf_single"), ["normal", "offensive", "hate"])
-
-
-@pytest.fixture(scope="session")
-def hf_multi(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return _tiny_bert(
-        tmp_path_factory.mktemp("hf_multi"), ["toxic", "obscene", "threat", "insult"], multi_label=True, seed=1
-    )
-
-
-@pytest.fixture(scope="session")
-def single_clf(hf_single: Path) -> HFSequenceClassifier:
-    return HFSequenceClassifier(str(hf_single), batch_size=2, max_length=32)
-
-
-def test_hf_lazy_and_protocol(hf_single: Path) -> None:
-    clf = HFSequenceClassifier(str(hf_single))
-    assert clf._net is None  # nothing loads in the constructor
-    assert clf.labels == ("normal", "offensive", "hate")
-    assert isinstance(clf, Classifier)
-    rec = clf.record()
-    assert rec.name == f"hf:{hf_single}" and rec.version == "local-folder"
-    assert {"config.json", "model.safetensors"} <= set(rec.files)
-
-
-def test_hf_texts_single_label(single_clf: HFSequenceClassifier) -> None:
-    out = single_clf.predict_batch(TEXTS)
-    assert len(out) == len(TEXTS)
-    for row in out:
-        assert set(row) == {"normal", "offensive", "hate"}
-        assert sum(row.values()) == pytest.approx(1.0, abs=1e-5)
-        assert all(0.0 <= v <= 1.0 for v in row.values())
-    assert single_clf.predict_batch([]) == []
-
-
-def test_hf_order_preserved_despite_length_sorting(single_clf: HFSequenceClassifier) -> None:
-    batched = single_clf.predict_batch(TEXTS)  # batch_size 2: sorted by length, padded
-    alone = [single_clf.predict_batch([t])[0] for t in TEXTS]
-    for b, a in zip(batched, alone, strict=True):
-        for k in a:
-            assert b[k] == pytest.approx(a[k], abs=1e-5)
-    # distinct texts give distinct scores, so a shuffled scatter would be caught above
-    assert len({round(r["normal"], 6) for r in alone}) > 1
-
-
-def test_hf_pairs(single_clf: HFSequenceClassifier) -> None:
-    pairs = [(t, "this article") for t in TEXTS]
-    out = single_clf.predict_batch(pairs)
-    assert len(out) == len(pairs)
-    assert all(sum(r.values()) == pytest.approx(1.0, abs=1e-5) for r in out)
-    texts_only = single_clf.predict_batch(TEXTS)
-    assert any(abs(a["normal"] - b["normal"]) > 1e-6 for a, b in zip(out, texts_only, strict=True))
-    alone = single_clf.predict_batch([pairs[2]])[0]
-    assert out[2]["hate"] == pytest.approx(alone["hate"], abs=1e-5)
-    with pytest.raises(TypeError):
-        single_clf.predict_batch(["a text", ("a reply", "its target")])
-
-
-def test_hf_multi_label_sigmoid(hf_multi: Path) -> None:
-    clf = HFSequenceClassifier(str(hf_multi), batch_size=3)
-    out = clf.predict_batch(TEXTS)
-    assert clf.multi_label_
-    assert all(set(r) == {"toxic", "obscene", "threat", "insult"} for r in out)
-    # independent sigmoids of the logits, not a softmax
-    enc = clf._tokenizer([TEXTS[0]], return_tensors="pt")
-    with torch.inference_mode():
-        expected = torch.sigmoid(clf._net(**enc).logits)[0].tolist()
-    assert [out[0][k] for k in clf.labels] == pytest.approx(expected, abs=1e-5)
-    assert any(abs(sum(r.values()) - 1.0) > 1e-3 for r in out)
-
-
-def test_hf_given_labels(hf_single: Path) -> None:
-    clf = HFSequenceClassifier(str(hf_single), labels=["ok", "rude", "hateful"])
-    assert set(clf.predict_batch(["good"])[0]) == {"ok", "rude", "hateful"}
-    with pytest.raises(ModelError, match="3 classes"):
-        HFSequenceClassifier(str(hf_single), labels=["a", "b"]).predict_batch(["good"])
-
-
-def test_hf_missing_folder(tmp_path: Path) -> None:
-    with pytest.raises(ModelError, match="does not exist"):
-        HFSequenceClassifier(str(tmp_path / "nope")).predict_batch(["x"])
-    with pytest.raises(ModelError, match="local Hugging Face cache"):
-        HFSequenceClassifier("no-such-org/no-such-model-xyz").predict_batch(["x"])
-    (tmp_path / "empty").mkdir()
-    with pytest.raises(ModelError, match="could not load"):
-        HFSequenceClassifier(str(tmp_path / "empty")).predict_batch(["x"])
-
-
-# -- the toxicity stage's model choice and overall score ------------------------------------------
 def test_overall_toxicity_rule() -> None:
     assert overall_toxicity({"toxic": 0.2, "insult": 0.7, "threat": 0.1}) == pytest.approx(0.7)
     assert overall_toxicity({"normal": 0.6, "offensive": 0.3, "hate": 0.1}) == pytest.approx(0.4)
