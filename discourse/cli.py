@@ -104,5 +104,48 @@ def models(as_json: bool) -> None:
             click.echo(f"{r['name']:<24} v{r['version']:<8} {r['files']} file(s) sha256 ok  {r['path']}")
 
 
+@main.command("config")
+@click.option(
+    "--config", "config_path", type=click.Path(exists=True, dir_okay=False), help="YAML config merged over the default."
+)
+@_domain_errors
+def show_config(config_path: str | None) -> None:
+    """Print the resolved config: every stage's settings with their defaults filled in."""
+    import yaml
+
+    from discourse.core.config import load_config
+
+    click.echo(yaml.safe_dump(load_config(config_path).to_dict(), sort_keys=False), nl=False)
+
+
+@main.command()
+@_domain_errors
+def plugins() -> None:
+    """List the stages, layers, model kinds and input formats installed (built-in and plug-ins)."""
+    import dataclasses
+
+    from discourse.core.inputs import FORMATS
+    from discourse.core.layers import LAYERS
+    from discourse.core.models import MODEL_KINDS
+    from discourse.core.stage import STAGES
+
+    click.echo("stages:")
+    for name, spec in sorted(STAGES.items()):
+        keys = ", ".join(f.name for f in dataclasses.fields(spec.config)) or "-"
+        click.echo(
+            f"  {name:<16} requires {', '.join(spec.requires) or '-'}; assigns {', '.join(spec.assigns)};"
+            f" settings: {keys}  ({spec.factory.__module__})"
+        )
+    click.echo("layers:")
+    for name, layer in sorted(LAYERS.items()):
+        kind = f"{layer.level}{', many' if layer.many else ''}{'' if layer.public else ', internal'}"
+        click.echo(f"  {name:<16} {kind}: {layer.type.__name__}")
+    click.echo("model kinds:")
+    for name, model_kind in sorted(MODEL_KINDS.items()):
+        task = f", predicts {model_kind.task}" if model_kind.task else ""
+        click.echo(f"  {name:<16} reads {model_kind.inputs}{task}")
+    click.echo("input formats: " + ", ".join(sorted(FORMATS.names())))
+
+
 if __name__ == "__main__":
     main()

@@ -25,7 +25,7 @@ def _tiny_vocab() -> dict[str, int]:
 def build_tiny_encoder(folder: Path, hidden: int = 32) -> Path:
     """A 2-layer random BERT with a fast tokenizer (offsets needed), saved like a hub folder."""
     import torch
-    from transformers import BertConfig, BertModel, BertTokenizerFast
+    from transformers import BertConfig, BertModel, BertTokenizerFast  # type: ignore[attr-defined]
 
     vocab_file = folder / "vocab.txt"
     folder.mkdir(parents=True, exist_ok=True)
@@ -34,7 +34,7 @@ def build_tiny_encoder(folder: Path, hidden: int = 32) -> Path:
     cfg = BertConfig(
         vocab_size=len(_tiny_vocab()),
         hidden_size=hidden,
-        num_hidden_layers=2,  # type: ignore[call-arg]
+        num_hidden_layers=2,
         num_attention_heads=2,
         intermediate_size=64,
         max_position_embeddings=128,
@@ -47,7 +47,11 @@ def build_tiny_encoder(folder: Path, hidden: int = 32) -> Path:
 
 def build_tiny_classifier(folder: Path, labels: list[str], hidden: int = 16) -> Path:
     import torch
-    from transformers import BertConfig, BertForSequenceClassification, BertTokenizerFast
+    from transformers import (  # type: ignore[attr-defined]
+        BertConfig,
+        BertForSequenceClassification,
+        BertTokenizerFast,
+    )
 
     folder.mkdir(parents=True, exist_ok=True)
     vocab_file = folder / "vocab.txt"

@@ -35,13 +35,3 @@ def _add(text: str, start: int, end: int, spans: list[tuple[int, int]]) -> None:
 
 def sentences(text: str) -> list[str]:
     return [text[s:e] for s, e in sentence_spans(text)]
-
-
-def squash(text: str) -> str:
-    """Collapse whitespace (for display snippets, never for stored text)."""
-    return " ".join(text.split())
-
-
-def snippet(text: str, limit: int = 160) -> str:
-    t = squash(text)
-    return t if len(t) <= limit else t[: limit - 1].rstrip() + "…"

@@ -21,6 +21,7 @@ from discourse.graph import from_digraph, to_digraph
 from discourse.report.atomic import atomic_write_text
 from discourse.report.html import anchor, render_report
 from discourse.report.writers import graphml_bytes, write_outputs
+from discourse.stages.chains.find import OUTCOME_TEXT
 from discourse.stages.toxicity.result import ToxicityResult
 from discourse.testing import DEBATE as BASE_DEBATE
 
@@ -101,7 +102,16 @@ def test_chain_summary_cites_real_comments(analysis: discourse.Analysis) -> None
     assert set(ch.participants) == {"Priya Raman", "Marco"}
     ids = {c.id for c in analysis.thread.comments}
     assert all(s.citations and set(s.citations) <= ids for s in ch.summary)
-    assert ch.outcome in {"escalated", "concession", "agree_to_disagree", "agreement", "unresolved"}
+    # the chain is exactly the replies between the two, in order, each turn labelled from the layers
+    between = [
+        c.id
+        for c in analysis.thread.comments
+        if c.parent_id and {c.author, analysis.thread.by_id()[c.parent_id].author} == {"Priya Raman", "Marco"}
+    ]
+    assert list(ch.comment_ids) == between and len(between) >= 2
+    assert [t.stance for t in ch.turns] == [analysis.stance(cid).label for cid in between]
+    # its last summary sentence says how it ended, citing the closing turn
+    assert OUTCOME_TEXT[ch.outcome] in ch.summary[-1].text.lower()
 
 
 # -- stage ordering -------------------------------------------------------------------------------

@@ -69,7 +69,7 @@ class Config:
 
 def configs_dir() -> Path:
     try:
-        import discourse._configs as cfgs  # type: ignore[import-not-found]
+        import discourse._configs as cfgs
 
         return Path(next(iter(cfgs.__path__)))
     except ImportError:

@@ -17,7 +17,7 @@ from typing import Any
 from discourse.core.analysis import Analysis
 from discourse.core.config import Config, load_config
 from discourse.core.errors import PipelineError
-from discourse.core.layers import GIVEN, Annotations, layer_spec
+from discourse.core.layers import GIVEN, LAYERS, Annotations, layer_spec
 from discourse.core.modelfiles import ModelRecord
 from discourse.core.stage import STAGES, Stage, StageSpec
 from discourse.core.thread import Thread
@@ -67,7 +67,8 @@ def check_order(names: Sequence[str]) -> list[StageSpec]:
         if missing:
             raise PipelineError(f"stage {n} requires {', '.join(missing)}, which no earlier stage assigns")
         for a in spec.assigns:
-            layer_spec(a)  # raises for an unregistered layer
+            if a not in LAYERS:
+                raise PipelineError(f"stage {n} assigns unregistered layer {a!r}; register_layer() it first")
         have.update(spec.assigns)
         specs.append(spec)
     return specs

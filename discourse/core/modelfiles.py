@@ -25,7 +25,7 @@ def models_dir() -> Path:
     if env:
         return Path(env)
     try:
-        import discourse._bundled as bundled  # type: ignore[import-not-found]
+        import discourse._bundled as bundled
 
         return Path(next(iter(bundled.__path__)))
     except ImportError:  # running from a checkout without install

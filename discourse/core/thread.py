@@ -163,16 +163,3 @@ class Thread:
         for c in self.traverse("preorder"):
             d[c.id] = 1 if c.parent_id is None else d[c.parent_id] + 1
         return d
-
-    def root_to_leaf_paths(self) -> list[list[str]]:
-        kids = self.children()
-        paths: list[list[str]] = []
-        stack: list[tuple[str, list[str]]] = [(c, [c]) for c in reversed(kids.get(None, []))]
-        while stack:
-            cid, path = stack.pop()
-            ch = kids.get(cid, [])
-            if not ch:
-                paths.append(path)
-            for k in reversed(ch):
-                stack.append((k, path + [k]))
-        return paths

@@ -252,9 +252,9 @@ def parse_csv(text: str, source_name: str = "input") -> list[Thread]:
     rows: list[tuple[int, Any]] = []
     try:
         for row in reader:
-            extra = row.pop(None, None)  # type: ignore[call-overload]
+            extra = row.pop(None, None)
             if extra:
-                row["_extra_fields"] = extra  # type: ignore[assignment]
+                row["_extra_fields"] = extra
             rows.append((reader.line_num, row))
     except csv.Error as exc:
         raise InputError(f"{source_name}: malformed CSV at line {reader.line_num} ({exc})") from None

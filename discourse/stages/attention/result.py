@@ -30,7 +30,7 @@ class AttentionQueue:
     flag_threshold: float
     watch_threshold: float
 
-    def __iter__(self):  # type: ignore[no-untyped-def]
+    def __iter__(self):
         return iter(self.items)
 
     def __len__(self) -> int:

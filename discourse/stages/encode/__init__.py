@@ -45,7 +45,7 @@ def encoder_texts(thread: Thread) -> list[str]:
 
 
 def shared_encoder(config: EncodeConfig, resources: Resources) -> SentenceEncoder:
-    return resources.get(  # type: ignore[no-any-return]
+    return resources.get(
         f"encoder:{config}",
         lambda: SentenceEncoder(
             config.model, config.max_length, config.batch_size, config.dtype, config.max_tokens_per_text
@@ -55,7 +55,7 @@ def shared_encoder(config: EncodeConfig, resources: Resources) -> SentenceEncode
 
 def embeddings(doc: Doc) -> Encoded:
     """The thread's rows of the shared pass (for stages that require ``embeddings``)."""
-    return doc.annotations.value("embeddings")  # type: ignore[no-any-return]
+    return doc.annotations.value("embeddings")
 
 
 @stage("encode.v1", config=EncodeConfig, requires=("text",), assigns=("embeddings",))

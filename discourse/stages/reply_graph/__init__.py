@@ -80,7 +80,7 @@ class ReplyGraphStage:
 
     def _weights(self) -> tuple[ReplyWeights, ModelRecord | None]:
         cfg = self.config
-        return self.resources.get(  # type: ignore[no-any-return]
+        return self.resources.get(
             f"reply_links:{cfg}", lambda: load_reply_weights(cfg.model, cfg.weights)
         )
 

@@ -55,7 +55,7 @@ class StanceStage:
 
     def _model(self) -> Loaded:
         spec = self.config.model
-        return self.resources.get(f"stance:{spec}", lambda: load_model(spec, task="stance"))  # type: ignore[no-any-return]
+        return self.resources.get(f"stance:{spec}", lambda: load_model(spec, task="stance"))
 
     def __call__(self, docs: Sequence[Doc]) -> None:
         loaded = self._model()

@@ -59,7 +59,7 @@ class ToxicityStage:
 
     def _model(self) -> Loaded:
         spec = self.config.model
-        return self.resources.get(f"toxicity:{spec}", lambda: load_model(spec, task="toxicity"))  # type: ignore[no-any-return]
+        return self.resources.get(f"toxicity:{spec}", lambda: load_model(spec, task="toxicity"))
 
     def __call__(self, docs: Sequence[Doc]) -> None:
         loaded = self._model()

@@ -82,11 +82,17 @@ def test_inferred_structure_is_always_a_valid_tree(thread: Thread) -> None:
     assert len(out.comments) == len(thread.comments)
     visited = [c.id for c in out.traverse("preorder")]
     assert sorted(visited) == sorted(c.id for c in out.comments)  # every node once
-    # preorder constraint: document order is a valid preorder of the inferred tree
+    # preorder constraint: document order is a valid preorder of the inferred tree, i.e. each
+    # comment answers the article or a comment on the path from the article to the one before it
     assert visited == [c.id for c in out.comments]
-    assert sum(1 for c in out.comments if c.parent_id is not None) + sum(
-        1 for c in out.comments if c.parent_id is None
-    ) == len(out.comments)
+    parent = {c.id: c.parent_id for c in out.comments}
+    for prev, c in zip(out.comments, out.comments[1:], strict=False):
+        path, node = set(), prev.id
+        while node is not None:
+            path.add(node)
+            node = parent[node]
+        assert c.parent_id is None or c.parent_id in path
+    assert [c.text for c in out.comments] == [c.text for c in thread.traverse("preorder")]  # none lost or merged
 
 
 def test_addressing_ignores_words_that_only_look_like_names() -> None:

@@ -99,7 +99,13 @@ def test_full_pipeline_with_hf_toxicity(hf_single: Path) -> None:
     """End to end with the default stages and a user's Hugging Face folder for toxicity."""
     cfg = {"stages": {"toxicity.v1": {"model": {"hf_model": str(hf_single)}}}}
     result = discourse.analyze(_thread(), config=cfg)
-    assert all(result.toxicity(c) is not None for c in ("c1", "c2", "c3"))
+    alone = HFSequenceClassifier(str(hf_single)).predict_batch([c.text for c in _thread().comments])
+    for c, expected in zip(_thread().comments, alone, strict=True):
+        tox = result.toxicity(c.id)
+        assert tox.labels == pytest.approx(expected, abs=1e-5)  # the same scores as the model alone
+        assert tox.score == pytest.approx(overall_toxicity(expected), abs=1e-5)
+    names = [m["name"] for m in result.to_json()["models"]]  # no reply-link model: the links are given
+    assert result.stance("c2").target_id == "c1" and names[1:] == [f"hf:{hf_single}", "stance-minilm-v1"]
 
 
 # -- tox-block preprocessing, on a tiny random folder with the real model.json rules ---------------
