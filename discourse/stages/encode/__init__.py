@@ -15,7 +15,14 @@ from discourse.core.engine import Doc, Resources
 from discourse.core.layers import register_layer
 from discourse.core.stage import stage
 from discourse.core.thread import Thread
-from discourse.stages.encode.encoder import DEFAULT_ENCODER, Encoded, SentenceEncoder
+from discourse.stages.encode.encoder import (
+    BATCH_SIZE,
+    DEFAULT_ENCODER,
+    MAX_LENGTH,
+    MAX_TOKENS_PER_TEXT,
+    Encoded,
+    SentenceEncoder,
+)
 
 register_layer(
     "embeddings",
@@ -29,10 +36,10 @@ register_layer(
 @dataclass(frozen=True)
 class EncodeConfig:
     model: str = DEFAULT_ENCODER  # "package:<module>", a local folder or a cached Hugging Face id
-    max_length: int = 256  # MiniLM was trained at 256 tokens
-    batch_size: int = 64
+    max_length: int = MAX_LENGTH  # MiniLM was trained at 256 tokens
+    batch_size: int = BATCH_SIZE
     dtype: Literal["auto", "fp32", "bf16"] = "auto"  # auto = bf16 where the CPU has it
-    max_tokens_per_text: int = 4096  # longer comments are encoded up to this, with a warning
+    max_tokens_per_text: int = MAX_TOKENS_PER_TEXT  # longer comments are encoded up to this, with a warning
 
     def __post_init__(self) -> None:
         if self.max_length < 8 or self.batch_size < 1 or self.max_tokens_per_text < self.max_length:

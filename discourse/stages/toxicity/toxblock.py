@@ -36,6 +36,7 @@ from discourse.core.modelfiles import ModelRecord, record_folder, resolve
 from discourse.core.protocols import map_sorted
 
 DEFAULT_NAME = "tox-block-0.1.2"
+BATCH_SIZE = 256  # rows per forward: the BiLSTM is small, so big batches pay
 LABELS = ("toxic", "severe_toxic", "obscene", "threat", "insult", "identity_hate")
 KERAS_FILTERS = '!"#$%&()*+,-./:;<=>?@[\\]^_`{|}~\t\n'
 
@@ -121,7 +122,7 @@ class ToxBlockClassifier:
         name: str = DEFAULT_NAME,
         root: Path | None = None,
         folder: Path | None = None,
-        batch_size: int = 256,
+        batch_size: int = BATCH_SIZE,
         record: ModelRecord | None = None,
     ) -> None:
         self.name = name
