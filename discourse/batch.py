@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -21,13 +22,21 @@ from discourse.api import analyze_threads, load_threads, slug
 from discourse.core.analysis import Analysis
 from discourse.core.config import Config
 from discourse.core.engine import Pipeline
-from discourse.core.errors import InputError
+from discourse.core.errors import DiscourseError, InputError
 from discourse.core.modelfiles import models_dir, sha256_file
 from discourse.core.thread import Thread
 from discourse.report.atomic import atomic_write_text
 
 STATE_FILE = ".discourse-state.json"
+THREAD_MARKER = ".discourse-thread.json"
+"""In every thread folder: the source file and thread id it holds (checked before a rewrite)."""
 INPUT_SUFFIXES = {".txt", ".json", ".jsonl", ".ndjson", ".csv", ".xml", ".text"}
+
+
+class OutputError(DiscourseError):
+    """The output folder cannot be written, or a folder there holds something else."""
+
+    exit_code = 6
 
 
 @dataclass
@@ -74,6 +83,38 @@ def run_key(path: Path, config: Config) -> str:
     return hashlib.sha256("|".join(parts).encode()).hexdigest()
 
 
+def thread_folder(source: str, thread_id: str, readable: str, digits: int = 10) -> str:
+    """The folder of one thread: a readable slug, then a short hash of the source file's resolved
+    path and the thread id. It depends on nothing else, so a thread gets the same folder on every
+    run whatever else is in the batch, and two threads whose slugs agree still differ."""
+    digest = hashlib.sha256(f"{source}\0{thread_id}".encode("utf-8", "surrogatepass")).hexdigest()
+    return f"{slug(readable)[:60].rstrip('-.') or 'thread'}-{digest[:digits]}"
+
+
+def read_marker(folder: Path) -> dict[str, Any] | None:
+    try:
+        data = json.loads((folder / THREAD_MARKER).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def _holds(folder: Path, source: str, thread_id: str) -> bool:
+    marker = read_marker(folder)
+    return marker is not None and marker.get("source") == source and marker.get("thread_id") == thread_id
+
+
+def claim_folder(out: Path, source: str, thread_id: str, readable: str) -> str:
+    """The folder name to write a thread into: its own (absent, or recorded as this thread's).
+    A folder holding anything else is never overwritten: a longer hash is tried, then we refuse."""
+    for digits in (10, 20):
+        name = thread_folder(source, thread_id, readable, digits)
+        target = out / name
+        if not os.path.lexists(target) or (target.is_dir() and _holds(target, source, thread_id)):
+            return name
+    raise OutputError(f"{out / name} holds something else; move it away to write thread {thread_id!r} of {source}")
+
+
 def _load_state(out: Path) -> dict[str, Any]:
     try:
         data = json.loads((out / STATE_FILE).read_text(encoding="utf-8"))
@@ -112,7 +153,6 @@ def run_batch(
     result = BatchResult()
     t0 = time.perf_counter()
     pipeline: Pipeline | None = None
-    used: dict[str, int] = {}
     group: list[_Pending] = []
 
     def save_state() -> None:
@@ -125,7 +165,7 @@ def run_batch(
         pipeline = pipeline or Pipeline(config)
         analyses = analyze_threads([t for p in group for t in p.threads], pipeline)
         for p in group:
-            done = [_write(next(analyses), p, out, used, config) for _ in p.threads]
+            done = [_write(next(analyses), p, out, config, tid) for tid in thread_keys(p.threads)]
             state[p.src] = {"key": p.key, "status": "ok", "threads": done}
             result.processed.append(str(p.path))
             say("done", f"{p.path}: {len(p.threads)} thread(s)")
@@ -146,11 +186,9 @@ def run_batch(
             and prev
             and prev.get("key") == key
             and prev.get("status") == "ok"
-            and all((out / e["folder"] / "analysis.json").exists() for e in prev.get("threads", []))
+            and all(_done(out, src, e) for e in prev.get("threads", []))
         ):
             result.skipped.append(str(path))
-            for e in prev["threads"]:
-                used[e["folder"]] = used.get(e["folder"], 0) + 1
             say("skip", f"{path} (unchanged)")
             continue
         try:
@@ -193,20 +231,39 @@ def run_batch(
     return result
 
 
-def _write(analysis: Analysis, p: _Pending, out: Path, used: dict[str, int], config: Config) -> dict[str, Any]:
+def thread_keys(threads: list[Thread]) -> list[str]:
+    """Each thread's identity within its file: its id, with ``#2``, ``#3``... on repeated ids."""
+    seen: dict[str, int] = {}
+    keys = []
+    for t in threads:
+        seen[t.id] = seen.get(t.id, 0) + 1
+        keys.append(t.id if seen[t.id] == 1 else f"{t.id}#{seen[t.id]}")
+    return keys
+
+
+def _done(out: Path, source: str, entry: dict[str, Any]) -> bool:
+    """Is this state entry's thread still written, in a folder recorded as holding it?"""
+    folder = out / str(entry.get("folder") or "")
+    tid = entry.get("thread_id")
+    return (
+        bool(entry.get("folder"))
+        and isinstance(tid, str)
+        and (folder / "analysis.json").exists()
+        and _holds(folder, source, tid)
+    )
+
+
+def _write(analysis: Analysis, p: _Pending, out: Path, config: Config, tid: str) -> dict[str, Any]:
     """Write one thread's outputs into its own folder; return its index entry."""
     from discourse.report.writers import write_outputs
 
     t = analysis.thread
-    folder = slug(t.id if len(p.threads) > 1 else p.path.stem)
-    if used.get(folder):
-        folder = f"{folder}-{hashlib.sha1(p.src.encode()).hexdigest()[:6]}"
-    used[folder] = used.get(folder, 0) + 1
-    write_outputs(analysis, out / folder, config.output)
+    folder = claim_folder(out, p.src, tid, t.id if len(p.threads) > 1 else p.path.stem)
     queue = analysis.layer("attention")
     tox = [a.score for _, a in analysis.annotations.items("toxicity")]
-    return {
+    entry = {
         "folder": folder,
+        "thread_id": tid,
         "title": t.title,
         "source": str(p.path),
         "comments": len(t.comments),
@@ -217,3 +274,7 @@ def _write(analysis: Analysis, p: _Pending, out: Path, used: dict[str, int], con
         "error": "",
         "seconds": round(analysis.timings.get("total", 0.0), 3),
     }
+    marker = {"source": p.src, "thread_id": tid, "key": p.key, "entry": entry}
+    atomic_write_text(out / folder / THREAD_MARKER, json.dumps(marker, ensure_ascii=False, indent=2))
+    write_outputs(analysis, out / folder, config.output)
+    return entry

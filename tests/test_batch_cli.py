@@ -51,12 +51,16 @@ def test_rerun_skips_unchanged_and_redoes_changed(tmp_path: Path, cfg: Config, t
     src, out = _folder(tmp_path), tmp_path / "out"
     first = run_batch([src], out, cfg)
     assert len(first.processed) == 3 and not first.failed
+    folders = {Path(e["source"]).stem: out / e["folder"] for e in first.entries}
+    assert sorted(folders) == ["t0", "t1", "t2"]
     for k in range(3):
-        data = json.loads((out / f"t{k}" / "analysis.json").read_text())
+        folder = folders[f"t{k}"]
+        assert folder.name.startswith(f"t{k}-")  # readable stem, then a hash of source and thread id
+        data = json.loads((folder / "analysis.json").read_text())
         assert len(data["comments"]) == 3 and len(data["chains"]) == 1
-        assert (out / f"t{k}" / "report.html").exists() and (out / f"t{k}" / "graph.graphml").exists()
+        assert (folder / "report.html").exists() and (folder / "graph.graphml").exists()
     index = (out / "index.html").read_text()
-    assert all(f"t{k}/report.html" in index for k in range(3))
+    assert all(f"{folder.name}/report.html" in index for folder in folders.values())
 
     again = run_batch([src], out, cfg)
     assert again.processed == [] and len(again.skipped) == 3
@@ -90,7 +94,7 @@ def test_crashed_run_resumes_without_redoing_finished_threads(
         run_batch([src], out, cfg)
     state = json.loads((out / STATE_FILE).read_text())
     assert sum(1 for s in state.values() if s["status"] == "ok") == 2
-    assert not (out / "t2" / "analysis.json").exists()
+    assert not list(out.glob("t2-*/analysis.json"))
 
     monkeypatch.setattr(batch, "_write", real)
     resumed = run_batch([src], out, cfg)
