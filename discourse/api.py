@@ -40,7 +40,7 @@ def load_threads(source: str | Path | bytes, name: str | None = None) -> list[Th
     """
     from discourse.formats.detect import detect_format, parse_structured
     from discourse.formats.flat import parse_flat
-    from discourse.formats.reading import read_text
+    from discourse.formats.reading import read_text, replace_surrogates, surrogate_note
 
     if isinstance(source, Path) or (isinstance(source, str) and _is_file(source)):
         path = Path(source)
@@ -55,7 +55,12 @@ def load_threads(source: str | Path | bytes, name: str | None = None) -> list[Th
     else:
         if not source.strip():
             raise InputError("the input text is empty")
-        text, warnings = read_text(source.encode("utf-8", "surrogatepass"), name=name or "input")
+        # A str may hold lone surrogates (a cut emoji): they have no UTF-8 form, so replace them
+        # here rather than let them turn the whole text into a Windows-1252 guess.
+        clean, bad = replace_surrogates(source)
+        text, warnings = read_text(clean.encode("utf-8"), name=name or "input")
+        if bad:
+            warnings.insert(0, surrogate_note(name or "input", bad))
         name, filename = name or "thread", ""
     fmt = detect_format(text, filename)
     if fmt == "flat":

@@ -9,7 +9,7 @@ from discourse.formats.disqus import parse_disqus
 from discourse.formats.flat import parse_flat
 from discourse.formats.isso import parse_isso
 from discourse.formats.reddit import parse_reddit
-from discourse.formats.tabular import parse_csv, parse_jsonl
+from discourse.formats.tabular import parse_csv, parse_jsonl, parse_tsv
 from discourse.formats.wordpress import parse_wordpress
 
 
@@ -26,3 +26,4 @@ register_format("isso", parse_isso)
 register_format("jsonl", parse_jsonl)
 register_format("json_rows", parse_jsonl)
 register_format("csv", parse_csv)
+register_format("tsv", parse_tsv)

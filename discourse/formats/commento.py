@@ -26,11 +26,11 @@ _TOP_LEVEL = ("", "root")
 
 
 def parse_commento(text: str, source_name: str = "input") -> list[Thread]:
-    data = load_json(text, source_name)
+    file_notes: list[str] = []
+    data = load_json(text, source_name, file_notes)
     if not isinstance(data, dict) or not isinstance(data.get("comments"), list):
         raise InputError(f'{source_name}: not a Commento export (expected an object with a "comments" list)')
     names = _commenters(data.get("commenters"))
-    file_notes: list[str] = []
     if data.get("version") not in (None, 1):
         file_notes.append(f"Commento export version {data.get('version')!r}; read as version 1")
     rows = [r for r in data["comments"] if isinstance(r, dict)]

@@ -5,17 +5,21 @@ Content rules, in order:
 * XML: ``<?xml`` or a root element at the start (a few stray characters before it, as in
   remark42's fixtures, are allowed). Root <disqus> is "disqus"; <rss> with the WordPress
   export namespace is "wordpress"; an HTML page, another RSS feed or another root raises
-  InputError.
+  InputError. A DOCTYPE block that declares anything (``<!DOCTYPE x [ … ]>``: entities, a DTD)
+  is refused with InputError whatever the file is named: entities and DTDs are never read.
 * JSON (``{`` or ``[`` followed by what JSON puts there): Reddit Listings are "reddit"; an
   object with a "comments" list of objects carrying "commentHex" (or beside a "commenters"
   list) is "commento"; a non-empty list of objects each with a "comments" list is "isso"; any
   other list is "json_rows"; one object with a text field is a one-line "jsonl". Text whose
   first line (or two of its first five lines) is a JSON object is "jsonl". JSON that does not
   parse raises InputError, unless the file name ends in .txt/.text/.md (then it is "flat").
-* A header line naming at least two known columns, one of them a text column, is "csv".
+* A header line naming at least two known columns, one of them a text column, is "tsv" when
+  tabs separate it best and "csv" otherwise.
 
-Then the suffix: .jsonl/.ndjson is "jsonl", .json is "json_rows", .csv/.tsv is "csv" (their
-parsers report what is wrong); .xml with no XML in it raises InputError. Anything else is "flat".
+Then the suffix: .jsonl/.ndjson is "jsonl", .json is "json_rows", .csv is "csv", .tsv/.tab is
+"tsv" (their parsers report what is wrong); .xml with no XML in it raises InputError. Anything
+else is "flat". A .tsv/.tab file whose header names known columns is "tsv" even when some other
+delimiter would also fit it.
 
 :func:`parse_structured` turns a parser's KeyError/TypeError/ValueError… on a shape it did not
 expect into a one-line InputError naming the format, so callers only ever see InputError.
@@ -35,7 +39,15 @@ from discourse.core.thread import Thread
 from discourse.formats.tabular import ALIASES
 
 _TEXT_SUFFIXES = {".txt", ".text", ".md"}
-_SUFFIXES = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "json_rows", ".csv": "csv", ".tsv": "csv"}
+_SUFFIXES = {
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+    ".json": "json_rows",
+    ".csv": "csv",
+    ".tsv": "tsv",
+    ".tab": "tsv",
+}
+_DOCTYPE_BLOCK = re.compile(r"(?:<\?xml[^>]*\?>\s*)?(?:<!--.*?-->\s*)*<!(?i:doctype)\s[^>\[]*\[", re.DOTALL)
 _JSON_START = re.compile(r"\s*(?:\{\s*[\"}]|\[\s*[\[{\]])")
 _XML_START = re.compile(
     r"(?:<\?xml[^>]*\?>\s*)?(?:(?:<!--.*?-->|<!(?i:doctype)[^>]*>)\s*)*"  # declaration, comments, doctype
@@ -62,8 +74,9 @@ def detect_format(text: str, filename: str = "") -> str:
         fmt = _json_format(text, label, suffix)
         if fmt:
             return fmt
-    if _is_csv(text):
-        return "csv"
+    delim = _delimiter(text)
+    if delim:
+        return "tsv" if delim == "\t" or _SUFFIXES.get(suffix) == "tsv" else "csv"
     if suffix == ".xml":
         raise InputError(f"{label}: the file is named .xml but holds no XML element")
     return _SUFFIXES.get(suffix, "flat")
@@ -88,6 +101,11 @@ def _xml_format(text: str, label: str, suffix: str) -> str:
     junk = text[:start].strip() if start >= 0 else ""
     if start < 0 or len(junk) > _MAX_XML_JUNK or "\n" in junk:
         return ""
+    if _DOCTYPE_BLOCK.match(text, start, start + _SAMPLE):
+        raise InputError(
+            f"{label}: XML with a <!DOCTYPE … [ … ]> block is refused: entities and DTDs are never read "
+            "(they can expand or fetch content); remove the DOCTYPE block and try again"
+        )
     m = _XML_START.match(text, start, start + _SAMPLE)
     if not m:
         return ""
@@ -157,13 +175,15 @@ def _json_shape(data: Any, label: str) -> str:
 
 
 # -- CSV ----------------------------------------------------------------------------
-def _is_csv(text: str) -> bool:
+def _delimiter(text: str) -> str:
+    """The delimiter of a header line naming at least two known columns, one a text column ("" if none)."""
     header, _, rest = text.partition("\n")
     if not rest.strip():
-        return False
+        return ""
+    best, best_known = "", 0
     for delim in ",\t;|":
         names = {n.strip().lower() for n in next(csv.reader([header], delimiter=delim), [])}
         known = sum(1 for aliases in ALIASES.values() if names & set(aliases))
-        if known >= 2 and names & set(ALIASES["text"]):
-            return True
-    return False
+        if known >= 2 and names & set(ALIASES["text"]) and known > best_known:
+            best, best_known = delim, known
+    return best

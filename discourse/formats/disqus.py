@@ -27,6 +27,7 @@ from defusedxml import DefusedXmlException
 
 from discourse.core.errors import InputError
 from discourse.core.thread import Comment, Thread
+from discourse.formats.reading import replace_surrogates, surrogate_note
 from discourse.formats.tabular import assemble, needed_placeholders, to_iso
 
 # -- XML helpers (shared with wordpress.py) -------------------------------------------
@@ -34,6 +35,9 @@ _DECL = re.compile(r"<\?xml[^>]*\?>")
 _OPAQUE = re.compile(r"(<!\[CDATA\[.*?\]\]>|<!--.*?-->)", re.DOTALL)
 _TAG = re.compile(r"<[A-Za-z][^<>]*>")
 _UNQUOTED = re.compile(r"(\s[\w:.-]+\s*=\s*)([^\s\"'<>=`]+?)(?=\s|/?>$)")
+_SURROGATE_REF = re.compile(
+    r"&#(?:[xX]0*[dD][89a-fA-F][0-9a-fA-F]{2}|0*(?:5529[6-9]|55[3-9]\d\d|56\d{3}|57[0-2]\d\d|573[0-3]\d|5734[0-3]));"
+)
 
 
 def parse_xml(text: str, label: str, warnings: list[str]) -> Element:
@@ -51,7 +55,12 @@ def parse_xml(text: str, label: str, warnings: list[str]) -> Element:
 
 
 def strip_preamble(text: str, label: str, warnings: list[str]) -> str:
-    """Drop stray characters before the XML and the declaration (the text is already decoded)."""
+    """Drop stray characters before the XML and the declaration (the text is already decoded);
+    lone surrogates, raw or as character references, become U+FFFD (XML cannot hold them)."""
+    text, bad = replace_surrogates(text)
+    text, refs = _SURROGATE_REF.subn("&#xFFFD;", text)
+    if bad + refs:
+        warnings.append(surrogate_note(label, bad + refs))
     start = text.find("<")
     if start < 0:
         raise InputError(f"{label}: no XML element found")
@@ -85,7 +94,10 @@ def _parse(xml: str, label: str) -> Element:
     try:
         return SafeET.fromstring(xml, forbid_dtd=False, forbid_entities=True, forbid_external=True)
     except DefusedXmlException as exc:
-        raise InputError(f"{label}: refused XML entity or external reference ({type(exc).__name__})") from None
+        raise InputError(
+            f"{label}: refused XML entity or external reference: entities and DTDs are never read "
+            f"({type(exc).__name__})"
+        ) from None
 
 
 def local(tag: Any) -> str:

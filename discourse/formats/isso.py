@@ -24,7 +24,8 @@ from discourse.formats.tabular import assemble, id_str, listing, to_iso
 
 
 def parse_isso(text: str, source_name: str = "input") -> list[Thread]:
-    data = load_json(text, source_name)
+    file_notes: list[str] = []
+    data = load_json(text, source_name, file_notes)
     if not isinstance(data, list) or not all(isinstance(t, dict) and isinstance(t.get("comments"), list) for t in data):
         raise InputError(
             f'{source_name}: not an isso generic export (expected a list of threads, each with a "comments" list)'
@@ -41,6 +42,8 @@ def parse_isso(text: str, source_name: str = "input") -> list[Thread]:
         thread = _thread(tid, raw, notes, source_name)
         if thread.comments:
             threads.append(thread)
+    if threads and file_notes:
+        threads[0] = threads[0].with_warnings(*file_notes)
     return threads
 
 

@@ -3,6 +3,11 @@
 ``read_text`` turns a path or raw bytes into ``(text, warnings)``. Text always has
 ``\\n`` line ends and no NUL characters. Anything we cannot read becomes an
 :class:`~discourse.core.errors.InputError` with a one-line message, never a traceback.
+
+Lone UTF-16 surrogates (what a JavaScript scraper leaves when it cuts an emoji in half: a raw
+``"\\ud83d"`` in a Python string, or the JSON escape ``\\ud83d``) cannot be written as UTF-8;
+:func:`replace_surrogates` and :func:`load_json` replace each with U+FFFD and the caller records
+:func:`surrogate_note`. Valid pairs are one character and are kept.
 """
 
 from __future__ import annotations
@@ -10,6 +15,7 @@ from __future__ import annotations
 import codecs
 import json
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -77,14 +83,77 @@ def read_text(
     return text, warnings
 
 
-def load_json(text: str, label: str) -> Any:
-    """``json.loads`` with a one-line InputError naming the line and column."""
+def load_json(text: str, label: str, notes: list[str] | None = None) -> Any:
+    """``json.loads`` with a one-line InputError naming the line and column.
+
+    Lone surrogates in strings (and keys) come back as U+FFFD; ``notes`` gets a warning saying how many."""
+    data, bad = load_json_counted(text, label)
+    if bad and notes is not None:
+        notes.append(surrogate_note(label, bad))
+    return data
+
+
+def load_json_counted(text: str, label: str) -> tuple[Any, int]:
+    """:func:`load_json` that returns the number of lone surrogates replaced instead of a warning."""
     try:
-        return json.loads(text)
+        data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise InputError(f"{label}: not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno})") from None
     except RecursionError:
         raise InputError(f"{label}: JSON is nested too deeply to read") from None
+    if not _SURROGATE.search(text) and "\\u" not in text:
+        return data, 0  # neither raw surrogates nor escapes: nothing to look for
+    return _scrub(data)
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def replace_surrogates(text: str) -> tuple[str, int]:
+    """``text`` with every lone UTF-16 surrogate replaced by U+FFFD, and how many there were."""
+    return _SURROGATE.subn("\ufffd", text)
+
+
+def surrogate_note(label: str, count: int) -> str:
+    return (
+        f"{label}: {count} lone UTF-16 surrogate(s) (half of an emoji or other character cut by the "
+        "exporter) replaced with U+FFFD"
+    )
+
+
+def _scrub(data: Any) -> tuple[Any, int]:
+    """Replace lone surrogates in every string of a parsed JSON value (iteratively: no recursion limit)."""
+    total = 0
+
+    def fix(value: Any) -> Any:
+        nonlocal total
+        if isinstance(value, str):
+            value, n = replace_surrogates(value)
+            total += n
+        return value
+
+    root = [data]
+    stack: list[list[Any] | dict[str, Any]] = [root]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, list):
+            for i, v in enumerate(node):
+                if isinstance(v, (list, dict)):
+                    stack.append(v)
+                else:
+                    node[i] = fix(v)
+        else:
+            for k in list(node):
+                v = node[k]
+                key = fix(k)
+                if key != k:
+                    del node[k]
+                    node[key] = v
+                if isinstance(v, (list, dict)):
+                    stack.append(v)
+                else:
+                    node[key] = fix(v)
+    return root[0], total
 
 
 def _size(n: int) -> str:
@@ -180,6 +249,13 @@ def _decode_legacy(data: bytes, label: str) -> tuple[str, list[str]]:
         return data.decode("utf-8"), []
     except UnicodeDecodeError:
         pass
+    try:  # UTF-8 that encodes surrogates one by one (CESU-8 / WTF-8, as some exporters write them)
+        wtf8 = data.decode("utf-8", errors="surrogatepass")
+    except UnicodeDecodeError:
+        pass
+    else:  # pairs become their character; what is left is a lone half
+        text, bad = replace_surrogates(wtf8.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "surrogatepass"))
+        return text, [surrogate_note(label, bad)] if bad else []
     # Mostly valid UTF-8 with a few broken bytes (a truncated or mixed file): keep UTF-8.
     lenient = data.decode("utf-8", errors="replace")
     bad = lenient.count("\ufffd") - data.count(b"\xef\xbf\xbd")

@@ -2,7 +2,17 @@
 
 Comments are read depth first in API order (the order the page shows), so a
 parent always comes before its replies. "more" stubs (comments Reddit did not send)
-are not comments: they are counted in a warning and listed in ``Thread.meta["more"]``.
+are not comments: they are counted in a warning, listed raw in ``Thread.meta["more"]`` and
+as placeholders in ``Thread.meta["missing"]``: one mapping per stub, in reading order, with
+
+* ``parent_id``: the comment the missing replies answer (None: the post), always in the thread;
+* ``count``: how many comments Reddit says are behind the stub (replies of replies included);
+* ``ids``: the ids of the missing direct replies it lists (empty for "continue this thread");
+* ``kind``: "more" (a "load more comments" link) or "continue" (a "continue this thread" link,
+  count 0: the replies are there but deeper than the response goes);
+* ``stub_id``: the stub's own id.
+
+A deleted comment that only a stub answers is kept as a placeholder too, so no stub loses its parent.
 Text fields are HTML-unescaped exactly once (responses fetched without ``raw_json=1``
 carry ``&amp;``/``&gt;``). The RumourEval ``raw.json`` files use the same schema.
 
@@ -39,7 +49,8 @@ _COMMENT_META = (
 
 
 def parse_reddit(text: str, source_name: str = "input") -> list[Thread]:
-    data = load_json(text, source_name)
+    file_notes: list[str] = []
+    data = load_json(text, source_name, file_notes)
     listings = data if isinstance(data, list) else [data]
     if not listings or not all(_is_listing(x) for x in listings):
         raise InputError(f"{source_name}: not a Reddit comments response (expected [post Listing, comment Listing])")
@@ -51,7 +62,7 @@ def parse_reddit(text: str, source_name: str = "input") -> list[Thread]:
                 post = thing["data"] if isinstance(thing.get("data"), dict) else {}
             else:
                 comment_things.append(thing)
-    thread = _thread(post, comment_things, source_name)
+    thread = _thread(post, comment_things, source_name).with_warnings(*file_notes)
     return [thread] if thread.comments else []
 
 
@@ -113,7 +124,7 @@ def _thread(post: dict[str, Any], things: list[Any], label: str) -> Thread:
                 stack.append((child, comment.id))
     if skipped:
         notes.append(f"skipped {len(skipped)} entry(ies) that are not comments: {', '.join(sorted(set(skipped)))}")
-    comments = _drop_gone_bodies(comments, notes)
+    comments = _drop_gone_bodies(comments, notes, {s["parent_id"] for s in stubs} - {None})
     _note_stubs(stubs, post.get("num_comments"), len(comments), notes)
     deleted = sum(1 for c in comments if c.meta.get("deleted"))
     if deleted:
@@ -129,6 +140,7 @@ def _thread(post: dict[str, Any], things: list[Any], label: str) -> Thread:
         "num_comments": post.get("num_comments"),
         "created": to_iso(post.get("created_utc")),
         "more": tuple(stubs),
+        "missing": tuple(_placeholder(s, {c.id for c in comments}) for s in stubs),
     }
     if not post:
         notes.append("the response has no post listing; title and article are empty")
@@ -171,11 +183,28 @@ def _comment(d: dict[str, Any], post_id: str | None, tree_parent: str | None, n:
     )
 
 
-def _drop_gone_bodies(comments: list[Comment], notes: list[str]) -> list[Comment]:
+def _placeholder(stub: dict[str, Any], ids: set[str]) -> dict[str, Any]:
+    parent = stub["parent_id"] if stub["parent_id"] in ids else None
+    loading = stub["count"] > 0 or stub["children"]
+    out = {
+        "parent_id": parent,
+        "count": stub["count"],
+        "ids": tuple(str(x) for x in stub["children"]),
+        "kind": "more" if loading else "continue",
+        "stub_id": stub["id"],
+    }
+    if parent != stub["parent_id"]:  # a parent the response does not hold: the stub answers the post
+        out["parent_not_in_thread"] = stub["parent_id"]
+    return out
+
+
+def _drop_gone_bodies(comments: list[Comment], notes: list[str], stub_parents: set[str]) -> list[Comment]:
     gone = {c.id for c in comments if c.meta.get("body_deleted") or c.meta.get("body_removed")}
     if not gone:
         return comments
-    keep = needed_placeholders({c.id: c.parent_id for c in comments}, gone)
+    parent_of: dict[str, str | None] = {c.id: c.parent_id for c in comments}
+    parent_of.update({f"more stub under {p}": p for p in stub_parents})  # missing replies count as replies
+    keep = needed_placeholders(parent_of, gone)
     if keep:
         notes.append(
             f"{len(keep)} deleted or removed comment(s) kept as empty placeholders because "
@@ -197,7 +226,11 @@ def _note_stubs(stubs: list[dict[str, Any]], claimed: Any, present: int, notes: 
         total = f" (the post reports {claimed} comments; {present} are here)" if isinstance(claimed, int) else ""
         notes.append(
             f"{len(loading)} 'load more comments' stub(s) list {listed} comment(s) Reddit did not "
-            f"include in this file; they are not in the thread{total}"
+            f"include in this file; they are not in the thread{total} and are listed as placeholders "
+            "(parent, count, ids) in meta['missing']"
         )
     if continues:
-        notes.append(f"{continues} 'continue this thread' link(s): deeper replies are not in this file")
+        notes.append(
+            f"{continues} 'continue this thread' link(s): deeper replies are not in this file "
+            "(placeholders in meta['missing'])"
+        )

@@ -27,7 +27,7 @@ from typing import Any
 
 from discourse.core.errors import InputError
 from discourse.core.thread import Comment, Thread
-from discourse.formats.reading import load_json
+from discourse.formats.reading import load_json, load_json_counted, replace_surrogates, surrogate_note
 
 ALIASES: dict[str, tuple[str, ...]] = {
     "id": ("id", "comment_id", "commentid", "cid", "message_id", "utterance_id"),
@@ -220,45 +220,120 @@ def id_str(value: Any) -> str | None:
 def parse_jsonl(text: str, source_name: str = "input") -> list[Thread]:
     """JSON Lines (one object per line) or a JSON array of objects."""
     if text.lstrip().startswith("["):
-        data = load_json(text, source_name)
+        notes: list[str] = []
+        data = load_json(text, source_name, notes)
         if not isinstance(data, list):
             raise InputError(f"{source_name}: expected a JSON array of comment objects")
-        return _build(list(enumerate(data, start=1)), source_name, "json_rows", "item", [])
+        return _build(list(enumerate(data, start=1)), source_name, "json_rows", "item", notes)
     rows: list[tuple[int, Any]] = []
     bad: list[str] = []
+    surrogates = 0
     for no, line in enumerate(text.split("\n"), start=1):
         if not line.strip():
             continue
         try:
-            rows.append((no, load_json(line, "line")))
+            row, n = load_json_counted(line, "line")
         except InputError as exc:
             bad.append(f"{no} ({str(exc).removeprefix('line: ')})")
+            continue
+        rows.append((no, row))
+        surrogates += n
     if not rows:
         raise InputError(f"{source_name}: no line holds a JSON object" + (f" (line {bad[0]})" if bad else ""))
     warnings = [f"{len(bad)} line(s) are not valid JSON and were skipped: lines {listing(bad)}"] if bad else []
+    if surrogates:
+        warnings.append(surrogate_note(source_name, surrogates))
     return _build(rows, source_name, "jsonl", "line", warnings)
 
 
 def parse_csv(text: str, source_name: str = "input") -> list[Thread]:
-    """CSV/TSV with a header row; the delimiter is whichever makes the header most recognisable."""
+    """CSV with a header row; the delimiter is whichever makes the header most recognisable."""
     header = text.split("\n", 1)[0]
     delim = max(",\t;|", key=lambda d: (_known_columns(header, d), d == ","))
+    return _parse_delimited(text, source_name, delim, "csv")
+
+
+def parse_tsv(text: str, source_name: str = "input") -> list[Thread]:
+    """Tab-separated rows with a header. Quotes are literal text unless the file quotes whole fields
+    (as spreadsheet exports do, to hold tabs or line breaks), which is told from the file itself."""
+    return _parse_delimited(text, source_name, "\t", "tsv")
+
+
+def _parse_delimited(text: str, source_name: str, delim: str, fmt: str) -> list[Thread]:
+    text, surrogates = replace_surrogates(text)
+    notes = [surrogate_note(source_name, surrogates)] if surrogates else []
+    header = text.split("\n", 1)[0]
     if _known_columns(header, delim) == 0:
         raise InputError(
-            f"{source_name}: the CSV header names no known column (expected e.g. {', '.join(ALIASES['text'][:4])})"
+            f"{source_name}: the {fmt.upper()} header names no known column "
+            f"(expected e.g. {', '.join(ALIASES['text'][:4])})"
         )
     csv.field_size_limit(max(csv.field_size_limit(), 1 << 30))  # long comments are legitimate
-    reader = csv.DictReader(io.StringIO(text, newline=""), delimiter=delim)
+    quoted = delim != "\t" or _tsv_quotes_fields(text)
+    rows, start = _read_rows(text, source_name, delim, fmt, quoted)
+    if quoted and _unclosed_quote(text, delim, start):
+        if delim == "\t":  # a TSV with a literal quote and ragged rows: read it as plain TSV
+            rows, _ = _read_rows(text, source_name, delim, fmt, quoted=False)
+            notes.append(f"the quote opening a field on line {start} never closes; quotes are read as text")
+        else:
+            notes.append(
+                f"a quoted field on line {start} never closes: the rest of the file was read into it "
+                "(check that line's quotes)"
+            )
+    return _build(rows, source_name, fmt, "line", notes)
+
+
+def _read_rows(text: str, source_name: str, delim: str, fmt: str, quoted: bool) -> tuple[list[tuple[int, Any]], int]:
+    """The rows (line number, field dict) and the first line of the last record."""
+    source = io.StringIO(text, newline="")
+    if quoted:
+        reader = csv.DictReader(source, delimiter=delim, quoting=csv.QUOTE_MINIMAL)
+    else:
+        reader = csv.DictReader(source, delimiter=delim, quoting=csv.QUOTE_NONE)
     rows: list[tuple[int, Any]] = []
+    start = end = 1  # first line of the last record read, and of the next
     try:
+        if reader.fieldnames is not None:  # reads the header
+            start = end = reader.line_num + 1
         for row in reader:
             extra = row.pop(None, None)
             if extra:
                 row["_extra_fields"] = extra
             rows.append((reader.line_num, row))
+            start, end = end, reader.line_num + 1
     except csv.Error as exc:
-        raise InputError(f"{source_name}: malformed CSV at line {reader.line_num} ({exc})") from None
-    return _build(rows, source_name, "csv", "line", [])
+        raise InputError(f"{source_name}: malformed {fmt.upper()} at line {reader.line_num} ({exc})") from None
+    return rows, start
+
+
+_FULLY_QUOTED = re.compile(r'"(?:[^"]|"")*"')
+
+
+def _tsv_quotes_fields(text: str) -> bool:
+    """Whether a TSV quotes whole fields (CSV-style) rather than holding literal quote characters.
+
+    Plain TSV has one record per line and no quoting. A file is read with quoting when some
+    field is quoted whole (a quote, the text with quotes doubled, a quote) or a record spans
+    lines (a quoted line break), and no field merely starts with a quote (as in: "quoted" start)."""
+    lines = [line for line in text.split("\n") if line.strip()]
+    if not lines:
+        return False
+    width = lines[0].count("\t")
+    if any(line.count("\t") != width for line in lines):
+        return True  # a record across lines (or a quoted tab): only quoting explains it
+    starts = [field for line in lines[1:] for field in line.split("\t") if field.startswith('"')]
+    return bool(starts) and all(_FULLY_QUOTED.fullmatch(field) for field in starts)
+
+
+def _unclosed_quote(text: str, delim: str, line: int) -> bool:
+    """Whether the record starting at ``line`` (1-based) opens a quoted field that never closes."""
+    rest = "\n".join(text.split("\n")[line - 1 :])
+    try:
+        for _ in csv.reader(io.StringIO(rest, newline=""), delimiter=delim, strict=True):
+            pass
+    except csv.Error as exc:
+        return "unexpected end of data" in str(exc)
+    return False
 
 
 def _known_columns(header: str, delim: str) -> int:
