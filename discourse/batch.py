@@ -30,7 +30,7 @@ from discourse.report.atomic import atomic_write_text
 STATE_FILE = ".discourse-state.json"
 THREAD_MARKER = ".discourse-thread.json"
 """In every thread folder: the source file and thread id it holds (checked before a rewrite)."""
-INPUT_SUFFIXES = {".txt", ".json", ".jsonl", ".ndjson", ".csv", ".xml", ".text"}
+INPUT_SUFFIXES = {".txt", ".text", ".json", ".jsonl", ".ndjson", ".csv", ".tsv", ".xml"}
 
 
 class OutputError(DiscourseError):
@@ -48,21 +48,31 @@ class BatchResult:
     seconds: float = 0.0
 
 
-def expand_inputs(paths: Iterable[str | Path]) -> list[Path]:
+def expand_inputs(paths: Iterable[str | Path], exclude: Iterable[str | Path] = ()) -> list[Path]:
+    """The input files the given paths stand for: a file as given; a folder's readable files
+    (by suffix, sorted), leaving out hidden files and folders, the ``exclude`` folders (the run's
+    own output folder) and any folder holding a discourse state file or thread marker: an
+    output folder inside the input folder is never read back as new threads."""
+    excluded = {Path(e).resolve() for e in exclude}
+
+    def is_output(folder: Path) -> bool:
+        return folder in excluded or (folder / STATE_FILE).exists() or (folder / THREAD_MARKER).exists()
+
     out: list[Path] = []
     for p in map(Path, paths):
-        if p.is_dir():
-            out.extend(
-                sorted(
-                    f
-                    for f in p.rglob("*")
-                    if f.is_file()
-                    and f.suffix.lower() in INPUT_SUFFIXES
-                    and not any(part.startswith(".") for part in f.relative_to(p).parts)
-                )
-            )
-        else:
+        if not p.is_dir():
             out.append(p)
+            continue
+        top = p.resolve()
+        if is_output(top) or any(a in excluded or (a / STATE_FILE).exists() for a in top.parents):
+            continue
+        found: list[Path] = []
+        for root, dirs, files in os.walk(p):
+            dirs[:] = [d for d in dirs if not d.startswith(".") and not is_output(Path(root, d).resolve())]
+            found.extend(
+                Path(root, f) for f in files if not f.startswith(".") and Path(f).suffix.lower() in INPUT_SUFFIXES
+            )
+        out.extend(sorted(found))
     return out
 
 
@@ -146,10 +156,14 @@ def run_batch(
     from discourse.report.html import render_index
 
     say = on_event or (lambda kind, msg: None)
+    inputs = [Path(p) for p in inputs]
     out = Path(out_dir)
+    files = expand_inputs(inputs, exclude=[out])
+    if not files:
+        where = ", ".join(map(str, inputs)) or "(no paths given)"
+        raise InputError(f"no input files found in {where} (read: {', '.join(sorted(INPUT_SUFFIXES))})")
     out.mkdir(parents=True, exist_ok=True)
     state = _load_state(out)
-    files = expand_inputs(inputs)
     result = BatchResult()
     t0 = time.perf_counter()
     pipeline: Pipeline | None = None
