@@ -465,6 +465,8 @@ def test_parse_structured_dispatch_and_safety_net(monkeypatch: pytest.MonkeyPatc
         "jsonl",
         "json_rows",
         "csv",
+        "tsv",
+        "wikiconv",
     }
     with pytest.raises(InputError, match="unknown input format"):
         parse_structured("x", "yaml", "x")
@@ -684,12 +686,6 @@ def test_real_commento(shared: Path) -> None:
     assert (comments["Great reply!"].parent_id or "").startswith("7d77e39f")
     assert comments["Great reply!"].author == "Saturnin Uf"
     assert comments["Example comment created by user."].author == "Anonymous"
-
-
-@pytest.mark.shared
-def test_real_wikidetox_is_refused_cleanly(shared: Path) -> None:
-    with pytest.raises(InputError, match="no text field"):
-        load_threads(shared / "formats" / "wikidetox-talk" / "conversations_job2_x1000.json")
 
 
 _SOURCES = {

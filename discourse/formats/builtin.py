@@ -10,6 +10,7 @@ from discourse.formats.flat import parse_flat
 from discourse.formats.isso import parse_isso
 from discourse.formats.reddit import parse_reddit
 from discourse.formats.tabular import parse_csv, parse_jsonl, parse_tsv
+from discourse.formats.wikiconv import parse_wikiconv
 from discourse.formats.wordpress import parse_wordpress
 
 
@@ -23,6 +24,7 @@ register_format("disqus", parse_disqus)
 register_format("wordpress", parse_wordpress)
 register_format("commento", parse_commento)
 register_format("isso", parse_isso)
+register_format("wikiconv", parse_wikiconv)
 register_format("jsonl", parse_jsonl)
 register_format("json_rows", parse_jsonl)
 register_format("csv", parse_csv)

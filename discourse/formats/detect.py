@@ -9,10 +9,12 @@ Content rules, in order:
   is refused with InputError whatever the file is named: entities and DTDs are never read.
 * JSON (``{`` or ``[`` followed by what JSON puts there): Reddit Listings are "reddit"; an
   object with a "comments" list of objects carrying "commentHex" (or beside a "commenters"
-  list) is "commento"; a non-empty list of objects each with a "comments" list is "isso"; any
-  other list is "json_rows"; one object with a text field is a one-line "jsonl". Text whose
-  first line (or two of its first five lines) is a JSON object is "jsonl". JSON that does not
-  parse raises InputError, unless the file name ends in .txt/.text/.md (then it is "flat").
+  list) is "commento"; conversations mapping ids to utterances with "content" and "parent_id"
+  (a list of them, or one) are "wikiconv"; a non-empty list of objects each with a "comments"
+  list is "isso"; any other list is "json_rows"; one object with a text field is a one-line
+  "jsonl". Text whose first line (or two of its first five lines) is a JSON object is "jsonl".
+  JSON that does not parse raises InputError, unless the file name ends in .txt/.text/.md
+  (then it is "flat").
 * A header line naming at least two known columns, one of them a text column, is "tsv" when
   tabs separate it best and "csv" otherwise.
 
@@ -37,6 +39,7 @@ from discourse.core.errors import InputError
 from discourse.core.inputs import FORMATS
 from discourse.core.thread import Thread
 from discourse.formats.tabular import ALIASES
+from discourse.formats.wikiconv import looks_like_wikiconv
 
 _TEXT_SUFFIXES = {".txt", ".text", ".md"}
 _SUFFIXES = {
@@ -162,6 +165,8 @@ def _json_shape(data: Any, label: str) -> str:
         rows = data["comments"]
         if "commenters" in data or any(isinstance(r, dict) and "commentHex" in r for r in rows[:100]):
             return "commento"
+    if looks_like_wikiconv(data):
+        return "wikiconv"
     if isinstance(data, list):
         if data and all(isinstance(t, dict) and isinstance(t.get("comments"), list) for t in data):
             return "isso"
