@@ -9,11 +9,12 @@ and each thread's outputs are written atomically.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,8 @@ from discourse.report.atomic import atomic_write_text
 STATE_FILE = ".discourse-state.json"
 THREAD_MARKER = ".discourse-thread.json"
 """In every thread folder: the source file and thread id it holds (checked before a rewrite)."""
+LOCK_FILE = ".discourse.lock"
+"""Held (``flock``) by the run writing into the folder; a second run waits for it."""
 INPUT_SUFFIXES = {".txt", ".text", ".json", ".jsonl", ".ndjson", ".csv", ".tsv", ".xml"}
 
 
@@ -37,6 +40,16 @@ class OutputError(DiscourseError):
     """The output folder cannot be written, or a folder there holds something else."""
 
     exit_code = 6
+
+
+@dataclass(frozen=True)
+class Event:
+    """Something a run reports as it goes: ``kind`` (wait, skip, fail, done...), a one-line
+    ``message`` for people and ``data`` for scripts."""
+
+    kind: str
+    message: str
+    data: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -133,6 +146,64 @@ def _load_state(out: Path) -> dict[str, Any]:
         return {}
 
 
+@contextlib.contextmanager
+def locked(out: Path, say: Callable[[Event], None]) -> Iterator[None]:
+    """Hold the output folder's lock for a whole run. A second run into the same folder waits
+    until the first has finished (it says so once, naming the process holding the lock), then
+    starts from the state the first one left: two runs never interleave their writes."""
+    try:
+        import fcntl
+    except ImportError:  # no flock (Windows): one run at a time is the user's job
+        yield
+        return
+    fd = os.open(out / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o666)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            pid = os.pread(fd, 32, 0).decode("ascii", "replace").strip()
+            who = f" (pid {pid})" if pid.isdigit() else ""
+            say(
+                Event("wait", f"another discourse run{who} is writing to {out}; waiting for it to finish", {"pid": pid})
+            )
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode("ascii"), 0)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
+
+
+def index_entries(out: Path, state: dict[str, Any]) -> list[dict[str, Any]]:
+    """Everything the output folder holds: every complete thread folder (from its marker), and a
+    row for every input whose last run failed. The index never forgets an earlier run's reports."""
+    rows: list[dict[str, Any]] = []
+    for folder in sorted(out.iterdir()):
+        if folder.name.startswith(".") or not folder.is_dir() or not (folder / "analysis.json").is_file():
+            continue
+        marker = read_marker(folder)
+        if marker is not None and isinstance(marker.get("entry"), dict):
+            rows.append({**marker["entry"], "folder": folder.name})
+    for src, st in sorted(state.items()):
+        if st.get("status") == "failed":
+            rows.append(_failed_row(src, st))
+    return rows
+
+
+def _failed_row(src: str, st: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "folder": "",
+        "title": Path(src).name,
+        "source": src,
+        "comments": 0,
+        "chains": 0,
+        "flagged": 0,
+        "max_toxicity": 0.0,
+        "status": "failed",
+        "error": st.get("error", ""),
+    }
+
+
 @dataclass
 class _Pending:
     path: Path
@@ -146,16 +217,15 @@ def run_batch(
     out_dir: str | Path,
     config: Config,
     force: bool = False,
-    on_event: Callable[[str, str], None] | None = None,
+    on_event: Callable[[Event], None] | None = None,
     group_texts: int = 20_000,
 ) -> BatchResult:
     """Analyse every input not already done with the same key. Files are parsed ahead and
     analysed in groups of up to ``group_texts`` texts sharing one encoder pass; each file's
     outputs and its state entry are written as soon as its last thread is done, so a crash
     loses at most the files of the group in flight."""
-    from discourse.report.html import render_index
 
-    say = on_event or (lambda kind, msg: None)
+    say = on_event or (lambda event: None)
     inputs = [Path(p) for p in inputs]
     out = Path(out_dir)
     files = expand_inputs(inputs, exclude=[out])
@@ -163,6 +233,15 @@ def run_batch(
         where = ", ".join(map(str, inputs)) or "(no paths given)"
         raise InputError(f"no input files found in {where} (read: {', '.join(sorted(INPUT_SUFFIXES))})")
     out.mkdir(parents=True, exist_ok=True)
+    with locked(out, say):
+        return _run(files, out, config, force, say, group_texts)
+
+
+def _run(
+    files: list[Path], out: Path, config: Config, force: bool, say: Callable[[Event], None], group_texts: int
+) -> BatchResult:
+    from discourse.report.html import render_index
+
     state = _load_state(out)
     result = BatchResult()
     t0 = time.perf_counter()
@@ -182,7 +261,7 @@ def run_batch(
             done = [_write(next(analyses), p, out, config, tid) for tid in thread_keys(p.threads)]
             state[p.src] = {"key": p.key, "status": "ok", "threads": done}
             result.processed.append(str(p.path))
-            say("done", f"{p.path}: {len(p.threads)} thread(s)")
+            say(Event("done", f"{p.path}: {len(p.threads)} thread(s)"))
             save_state()
         group.clear()
 
@@ -203,7 +282,7 @@ def run_batch(
             and all(_done(out, src, e) for e in prev.get("threads", []))
         ):
             result.skipped.append(str(path))
-            say("skip", f"{path} (unchanged)")
+            say(Event("skip", f"{path} (unchanged)"))
             continue
         try:
             threads = load_threads(path)
@@ -211,36 +290,18 @@ def run_batch(
             msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
             result.failed[str(path)] = msg
             state[src] = {"key": None, "status": "failed", "error": msg, "threads": []}
-            say("fail", f"{path}: {msg}")
+            say(Event("fail", f"{path}: {msg}"))
             save_state()
             continue
         group.append(_Pending(path, src, key, threads))
         if sum(len(t.comments) + 1 for p in group for t in p.threads) >= group_texts:
             flush()
     flush()
-    entries: list[dict[str, Any]] = []
     wanted = {str(p.resolve()) for p in files}
     for src, st in sorted(state.items()):
-        if src not in wanted:
-            continue
-        if st.get("status") == "ok":
-            entries.extend(st.get("threads", []))
-        else:
-            entries.append(
-                {
-                    "folder": "",
-                    "title": Path(src).name,
-                    "source": src,
-                    "comments": 0,
-                    "chains": 0,
-                    "flagged": 0,
-                    "max_toxicity": 0.0,
-                    "status": "failed",
-                    "error": st.get("error", ""),
-                }
-            )
-    result.entries = entries
-    atomic_write_text(out / "index.html", render_index(entries))
+        if src in wanted:
+            result.entries.extend(st.get("threads", []) if st.get("status") == "ok" else [_failed_row(src, st)])
+    atomic_write_text(out / "index.html", render_index(index_entries(out, state)))
     result.seconds = time.perf_counter() - t0
     return result
 

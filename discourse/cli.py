@@ -59,14 +59,14 @@ def main() -> None:
 @_domain_errors
 def analyze(inputs: tuple[str, ...], out_dir: str, config_path: str | None, force: bool, quiet: bool) -> None:
     """Analyse thread files or folders of them; write analysis.json, report.html and graph.graphml."""
-    from discourse.batch import run_batch
+    from discourse.batch import Event, run_batch
     from discourse.core.config import load_config
 
     cfg = load_config(config_path)
 
-    def say(kind: str, msg: str) -> None:
+    def say(event: Event) -> None:
         if not quiet:
-            click.echo(f"[{kind}] {msg}", err=True)
+            click.echo(f"[{event.kind}] {event.message}", err=True)
 
     res = run_batch(inputs, out_dir, cfg, force=force, on_event=say)
     for e in res.entries:
