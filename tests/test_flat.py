@@ -70,11 +70,15 @@ def test_authorless_comment_warns() -> None:
 
 
 def test_truncated_display_name_is_merged() -> None:
-    text = FLAT + "\nAlexandra Konstantinopoulou-Smith\n\nAnd I stand by it.\n"
+    # merged only because the page shows the name cut off (tests/test_flat_names.py: prefixes alone are not)
+    cut = FLAT.replace("Konstantinopoulou-Smi\n", "Konstantinopoulou-Smi\u2026\n")
+    text = cut + "\nAlexandra Konstantinopoulou-Smith\n\nAnd I stand by it.\n"
     t = parse_flat(text, "bikes")
     assert t.comments[5].author == "Alexandra Konstantinopoulou-Smith"
-    assert t.comments[5].meta["display_name"] == "Alexandra Konstantinopoulou-Smi"
+    assert t.comments[5].meta["display_name"] == "Alexandra Konstantinopoulou-Smi\u2026"
     assert any("truncated" in w for w in t.warnings)
+    uncut = parse_flat(FLAT + "\nAlexandra Konstantinopoulou-Smith\n\nAnd I stand by it.\n", "bikes")
+    assert uncut.comments[5].author == "Alexandra Konstantinopoulou-Smi"
 
 
 def test_page_furniture_dropped() -> None:

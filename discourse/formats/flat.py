@@ -16,48 +16,81 @@ The layout, as scrapers of Disqus-style pages leave it::
 
 Rules (general, nothing here knows any particular file):
 
-* The text is split into *blocks* of consecutive non-blank lines; each block
-  remembers how many blank lines preceded it (its *gap*).
+* The text is split into *blocks* of consecutive non-blank lines (a line of whitespace alone is
+  blank); each block remembers how many blank lines preceded it (its *gap*).
 * The first block is the title when it is a single line. The article runs until the
   first gap of two or more blank lines; without one, until the first author line.
 * A block is an *author line* when it is one short, name-like line (few words, no
-  sentence punctuation at its end, no pronouns or function-word phrasing), followed
-  by exactly one blank line and a text block which is not itself an author line.
-  A display name seen several times in that position is trusted more.
+  sentence punctuation at its end, no pronouns or function-word phrasing; or a handle such
+  as "6_283185"), followed by exactly one blank line and a text block which is not itself an
+  author line. A display name seen several times in that position is trusted more.
 * A block after two or more blank lines with no author line starts a comment whose
   author is unknown (``author=None``); the reply-graph stage may infer it later.
-* Any other block continues the current comment (a new paragraph). Line breaks
-  inside a block are kept verbatim.
-* Lines that are page furniture ("Reply", "Share ›", "Load more comments", "• 3 years
-  ago", vote counts) are dropped, with a warning.
-* A display name that is a strict prefix of a longer one in the same thread
-  ("Willing Conscience (The Truths" vs "… Truths Out There)") is merged into the
-  longer one, with a warning.
+* Any other block continues the current comment (a new paragraph). Comment text is kept
+  verbatim: line breaks, the blank lines between paragraphs and trailing spaces inside it.
+* Page furniture ("Reply", "Share ›", "Load more comments", "• 3 years ago", "12 points", a
+  date line) is dropped only where furniture stands, never from inside a comment: a whole
+  block of it right after an author line (dates and times included) or right after a
+  comment's text (actions and vote counts, one blank line before the next comment); lines of
+  it on the author line's block ("Ann\\n• 3 years ago"), at the start of the text after an
+  author line, or at the end of a comment. A comment that would be left empty keeps it. The
+  dropped lines are counted in a warning and kept in the comment's ``meta["furniture"]``; bare
+  numbers, "-" and "+" are never dropped (a comment "10", a list "1 2 3"), and a comment that
+  starts or ends with lines that only look like furniture is kept whole, with a warning.
+* A display name shown cut off — ending in an ellipsis ("Daniel…", "Daniel...") or with a
+  parenthesis left open ("Willing Conscience (The Truths") — is merged into the one longer
+  display name it begins, with a warning; with several candidates it is kept as shown. Names
+  that merely share a prefix ("Daniel", "Daniela") are different people: kept apart (a long
+  one is mentioned in a warning).
 """
 
 from __future__ import annotations
 
 import re
 from collections import Counter
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 
 from discourse.core.errors import InputError
 from discourse.core.thread import Comment, Thread
 from discourse.formats.disqus import looks_like_html
 from discourse.formats.flat_segment import SAYS, label_blocks, name_score
+from discourse.formats.reading import replace_surrogates, surrogate_note
 
-_NOISE = re.compile(
-    r"^\s*(?:reply|share\s*›?|report|flag|edit(?:ed)?|delete|load more comments|show more repl(?:y|ies)|"
-    r"see more|hide repl(?:y|ies)|view repl(?:y|ies)|[−+–-]|[•·]\s*.*\bago|\d+\s*(?:points?|votes?|likes?)?|"
-    r"(?:an?|\d+)\s+(?:seconds?|minutes?|hours?|days?|weeks?|months?|years?)\s+ago|avatar|"
-    # a line that is only a date and/or a time: "May 21, 2020 at 3:15 pm", "2020-05-21 15:15", "21/05/2020"
-    r"(?:(?:on\s+)?(?:(?:mon|tue|wed|thu|fri|sat|sun)\w*,?\s+)?"
+_DATE = (  # a line that is only a date and/or a time: "May 21, 2020 at 3:15 pm", "2020-05-21 15:15", "21/05/2020"
+    r"(?:on\s+)?(?:(?:mon|tue|wed|thu|fri|sat|sun)\w*,?\s+)?"
     r"(?:(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)\w*\.?\s+\d{1,2}(?:st|nd|rd|th)?,?\s+\d{4}"
     r"|\d{1,2}(?:st|nd|rd|th)?\s+(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)\w*\.?,?\s+\d{4}"
     r"|\d{4}-\d{2}-\d{2}|\d{1,2}[/.]\d{1,2}[/.]\d{2,4})"
-    r"(?:,?\s+(?:at\s+)?\d{1,2}:\d{2}(?::\d{2})?\s*(?:[ap]\.?m\.?)?(?:\s*[A-Z]{2,4})?)?))\s*$",
+    r"(?:,?\s+(?:at\s+)?\d{1,2}:\d{2}(?::\d{2})?\s*(?:[ap]\.?m\.?)?(?:\s*[A-Z]{2,4})?)?"
+)
+# What a comment widget prints around a comment: actions and vote counts ...
+_ACTION = re.compile(
+    r"^\s*(?:reply|share\s*›?|report|flag|edit(?:ed)?|delete|load more comments|show more repl(?:y|ies)|"
+    r"see more|hide repl(?:y|ies)|view repl(?:y|ies)|avatar|\d+\s*(?:points?|votes?|likes?))\s*$",
     re.IGNORECASE,
 )
+# ... times ("• 3 years ago", "2 hours ago", a date line) ...
+_TIME = re.compile(
+    r"^\s*(?:[•·]\s*.*\bago|(?:an?|\d+)\s+(?:seconds?|minutes?|hours?|days?|weeks?|months?|years?)\s+ago|"
+    + _DATE
+    + r")\s*$",
+    re.IGNORECASE,
+)
+# ... and what only looks like furniture: bare numbers (vote counts or a comment "10"), "-", "+".
+_BARE = re.compile(r"^\s*(?:[−+–-]|\d+)\s*$")
+
+_ACT, _TIM, _BAR = "action", "time", "bare"
+
+
+def _kind(line: str) -> str:
+    if _ACTION.match(line):
+        return _ACT
+    if _TIME.match(line):
+        return _TIM
+    if _BARE.match(line):
+        return _BAR
+    return ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,57 +98,106 @@ class _Block:
     lines: tuple[str, ...]
     gap: int  # blank lines before this block
     line_no: int  # 1-based line number of the first line
+    sep: str = "\n\n"  # the text between the previous block and this one, blank lines verbatim
+    kinds: tuple[str, ...] = ()  # furniture kind of each line ("" for none)
 
     @property
     def text(self) -> str:
         return "\n".join(self.lines)
 
+    def all_furniture(self, *strong: str) -> bool:
+        """Every line is furniture and at least one is of a kind in ``strong``."""
+        return all(self.kinds) and any(k in strong for k in self.kinds)
 
-def _blocks(text: str) -> tuple[list[_Block], int]:
+
+def _blocks(text: str) -> list[_Block]:
     blocks: list[_Block] = []
     cur: list[str] = []
-    gap = 0
-    held = 0  # blank lines seen before a dropped furniture line between blocks
+    blank: list[str] = []
     start = 0
-    dropped = 0
-    for no, raw in enumerate(text.split("\n"), start=1):
-        line = raw.rstrip()
+    for no, line in enumerate(text.split("\n"), start=1):
         if not line.strip():
             if cur:
-                blocks.append(_Block(tuple(cur), gap, start))
-                cur = []
-                gap = 0
-            gap += 1
-            continue
-        if _NOISE.match(line):
-            dropped += 1
-            if not cur:  # "Author\n\n3 hours ago\n\nText": the gap is one blank line, not two
-                held, gap = max(held, gap), 0
+                blocks.append(_block(cur, blank, start))
+                cur, blank = [], []
+            blank.append(line)
             continue
         if not cur:
             start = no
-            gap, held = max(gap, held), 0
         cur.append(line)
     if cur:
-        blocks.append(_Block(tuple(cur), gap, start))
-    return blocks, dropped
+        blocks.append(_block(cur, blank, start))
+    return blocks
+
+
+def _block(lines: list[str], blank: list[str], start: int) -> _Block:
+    return _Block(tuple(lines), len(blank), start, "\n" + "".join(b + "\n" for b in blank), tuple(map(_kind, lines)))
+
+
+def _author_view(b: _Block) -> tuple[str, ...]:
+    """The block as an author line reads it: its one line, or its first line followed only by
+    furniture ("Ann Lee\\n• 3 years ago"); () when it cannot be one."""
+    if b.kinds[0] in (_ACT, _TIM):
+        return ()  # "Report", "2 hours ago": furniture, not a name
+    if len(b.lines) == 1 or all(k in (_ACT, _TIM) for k in b.kinds[1:]):
+        return (b.lines[0],)
+    return ()
 
 
 def _name_like(block: _Block) -> bool:
     """One line that reads as a display name (the rule of :func:`flat_segment.name_score`)."""
-    return len(block.lines) == 1 and name_score(block.lines[0]) > 0
+    view = _author_view(block)
+    return len(view) == 1 and name_score(view[0]) > 0
 
 
-def _canonical_names(names: list[str]) -> dict[str, str]:
-    """Map truncated display names to the longer name they are a prefix of."""
-    uniq = sorted(set(names), key=len, reverse=True)
+_ELLIPSIS = re.compile(r"\s*(?:…|\.{3,})$")
+
+
+def _shown_cut(name: str) -> str | None:
+    """The visible part of a display name the page shows cut off, else None."""
+    m = _ELLIPSIS.search(name)
+    if m and m.start() > 0:
+        return name[: m.start()]
+    if name.count("(") > name.count(")") or name.count("[") > name.count("]"):
+        return name
+    return None
+
+
+def _canonical_names(names: list[str]) -> tuple[dict[str, str], list[str]]:
+    """Map display names shown cut off to the one full display name they begin; and the warnings."""
+    uniq = sorted(set(names))
+    full = [n for n in uniq if _shown_cut(n) is None]
     out: dict[str, str] = {}
+    notes: list[str] = []
     for short in uniq:
-        for long in uniq:
-            if long != short and len(short) >= 6 and long.startswith(short):
-                out[short] = out.get(long, long)
-                break
-    return out
+        stem = _shown_cut(short)
+        if stem is None:
+            continue
+        cands = [n for n in full if n != short and n.startswith(stem)]
+        if len(cands) == 1:
+            out[short] = cands[0]
+            notes.append(f"display name {short!r} looks truncated; merged with {cands[0]!r}")
+        elif cands:
+            shown = ", ".join(repr(c) for c in cands[:5])
+            notes.append(
+                f"display name {short!r} looks truncated but could be any of {shown}; kept as shown (ambiguous)"
+            )
+    apart = [f"{s!r} / {n!r}" for s in full for n in full if n != s and len(s) >= 6 and n.startswith(s)]
+    if apart:
+        notes.append(
+            f"{len(apart)} display name(s) begin with another display name but show no sign of being cut off; "
+            f"kept apart as different people: {', '.join(apart[:5])}"
+        )
+    return out, notes
+
+
+@dataclass
+class _Raw:
+    author: str | None
+    line_no: int
+    blocks: list[_Block]
+    furniture: list[str] = field(default_factory=list)
+    tail: list[str] = field(default_factory=list)  # furniture after the text
 
 
 def parse_flat(text: str, thread_id: str = "thread", title: str | None = None) -> Thread:
@@ -123,12 +205,13 @@ def parse_flat(text: str, thread_id: str = "thread", title: str | None = None) -
 
     Raises InputError when there is no text or no comment section.
     """
-    blocks, noise = _blocks(text)
+    warnings: list[str] = []
+    text, bad = replace_surrogates(text)
+    if bad:
+        warnings.append(surrogate_note(thread_id, bad))
+    blocks = _blocks(text)
     if not blocks:
         raise InputError("the file holds no text")
-    warnings: list[str] = []
-    if noise:
-        warnings.append(f"dropped {noise} line(s) of page furniture (Reply/Share/vote counts/timestamps)")
 
     # Title and article.
     i = 0
@@ -136,63 +219,52 @@ def parse_flat(text: str, thread_id: str = "thread", title: str | None = None) -
     if len(blocks[0].lines) == 1 and len(blocks[0].text) <= 300:
         thread_title = thread_title or blocks[0].text.strip()
         i = 1
-    candidates = [_name_like(b) for b in blocks]
-    counts = Counter(b.text.strip() for b, c in zip(blocks, candidates) if c)
-
-    def is_author(k: int) -> bool:
-        if not candidates[k] or k + 1 >= len(blocks) or blocks[k + 1].gap != 1:
-            return False
-        # If the next block is itself an author line for the block after it, this one is text.
-        nxt = k + 1
-        if candidates[nxt] and nxt + 1 < len(blocks) and blocks[nxt + 1].gap == 1 and not candidates[nxt + 1]:
-            return counts[blocks[k].text.strip()] > 1 and counts[blocks[nxt].text.strip()] <= 1
-        return True
-
-    start = None
-    for k in range(i, len(blocks)):
-        if k > 0 and blocks[k].gap >= 2:
-            start = k
-            break
-        if k >= i and is_author(k) and (k > i or i == 0):
-            start = k
-            break
+    start = _section_start(blocks, i)
     if start is None:
         raise InputError(
             "no comment section found: expected author lines or comments separated by two blank lines after the article"
         )
-    article = "\n\n".join(b.text for b in blocks[i:start])
+    article = _join(blocks[i:start])
     if not article and i == 1 and start == 1:
         warnings.append("no article text before the comment section")
 
-    # Comments: the best labeling of the remaining blocks as author lines / text (see flat_segment).
+    # Comments: the best labeling of the remaining blocks as author lines / text / furniture (see flat_segment).
     section = blocks[start:]
-    roles = label_blocks([b.lines for b in section], [b.gap for b in section])
-    raw: list[tuple[str | None, list[_Block], int]] = []  # (author, blocks, line)
-    pending: _Block | None = None
-    for b, role in zip(section, roles, strict=True):
-        if role == "A":
-            pending = b
-        elif role == "T":
-            if pending is not None:
-                raw.append((SAYS.sub("", pending.text.strip()), [b], pending.line_no))
-            else:
-                raw.append((None, [b], b.line_no))
-            pending = None
-        else:
-            raw[-1][1].append(b)
+    roles = label_blocks(
+        [_author_view(b) for b in section],
+        [b.gap for b in section],
+        after_author=[b.all_furniture(_ACT, _TIM) for b in section],
+        after_text=[b.all_furniture(_ACT) for b in section],
+    )
+    raws = _group(section, roles)
+    dropped = sum(_trim(r) for r in raws)
+    if dropped:
+        warnings.append(
+            f"dropped {dropped} line(s) of page furniture (Reply/Share/vote counts/timestamps) next to author "
+            "lines and comment ends; kept in each comment's meta['furniture']"
+        )
 
-    canon = _canonical_names([a for a, _, _ in raw if a])
-    for short, long in sorted(canon.items()):
-        warnings.append(f"display name {short!r} looks truncated; merged with {long!r}")
+    canon, name_notes = _canonical_names([r.author for r in raws if r.author])
+    warnings += name_notes
     comments: list[Comment] = []
-    for n, (author, bl, line_no) in enumerate(raw, start=1):
-        parts = [bl[0].text] + ["\n" * (x.gap + 1) + x.text for x in bl[1:]]
-        body = "".join(parts)
-        meta: dict[str, object] = {"line": line_no}
+    unsure: list[str] = []
+    for n, r in enumerate(raws, start=1):
+        meta: dict[str, object] = {"line": r.line_no}
+        author = r.author
         if author and author in canon:
             meta["display_name"] = author
             author = canon[author]
+        if r.furniture or r.tail:
+            meta["furniture"] = tuple(r.furniture + r.tail)
+        if r.blocks[0].all_furniture(_ACT, _TIM, _BAR) or r.blocks[-1].all_furniture(_ACT, _TIM, _BAR):
+            unsure.append(f"c{n}")
+        body = _join(r.blocks)
         comments.append(Comment(id=f"c{n}", text=body, author=author, parent_id=None, parent_confidence=0.0, meta=meta))
+    if unsure:
+        warnings.append(
+            f"{len(unsure)} comment(s) start or end with lines that look like page furniture (vote counts, "
+            f"'Reply', dates) but stand where comment text stands; kept as text: {', '.join(unsure[:5])}"
+        )
     marked_up = [c.id for c in comments if looks_like_html(c.text)]
     if marked_up:
         warnings.append(
@@ -210,3 +282,91 @@ def parse_flat(text: str, thread_id: str = "thread", title: str | None = None) -
         structure_known=False,
         warnings=tuple(warnings),
     )
+
+
+def _join(blocks: Sequence[_Block]) -> str:
+    """Blocks as the file has them (blank lines between them verbatim), without trailing whitespace."""
+    if not blocks:
+        return ""
+    return "".join([blocks[0].text] + [b.sep + b.text for b in blocks[1:]]).rstrip()
+
+
+def _section_start(blocks: list[_Block], i: int) -> int | None:
+    """Index of the first block of the comment section: after the first gap of two blank lines,
+    or the first author line (furniture between it and its text skipped)."""
+    candidates = [_name_like(b) for b in blocks]
+    counts = Counter(b.text.strip() for b, c in zip(blocks, candidates) if c)
+
+    def text_after(k: int) -> int | None:  # the block holding the text after block k, past furniture
+        j = k + 1
+        while j < len(blocks) and blocks[j].gap == 1 and blocks[j].all_furniture(_ACT, _TIM):
+            j += 1
+        return j if j < len(blocks) and blocks[j].gap == 1 else None
+
+    def is_author(k: int) -> bool:
+        nxt = text_after(k)
+        if not candidates[k] or nxt is None:
+            return False
+        # If the next block is itself an author line for the block after it, this one is text.
+        after = text_after(nxt)
+        if candidates[nxt] and after is not None and not candidates[after]:
+            return counts[blocks[k].text.strip()] > 1 and counts[blocks[nxt].text.strip()] <= 1
+        return True
+
+    for k in range(i, len(blocks)):
+        if k > 0 and blocks[k].gap >= 2:
+            return k
+        if is_author(k) and (k > i or i == 0):
+            return k
+    return None
+
+
+def _group(section: list[_Block], roles: list[str]) -> list[_Raw]:
+    raws: list[_Raw] = []
+    pending: _Block | None = None
+    pending_furniture: list[str] = []
+    for b, role in zip(section, roles, strict=True):
+        if role == "A":
+            pending = b
+            pending_furniture = list(b.lines[1:])  # "Ann Lee\n• 3 years ago"
+        elif role == "F":
+            if pending is not None:  # after an author line: belongs to the comment that follows
+                pending_furniture += b.lines
+            else:  # after a comment's text
+                raws[-1].tail += b.lines
+        elif role == "T":
+            if pending is not None:
+                raws.append(_Raw(SAYS.sub("", pending.lines[0].strip()), pending.line_no, [b], pending_furniture))
+            else:
+                raws.append(_Raw(None, b.line_no, [b]))
+            pending, pending_furniture = None, []
+        else:
+            raws[-1].blocks.append(b)
+    return raws
+
+
+def _trim(r: _Raw) -> int:
+    """Move furniture lines at the edges of a comment's text into ``r.furniture``/``r.tail`` (never
+    all of it); return how many furniture lines the comment lost in all."""
+    first = r.blocks[0]
+    if r.author is not None:  # the start of the text right after an author line: times and actions
+        lead = _run(first.kinds)
+        if 0 < lead < len(first.lines) and any(k in (_ACT, _TIM) for k in first.kinds[:lead]):
+            r.furniture += first.lines[:lead]
+            r.blocks[0] = first = _Block(
+                first.lines[lead:], first.gap, first.line_no + lead, first.sep, first.kinds[lead:]
+            )
+    last = r.blocks[-1]
+    trail = _run(last.kinds[::-1])
+    if 0 < trail < len(last.lines) and any(k == _ACT for k in last.kinds[-trail:]):
+        r.tail[:0] = last.lines[-trail:]
+        r.blocks[-1] = _Block(last.lines[:-trail], last.gap, last.line_no, last.sep, last.kinds[:-trail])
+    return len(r.furniture) + len(r.tail)
+
+
+def _run(kinds: Sequence[str]) -> int:
+    """How many leading entries of ``kinds`` are furniture."""
+    n = 0
+    while n < len(kinds) and kinds[n]:
+        n += 1
+    return n
