@@ -13,6 +13,7 @@ import contextlib
 import hashlib
 import json
 import os
+import tempfile
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -26,7 +27,7 @@ from discourse.core.engine import Pipeline
 from discourse.core.errors import DiscourseError, InputError
 from discourse.core.modelfiles import models_dir, sha256_file
 from discourse.core.thread import Thread
-from discourse.report.atomic import atomic_write_text
+from discourse.report.atomic import atomic_folder, atomic_write_text, recover_folders
 
 STATE_FILE = ".discourse-state.json"
 THREAD_MARKER = ".discourse-thread.json"
@@ -174,6 +175,13 @@ def locked(out: Path, say: Callable[[Event], None]) -> Iterator[None]:
         os.close(fd)  # releases the lock
 
 
+def write_or_fail(path: Path, text: str) -> None:
+    try:
+        atomic_write_text(path, text)
+    except OSError as exc:
+        raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from None
+
+
 def index_entries(out: Path, state: dict[str, Any]) -> list[dict[str, Any]]:
     """Everything the output folder holds: every complete thread folder (from its marker), and a
     row for every input whose last run failed. The index never forgets an earlier run's reports."""
@@ -232,9 +240,30 @@ def run_batch(
     if not files:
         where = ", ".join(map(str, inputs)) or "(no paths given)"
         raise InputError(f"no input files found in {where} (read: {', '.join(sorted(INPUT_SUFFIXES))})")
-    out.mkdir(parents=True, exist_ok=True)
+    prepare_out(out)
     with locked(out, say):
+        recover_folders(out)
         return _run(files, out, config, force, say, group_texts)
+
+
+def prepare_out(out: Path) -> None:
+    """Create the output folder and make sure we can write there, before any work: a path under
+    a file, a read-only folder, a full disk... are one-line OutputErrors."""
+    for p in (out, *out.parents):
+        if p.exists():
+            if not p.is_dir():
+                raise OutputError(f"cannot use {out} as the output folder: {p} is a file, not a folder")
+            break
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(f"cannot create the output folder {out}: {exc.strerror or exc}") from None
+    try:
+        fd, probe = tempfile.mkstemp(prefix=".discourse-probe.", dir=out)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        raise OutputError(f"cannot write to the output folder {out}: {exc.strerror or exc}") from None
 
 
 def _run(
@@ -249,7 +278,7 @@ def _run(
     group: list[_Pending] = []
 
     def save_state() -> None:
-        atomic_write_text(out / STATE_FILE, json.dumps(state, indent=2, sort_keys=True))
+        write_or_fail(out / STATE_FILE, json.dumps(state, indent=2, sort_keys=True))
 
     def flush() -> None:
         nonlocal pipeline
@@ -301,7 +330,7 @@ def _run(
     for src, st in sorted(state.items()):
         if src in wanted:
             result.entries.extend(st.get("threads", []) if st.get("status") == "ok" else [_failed_row(src, st)])
-    atomic_write_text(out / "index.html", render_index(index_entries(out, state)))
+    write_or_fail(out / "index.html", render_index(index_entries(out, state)))
     result.seconds = time.perf_counter() - t0
     return result
 
@@ -350,6 +379,10 @@ def _write(analysis: Analysis, p: _Pending, out: Path, config: Config, tid: str)
         "seconds": round(analysis.timings.get("total", 0.0), 3),
     }
     marker = {"source": p.src, "thread_id": tid, "key": p.key, "entry": entry}
-    atomic_write_text(out / folder / THREAD_MARKER, json.dumps(marker, ensure_ascii=False, indent=2))
-    write_outputs(analysis, out / folder, config.output)
+    try:
+        with atomic_folder(out / folder) as tmp:  # the folder appears whole, or not at all
+            write_outputs(analysis, tmp, config.output)
+            atomic_write_text(tmp / THREAD_MARKER, json.dumps(marker, ensure_ascii=False, indent=2))
+    except OSError as exc:
+        raise OutputError(f"cannot write {out / folder}: {exc.strerror or exc}") from None
     return entry

@@ -45,7 +45,7 @@ def main() -> None:
     "--out",
     "out_dir",
     required=True,
-    type=click.Path(file_okay=False),
+    type=click.Path(),
     help="Output folder: one sub-folder per thread plus index.html.",
 )
 @click.option(
