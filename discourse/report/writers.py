@@ -52,10 +52,25 @@ def graphml_bytes(analysis: Analysis) -> bytes:
     return buf.getvalue()
 
 
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+"""A spreadsheet reads a cell starting with one of these as a formula (OWASP, CSV injection)."""
+
+
+def spreadsheet_safe(cell: str) -> str:
+    """Prefix a ``'`` to a cell that would start a formula (``=``, ``+``, ``-``, ``@``, tab, CR),
+    as OWASP advises; a spreadsheet then shows it as text. A cell already made of quotes followed
+    by such a character gets one more quote, so the rule can be undone exactly: a cell starting
+    with ``'`` whose first character after its leading quotes is one of those lost one ``'``."""
+    return "'" + cell if cell.lstrip("'")[:1] in FORMULA_START else cell
+
+
 def comments_csv(analysis: Analysis) -> str:
     """One row per comment for spreadsheets and data frames: the scalar fields of
     analysis.json plus one column per toxicity label (``tox_<label>``) and stance label
-    (``stance_<label>``). Text is verbatim (quoted as CSV needs); lists are joined with "; "."""
+    (``stance_<label>``), as RFC 4180 CSV (CRLF line ends, a cell holding a line break, quote or
+    comma quoted). Lists are joined with "; ". Text cells are verbatim except that one
+    that would start a formula gets a leading ``'`` (:func:`spreadsheet_safe`); analysis.json
+    keeps every text as found."""
     data = analysis.to_json()
     tox_labels: list[str] = []
     stance_labels: list[str] = []
@@ -87,31 +102,30 @@ def comments_csv(analysis: Analysis) -> str:
         "text",
     ]
     buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
-    w.writerow(head)
+    w = csv.writer(buf, lineterminator="\r\n")  # RFC 4180; with "\n" alone a bare CR in a cell went unquoted
+    w.writerow([spreadsheet_safe(h) for h in head])  # label names come from model files
     for c in data["comments"]:
         tox = c["toxicity"] or {}
         st = c["stance"] or {}
-        w.writerow(
-            [
-                data["thread"]["id"],
-                c["id"],
-                c["author"] or "",
-                c["author_inferred"],
-                c["parent_id"] or "",
-                c["parent_confidence"],
-                "; ".join(c["parent_evidence"]),
-                c["created"] or "",
-                tox.get("score", ""),
-                *(tox.get("labels", {}).get(x, "") for x in tox_labels),
-                tox.get("model", ""),
-                "; ".join(tox.get("evidence", [])),
-                st.get("label", ""),
-                *(st.get("scores", {}).get(x, "") for x in stance_labels),
-                st.get("target_id") or "",
-                st.get("model", ""),
-                "; ".join(st.get("evidence", [])),
-                c["text"],
-            ]
-        )
+        row = [
+            data["thread"]["id"],
+            c["id"],
+            c["author"] or "",
+            c["author_inferred"],
+            c["parent_id"] or "",
+            c["parent_confidence"],
+            "; ".join(c["parent_evidence"]),
+            c["created"] or "",
+            tox.get("score", ""),
+            *(tox.get("labels", {}).get(x, "") for x in tox_labels),
+            tox.get("model", ""),
+            "; ".join(tox.get("evidence", [])),
+            st.get("label", ""),
+            *(st.get("scores", {}).get(x, "") for x in stance_labels),
+            st.get("target_id") or "",
+            st.get("model", ""),
+            "; ".join(st.get("evidence", [])),
+            c["text"],
+        ]
+        w.writerow([spreadsheet_safe(v) if isinstance(v, str) else v for v in row])
     return buf.getvalue()
