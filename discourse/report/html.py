@@ -7,6 +7,12 @@ template as a plain string, so a comment holding markup shows as text. Line brea
 are kept with CSS ``white-space: pre-wrap``, never by inserting tags. A
 Content-Security-Policy meta tag forbids scripts and remote loads as a second fence.
 
+User text cannot reorder the page around it: names and titles sit in ``<bdi>`` and text blocks
+carry ``dir="auto"`` (both isolate bidirectional text). In names, titles and file names (the
+``shown`` filter) an invisible control, such as U+202E RIGHT-TO-LEFT OVERRIDE that makes
+"\u202enimda" look like "admin", is replaced by a visible ``<U+202E>`` marker; comment text is
+shown verbatim (isolated), and analysis.json always keeps the verbatim text.
+
 This module turns an Analysis into small view records (what the templates show);
 the templates only lay them out.
 """
@@ -23,6 +29,7 @@ from typing import Any
 from urllib.parse import quote
 
 import jinja2
+import markupsafe
 
 from discourse.core.analysis import Analysis
 from discourse.core.layers import layer_spec
@@ -39,6 +46,10 @@ TEMPLATES = Path(__file__).parent / "templates"
 MAX_INDENT = 8  # deeper replies stop moving right; their depth is printed instead
 SNIPPET_CHARS = 160
 _SAFE_ID = re.compile(r"[A-Za-z0-9_.:-]")
+INVISIBLE = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200b\u200e\u200f\u202a-\u202e\u2060\u2066-\u2069\ufeff]")
+"""Shown as ``<U+XXXX>`` in names: C0/C1 controls, the bidirectional marks, embeddings, overrides
+and isolates (U+061C, U+200E/F, U+202A-E, U+2066-9), and zero-width space, word joiner and BOM.
+Zero-width (non-)joiners stay: emoji sequences and several scripts need them."""
 
 
 @lru_cache(maxsize=1)
@@ -51,8 +62,30 @@ def environment() -> jinja2.Environment:
         lstrip_blocks=True,
     )
     env.filters["f2"] = lambda v: f"{float(v):.2f}"
+    env.filters["shown"] = shown
+    env.filters["shown_text"] = shown_text
     env.globals["anchor"] = anchor
     return env
+
+
+def shown(name: object) -> markupsafe.Markup:
+    """A name as the report shows it: escaped, every :data:`INVISIBLE` character replaced by a
+    visible ``<U+XXXX>`` marker (``<span class="ctl">``)."""
+    text = "" if name is None else str(name)
+    parts: list[str] = []
+    pos = 0
+    for m in INVISIBLE.finditer(text):
+        parts.append(markupsafe.escape(text[pos : m.start()]))
+        marker = f"&lt;U+{ord(m.group()):04X}&gt;"  # hex digits only: safe as markup
+        parts.append(markupsafe.Markup(f'<span class="ctl" title="invisible control character">{marker}</span>'))
+        pos = m.end()
+    parts.append(markupsafe.escape(text[pos:]))
+    return markupsafe.Markup("").join(parts)
+
+
+def shown_text(name: object) -> str:
+    """:func:`shown` as plain text, for where no markup can go (``<title>``)."""
+    return INVISIBLE.sub(lambda m: f"<U+{ord(m.group()):04X}>", "" if name is None else str(name))
 
 
 def anchor(comment_id: str) -> str:
