@@ -23,7 +23,7 @@ import numpy as np
 
 from discourse.core.thread import Comment, Thread
 from discourse.formats.flat import parse_flat
-from discourse.formats.render_flat import _clean, render_flat
+from discourse.formats.render_flat import clean_text, render_flat
 from discourse.stages.reply_graph.links import ReplyWeights, infer_structure
 
 Embed = Callable[[Sequence[str]], np.ndarray]
@@ -82,7 +82,7 @@ def renderable(thread: Thread) -> Thread:
     keep: set[str] = set()
     out: list[Comment] = []
     for c in thread.traverse("preorder"):
-        if not _clean(c.text) or not c.author or (c.parent_id is not None and c.parent_id not in keep):
+        if not clean_text(c.text) or not c.author or (c.parent_id is not None and c.parent_id not in keep):
             continue
         keep.add(c.id)
         out.append(c)
@@ -116,10 +116,10 @@ def evaluate_thread(
     # match parsed comments to originals by cleaned text, in order
     pool: dict[str, list[str]] = {}
     for c in truth.comments:
-        pool.setdefault(_key(c.text), []).append(c.id)
+        pool.setdefault(match_key(c.text), []).append(c.id)
     to_true: dict[str, str] = {}
     for c in got.comments:
-        ids = pool.get(_key(c.text))
+        ids = pool.get(match_key(c.text))
         if ids:
             to_true[c.id] = ids.pop(0)
     true_by = truth.by_id()
@@ -158,9 +158,9 @@ def evaluate_thread(
     return n
 
 
-def _key(text: str) -> str:
+def match_key(text: str) -> str:
     """Text as flat rendering keeps it: trailing spaces of lines are not preserved."""
-    return "\n".join(line.rstrip() for line in _clean(text.replace("\r\n", "\n")).split("\n"))
+    return "\n".join(line.rstrip() for line in clean_text(text.replace("\r\n", "\n")).split("\n"))
 
 
 def _same_author(got: str | None, want: str | None) -> bool:

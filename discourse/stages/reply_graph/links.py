@@ -140,7 +140,7 @@ Link = tuple[int | None, float, tuple[str, ...]]
 
 
 @dataclass(frozen=True)
-class _TextSignals:
+class TextSignals:
     """What the link features read from the texts alone: computed once per thread, whatever
     the rounds of author inference change."""
 
@@ -149,7 +149,7 @@ class _TextSignals:
     cue: list[bool]
 
     @classmethod
-    def of(cls, comments: Sequence[Comment]) -> _TextSignals:
+    def of(cls, comments: Sequence[Comment]) -> TextSignals:
         return cls(
             [_shingles(c.text) for c in comments],
             [addressed_names(_edges(c.text)) for c in comments],
@@ -157,7 +157,7 @@ class _TextSignals:
         )
 
 
-class _Candidates:
+class Candidates:
     """Features of every candidate parent of each comment, given the parents so far."""
 
     def __init__(
@@ -167,14 +167,14 @@ class _Candidates:
         vecs: np.ndarray | None,
         article_vec: np.ndarray | None,
         max_depth: int = MAX_DEPTH,
-        signals: _TextSignals | None = None,
+        signals: TextSignals | None = None,
     ) -> None:
         self.comments = comments
         self.max_depth = max_depth
         self.authors = authors
         self.vecs = vecs
         self.article_vec = article_vec
-        signals = signals or _TextSignals.of(comments)
+        signals = signals or TextSignals.of(comments)
         self.shingles, self.names, self.cue = signals.shingles, signals.names, signals.cue
         known = {a for a in authors if a}
         self.known_names = [[m for m in ns if any(_matches(m, a) for a in known)] for ns in self.names]
@@ -255,10 +255,10 @@ def _link(
     article_vec: np.ndarray | None,
     w: ReplyWeights,
     max_depth: int = MAX_DEPTH,
-    signals: _TextSignals | None = None,
+    signals: TextSignals | None = None,
 ) -> list[Link]:
     """Greedy left-to-right decoding: each comment takes its most probable candidate."""
-    cands = _Candidates(comments, authors, vecs, article_vec, max_depth, signals)
+    cands = Candidates(comments, authors, vecs, article_vec, max_depth, signals)
     wv = w.vector()
     parents: list[int | None] = []
     out: list[Link] = []
@@ -337,7 +337,7 @@ def infer_structure(
     w = weights or ReplyWeights()
     comments = thread.comments
     st = _State([c.author for c in comments], [c.author_inferred for c in comments], [""] * len(comments))
-    signals = _TextSignals.of(comments)
+    signals = TextSignals.of(comments)
     links = _link(comments, st.authors, vectors, article_vector, w, max_depth, signals)
     for _ in range(max_rounds):
         if not _infer_authors(comments, st, links):

@@ -11,7 +11,7 @@ import pytest
 
 from discourse.core.errors import ModelError
 from discourse.core.modelfiles import models_dir
-from discourse.models.heads import LinearHead, MLPHead, export_mlp, load_head, mlp_checkpoints
+from discourse.models.heads import LinearHead, MLPHead, load_head
 from discourse.stages.stance.cues import find_cues
 from discourse.stages.stance.features import CUE_FEATURES, feature_names, pair_features
 from discourse.stages.stance.model import (
@@ -22,6 +22,7 @@ from discourse.stages.stance.model import (
     explicit_cue,
     parse_cue_rule,
 )
+from discourse.train.heads import export_mlp
 
 EXPLICIT = {
     "I disagree": ("disagree", "I disagree"),
@@ -163,17 +164,6 @@ def tiny_mlp() -> tuple[object, np.ndarray, np.ndarray, np.ndarray]:
     return clf, X, mean, scale
 
 
-def test_mlp_head_matches_scikit_learn(tiny_mlp: tuple) -> None:
-    clf, X, mean, scale = tiny_mlp
-    head = export_mlp(clf, ["neutral", "agree", "query", "disagree"], mean, scale)
-    want = clf.predict_proba((X[:7] - mean) / scale)
-    got = head.predict_proba(X[:7])
-    order = [list(clf.classes_).index(lab) for lab in head.labels]
-    np.testing.assert_allclose(got, want[:, order], atol=1e-5)
-    np.testing.assert_allclose(got.sum(axis=1), 1.0, atol=1e-6)
-    assert head.n_features == X.shape[1] and head.hidden == 6
-
-
 def test_mlp_head_round_trip(tiny_mlp: tuple, tmp_path: Path) -> None:
     clf, X, mean, scale = tiny_mlp
     head = export_mlp(clf, LABELS, mean, scale, {"feature_spec": SPEC})
@@ -186,18 +176,6 @@ def test_mlp_head_round_trip(tiny_mlp: tuple, tmp_path: Path) -> None:
     np.testing.assert_allclose(back.predict_proba(X), head.predict_proba(X), atol=1e-6)
     with pytest.raises(ModelError):
         back.predict_proba(X[:, :5])
-
-
-def test_mlp_checkpoints_train_every_label() -> None:
-    rng = np.random.default_rng(4)
-    X = rng.normal(size=(40, 5))
-    y = np.array(["agree"] * 20 + ["disagree"] * 10 + ["neutral"] * 8 + ["query"] * 2)
-    heads = mlp_checkpoints(X, y, LABELS, hidden=4, alpha=1.0, epochs=[1, 3])
-    assert sorted(heads) == [1, 3] and heads[3].meta["epochs"] == 3
-    p = heads[3].predict_proba(X)
-    assert p.shape == (40, 4) and np.allclose(p.sum(axis=1), 1.0)
-    with pytest.raises(ModelError):
-        mlp_checkpoints(X[:30], y[:30], LABELS, hidden=4, alpha=1.0, epochs=[1])  # no neutral, no query
 
 
 def test_stance_classifier_loads_either_head(tiny_mlp: tuple, tmp_path: Path) -> None:
