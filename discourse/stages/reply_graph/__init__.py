@@ -80,9 +80,7 @@ class ReplyGraphStage:
 
     def _weights(self) -> tuple[ReplyWeights, ModelRecord | None]:
         cfg = self.config
-        return self.resources.get(
-            f"reply_links:{cfg}", lambda: load_reply_weights(cfg.model, cfg.weights)
-        )
+        return self.resources.get(f"reply_links:{cfg}", lambda: load_reply_weights(cfg.model, cfg.weights))
 
     def __call__(self, docs: Sequence[Doc]) -> None:
         for doc in docs:
