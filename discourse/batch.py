@@ -1,10 +1,21 @@
-"""Many threads: one output folder per thread, an index.html, cheap reruns.
+"""Many threads into one output folder: a folder per thread, an index.html, cheap and safe reruns.
 
-A state file (``.discourse-state.json`` in the output folder) records, per input
-file, a key made of the file's sha256, the resolved config, the model registry and
-the package and schema versions. A rerun skips inputs whose key is unchanged and whose outputs exist; a
-crashed run resumes because the state is written atomically after every input
-and each thread's outputs are written atomically.
+What a run guarantees (README, "What the tool guarantees"):
+
+- **No overwrite.** Each thread's folder is ``<slug>-<hash of source path and thread id>``, the same
+  on every run whatever else is in the batch. A marker (``.discourse-thread.json``) records the
+  source and thread id; a folder recorded as holding anything else is never written into.
+- **Whole folders.** A thread's files are built in a hidden folder and renamed into place, so a
+  folder is the old one or the new one, never half of either (:mod:`discourse.report.atomic`).
+- **Resumable.** The state file (``.discourse-state.json``) records, per input file, a key (the
+  file's sha256, the resolved config, the model registry, the package and schema versions) and
+  the threads written so far. Threads are written as soon as their group is analysed; a rerun
+  skips finished files and resumes a file part-way at its first thread not written (the markers
+  tell, should a killed run not have saved the state).
+- **One writer at a time.** A run holds ``flock`` on ``.discourse.lock`` in the output folder; a
+  second run into the same folder waits for it, saying so, then starts from the state it left.
+- **The index lists everything in the folder**, whichever run wrote it, and every failed input.
+- Output folders (holding a state file or marker) are never read back as input.
 """
 
 from __future__ import annotations
@@ -20,10 +31,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from discourse.api import analyze_threads, load_threads, slug
+from discourse.api import load_threads, slug
 from discourse.core.analysis import Analysis
 from discourse.core.config import Config
-from discourse.core.engine import Pipeline
+from discourse.core.engine import GROUP_TEXTS, Pipeline
 from discourse.core.errors import DiscourseError, InputError
 from discourse.core.modelfiles import models_dir, sha256_file
 from discourse.core.thread import Thread
@@ -90,21 +101,20 @@ def expand_inputs(paths: Iterable[str | Path], exclude: Iterable[str | Path] = (
     return out
 
 
-def run_key(path: Path, config: Config) -> str:
+def run_key(path: Path, config: Config, base: str | None = None) -> str:
     """What an output depends on: the input's bytes, the resolved config, the shipped models
-    (their registry, which holds every file's sha256) and the code (package and schema version)."""
+    (their registry, which holds every file's sha256) and the code (package and schema version).
+    ``base`` is :func:`key_base` of ``config``, when already known."""
+    return hashlib.sha256(f"{sha256_file(path)}|{base or key_base(config)}".encode()).hexdigest()
+
+
+def key_base(config: Config) -> str:
+    """The part of every input's key that does not depend on the input."""
     from discourse import __version__
     from discourse.core.analysis import SCHEMA_VERSION
 
     reg = models_dir() / "registry.json"
-    parts = [
-        sha256_file(path),
-        config.hash(),
-        sha256_file(reg) if reg.exists() else "-",
-        __version__,
-        SCHEMA_VERSION,
-    ]
-    return hashlib.sha256("|".join(parts).encode()).hexdigest()
+    return "|".join([config.hash(), sha256_file(reg) if reg.exists() else "-", __version__, SCHEMA_VERSION])
 
 
 def thread_folder(source: str, thread_id: str, readable: str, digits: int = 10) -> str:
@@ -212,38 +222,34 @@ def _failed_row(src: str, st: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-@dataclass
-class _Pending:
-    path: Path
-    src: str
-    key: str
-    threads: list[Thread]
-
-
 def run_batch(
     inputs: Iterable[str | Path],
     out_dir: str | Path,
     config: Config,
     force: bool = False,
     on_event: Callable[[Event], None] | None = None,
-    group_texts: int = 20_000,
+    group_texts: int = GROUP_TEXTS,
 ) -> BatchResult:
-    """Analyse every input not already done with the same key. Files are parsed ahead and
-    analysed in groups of up to ``group_texts`` texts sharing one encoder pass; each file's
-    outputs and its state entry are written as soon as its last thread is done, so a crash
-    loses at most the files of the group in flight."""
+    """Analyse every input not already done with the same key, into ``out_dir``.
 
+    Before any work: the inputs are listed (none is an InputError) and the output folder is
+    created and probed (OutputError). Then the folder's lock is taken (a second run waits).
+    Files are parsed one at a time, when the analysis needs their threads; threads run in
+    groups sharing one encoder pass, the first group small (``group_texts`` / 16 texts) and each
+    next one twice as big up to ``group_texts``, so the first reports come early. Each thread's
+    folder is written as soon as its group is done; the state records the threads done of a
+    file part-way, so an interrupted run resumes at the first thread not written."""
     say = on_event or (lambda event: None)
-    inputs = [Path(p) for p in inputs]
+    paths = [Path(p) for p in inputs]
     out = Path(out_dir)
-    files = expand_inputs(inputs, exclude=[out])
+    files = expand_inputs(paths, exclude=[out])
     if not files:
-        where = ", ".join(map(str, inputs)) or "(no paths given)"
+        where = ", ".join(map(str, paths)) or "(no paths given)"
         raise InputError(f"no input files found in {where} (read: {', '.join(sorted(INPUT_SUFFIXES))})")
     prepare_out(out)
     with locked(out, say):
         recover_folders(out)
-        return _run(files, out, config, force, say, group_texts)
+        return _Run(out, config, force, say, group_texts).run(files)
 
 
 def prepare_out(out: Path) -> None:
@@ -266,73 +272,251 @@ def prepare_out(out: Path) -> None:
         raise OutputError(f"cannot write to the output folder {out}: {exc.strerror or exc}") from None
 
 
-def _run(
-    files: list[Path], out: Path, config: Config, force: bool, say: Callable[[Event], None], group_texts: int
-) -> BatchResult:
-    from discourse.report.html import render_index
+@dataclass
+class _File:
+    """One input file to analyse in this run."""
 
-    state = _load_state(out)
-    result = BatchResult()
-    t0 = time.perf_counter()
-    pipeline: Pipeline | None = None
-    group: list[_Pending] = []
+    path: Path
+    src: str
+    key: str
+    size: int
+    ids: list[str] = field(default_factory=list)  # its threads, in file order
+    done: dict[str, dict[str, Any]] = field(default_factory=dict)  # thread key -> index entry
+    analysed: int = 0  # threads analysed in this run
 
-    def save_state() -> None:
-        write_or_fail(out / STATE_FILE, json.dumps(state, indent=2, sort_keys=True))
+    def fraction(self) -> float:
+        return len(self.done) / len(self.ids) if self.ids else 0.0
 
-    def flush() -> None:
-        nonlocal pipeline
-        if not group:
-            return
-        pipeline = pipeline or Pipeline(config)
-        analyses = analyze_threads([t for p in group for t in p.threads], pipeline)
-        for p in group:
-            done = [_write(next(analyses), p, out, config, tid) for tid in thread_keys(p.threads)]
-            state[p.src] = {"key": p.key, "status": "ok", "threads": done}
-            result.processed.append(str(p.path))
-            say(Event("done", f"{p.path}: {len(p.threads)} thread(s)"))
-            save_state()
-        group.clear()
 
-    for path in files:
+@dataclass
+class _Item:
+    file: _File
+    tid: str
+    thread: Thread
+
+
+class _Run:
+    """One batch run, holding the lock: the state, the counts behind progress, the pipeline."""
+
+    def __init__(self, out: Path, config: Config, force: bool, say: Callable[[Event], None], group_texts: int) -> None:
+        self.out, self.config, self.force, self.say = out, config, force, say
+        self.group_texts = max(1, group_texts)
+        self.state = _load_state(out)
+        self.key_base = key_base(config)
+        self.result = BatchResult()
+        self.pipeline: Pipeline | None = None
+        self.t0 = time.perf_counter()
+        self.saved_at = 0.0
+        self.files_total = self.files_done = self.threads_done = self.comments_done = 0
+        self.bytes_total = self.bytes_done = 0
+        self.open: dict[str, _File] = {}  # parsed, not finished: their threads are in flight
+
+    # -- the run ------------------------------------------------------------------------------
+    def run(self, paths: list[Path]) -> BatchResult:
+        say = self.say
+        planned: list[Event] = []
+        self.say = planned.append  # what planning finds (unchanged, unreadable) is told after "start"
+        try:
+            todo = [f for f in map(self.plan, paths) if f is not None]
+        finally:
+            self.say = say
+        self.files_total = len(todo)
+        self.bytes_total = sum(f.size for f in todo)
+        counts = {"files_total": len(todo), "unchanged": len(self.result.skipped), "failed": len(self.result.failed)}
+        message = f"{len(paths)} input file(s): {len(todo)} to analyse, {counts['unchanged']} unchanged"
+        say(Event("start", message + (f", {counts['failed']} unreadable" if counts["failed"] else ""), counts))
+        for event in planned:
+            say(event)
+        try:
+            limit = max(1, self.group_texts // 16)
+            group: list[_Item] = []
+            texts = 0
+            for item in self.threads(todo):
+                group.append(item)
+                texts += len(item.thread.comments) + 1
+                if texts >= limit:
+                    self.analyse(group, texts)
+                    group, texts, limit = [], 0, min(self.group_texts, limit * 2)
+            if group:
+                self.analyse(group, texts)
+        except BaseException:  # interrupted or failing: keep what is done listed, as far as we can
+            with contextlib.suppress(Exception):
+                self.save_state()
+            with contextlib.suppress(Exception):
+                self.write_index()
+            raise
+        self.save_state()
+        self.write_index()
+        wanted = {str(p.resolve()) for p in paths}
+        for src, st in sorted(self.state.items()):
+            if src in wanted:
+                ok = st.get("status") in ("ok", "partial")
+                self.result.entries.extend(st.get("threads", []) if ok else [_failed_row(src, st)])
+        self.result.seconds = time.perf_counter() - self.t0
+        return self.result
+
+    def plan(self, path: Path) -> _File | None:
+        """The file to analyse, or None when it is unchanged since a finished run (or unreadable)."""
         src = str(path.resolve())
         try:
-            key = run_key(path, config)
+            key = run_key(path, self.config, self.key_base)
+            size = path.stat().st_size
         except OSError as exc:
-            result.failed[str(path)] = f"cannot read: {exc.strerror or exc}"
-            state[src] = {"key": None, "status": "failed", "error": result.failed[str(path)], "threads": []}
-            continue
-        prev = state.get(src)
+            self.fail(path, src, f"cannot read: {exc.strerror or exc}")
+            return None
+        prev = self.state.get(src)
         if (
-            not force
+            not self.force
             and prev
             and prev.get("key") == key
             and prev.get("status") == "ok"
-            and all(_done(out, src, e) for e in prev.get("threads", []))
+            and all(_done(self.out, src, e) for e in prev.get("threads", []))
         ):
-            result.skipped.append(str(path))
-            say(Event("skip", f"{path} (unchanged)"))
-            continue
-        try:
-            threads = load_threads(path)
-        except InputError as exc:  # this file's problem; model and config errors stop the batch
-            msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-            result.failed[str(path)] = msg
-            state[src] = {"key": None, "status": "failed", "error": msg, "threads": []}
-            say(Event("fail", f"{path}: {msg}"))
-            save_state()
-            continue
-        group.append(_Pending(path, src, key, threads))
-        if sum(len(t.comments) + 1 for p in group for t in p.threads) >= group_texts:
-            flush()
-    flush()
-    wanted = {str(p.resolve()) for p in files}
-    for src, st in sorted(state.items()):
-        if src in wanted:
-            result.entries.extend(st.get("threads", []) if st.get("status") == "ok" else [_failed_row(src, st)])
-    write_or_fail(out / "index.html", render_index(index_entries(out, state)))
-    result.seconds = time.perf_counter() - t0
-    return result
+            self.result.skipped.append(str(path))
+            self.say(Event("skip", f"{path} (unchanged)", {"file": str(path)}))
+            return None
+        return _File(path, src, key, size)
+
+    def threads(self, todo: list[_File]) -> Iterator[_Item]:
+        """Every thread still to analyse, parsing each file only when the previous one is used up."""
+        for f in todo:
+            self.say(
+                Event("parse", f"reading {f.path} ({f.size / 1e6:.1f} MB)", {"file": str(f.path), "bytes": f.size})
+            )
+            try:
+                threads = load_threads(f.path)
+            except InputError as exc:  # this file's problem; model and config errors stop the batch
+                self.fail(f.path, f.src, str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+                self.finish(f)
+                continue
+            f.ids = thread_keys(threads)
+            self.open[f.src] = f
+            if not self.force:
+                f.done = self.already_written(f, threads)
+            self.state[f.src] = self.record(f)
+            if len(f.done) == len(f.ids):  # every thread was written by an earlier, killed run
+                self.result.skipped.append(str(f.path))
+                self.finish(f)
+                self.say(Event("skip", f"{f.path} (written by an earlier run)", {"file": str(f.path)}))
+                continue
+            for tid, thread in zip(f.ids, threads, strict=True):
+                if tid not in f.done:
+                    yield _Item(f, tid, thread)
+
+    def analyse(self, group: list[_Item], texts: int) -> None:
+        comments = texts - len(group)
+        self.say(
+            Event(
+                "group",
+                f"analysing {len(group)} thread(s), {comments:,} comments",
+                {"threads": len(group), "comments": comments},
+            )
+        )
+        self.pipeline = self.pipeline or Pipeline(self.config)
+        analyses = self.pipeline.analyze([i.thread for i in group], max_texts=texts + 1)
+        for item, analysis in zip(group, analyses, strict=True):
+            f = item.file
+            f.done[item.tid] = _write(analysis, f, self.out, self.config, item.tid)
+            f.analysed += 1
+            self.threads_done += 1
+            self.comments_done += len(item.thread.comments)
+            self.state[f.src] = self.record(f)
+            complete = len(f.done) == len(f.ids)
+            if complete:
+                self.result.processed.append(str(f.path))
+                self.finish(f)
+            elif time.monotonic() - self.saved_at >= 2.0:  # between saves, the thread markers tell
+                self.save_state()
+            where = {"file": str(f.path), "thread_id": item.tid, "folder": f.done[item.tid]["folder"]}
+            now = self.progress()
+            self.say(Event("thread", progress_line(now), {**now, **where, "comments": len(item.thread.comments)}))
+            if complete:
+                done = {"file": str(f.path), "threads": f.analysed}
+                self.say(Event("done", f"{f.path}: {f.analysed} thread(s) analysed", done))
+
+    # -- bookkeeping ----------------------------------------------------------------------------
+    def already_written(self, f: _File, threads: list[Thread]) -> dict[str, dict[str, Any]]:
+        """Threads of ``f`` a run with the same key wrote (from the state, or from the thread
+        folders' markers when a killed run could not save its state)."""
+        prev = self.state.get(f.src) or {}
+        done: dict[str, dict[str, Any]] = {}
+        if prev.get("key") == f.key:
+            done = {e["thread_id"]: e for e in prev.get("threads", []) if _done(self.out, f.src, e)}
+        for tid, t in zip(f.ids, threads, strict=True):
+            if tid in done:
+                continue
+            for digits in (10, 20):
+                folder = self.out / thread_folder(f.src, tid, _readable(f, t), digits)
+                marker = read_marker(folder)
+                if (
+                    marker
+                    and marker.get("key") == f.key
+                    and _holds(folder, f.src, tid)
+                    and (folder / "analysis.json").is_file()
+                    and isinstance(marker.get("entry"), dict)
+                ):
+                    done[tid] = {**marker["entry"], "folder": folder.name}
+                    break
+        return {tid: done[tid] for tid in f.ids if tid in done}
+
+    def record(self, f: _File) -> dict[str, Any]:
+        return {
+            "key": f.key,
+            "status": "ok" if len(f.done) == len(f.ids) else "partial",
+            "threads": [f.done[t] for t in f.ids if t in f.done],
+            "total": len(f.ids),
+        }
+
+    def fail(self, path: Path, src: str, msg: str) -> None:
+        self.result.failed[str(path)] = msg
+        self.state[src] = {"key": None, "status": "failed", "error": msg, "threads": []}
+        self.say(Event("fail", f"{path}: {msg}", {"file": str(path), "error": msg}))
+
+    def finish(self, f: _File) -> None:
+        self.open.pop(f.src, None)
+        self.files_done += 1
+        self.bytes_done += f.size
+        self.save_state()
+
+    def save_state(self) -> None:
+        write_or_fail(self.out / STATE_FILE, json.dumps(self.state, indent=1, sort_keys=True))
+        self.saved_at = time.monotonic()
+
+    def write_index(self) -> None:
+        from discourse.report.html import render_index
+
+        write_or_fail(self.out / "index.html", render_index(index_entries(self.out, self.state)))
+
+    # -- progress ---------------------------------------------------------------------------------
+    def progress(self) -> dict[str, Any]:
+        """Counts so far, the rate, and the time left estimated from the input bytes still to read."""
+        elapsed = time.perf_counter() - self.t0
+        done_bytes = self.bytes_done + sum(f.size * f.fraction() for f in self.open.values())
+        eta = elapsed * (self.bytes_total - done_bytes) / done_bytes if done_bytes > 0 else None
+        return {
+            "files_done": self.files_done,
+            "files_total": self.files_total,
+            "threads_done": self.threads_done,
+            "comments_done": self.comments_done,
+            "elapsed_s": round(elapsed, 3),
+            "comments_per_s": round(self.comments_done / elapsed, 2) if elapsed > 0 else 0.0,
+            "eta_s": None if eta is None else round(max(eta, 0.0), 1),
+        }
+
+
+def progress_line(p: dict[str, Any]) -> str:
+    """A progress record as one line: files, threads, comments, rate and time left."""
+    eta = p.get("eta_s")
+    left = "ETA –" if eta is None else f"ETA {_clock(eta)}"
+    return (
+        f"{p['files_done']}/{p['files_total']} files · {p['threads_done']:,} threads ·"
+        f" {p['comments_done']:,} comments · {p['comments_per_s']:,.1f} comments/s · {left}"
+    )
+
+
+def _clock(seconds: float) -> str:
+    s = int(round(seconds))
+    return f"{s // 3600}:{s % 3600 // 60:02d}:{s % 60:02d}" if s >= 3600 else f"{s // 60}:{s % 60:02d}"
 
 
 def thread_keys(threads: list[Thread]) -> list[str]:
@@ -343,6 +527,12 @@ def thread_keys(threads: list[Thread]) -> list[str]:
         seen[t.id] = seen.get(t.id, 0) + 1
         keys.append(t.id if seen[t.id] == 1 else f"{t.id}#{seen[t.id]}")
     return keys
+
+
+def _readable(f: _File, thread: Thread) -> str:
+    """The readable part of a thread's folder name: the file's stem, or the thread id when the
+    file holds several threads."""
+    return thread.id if len(f.ids) > 1 else f.path.stem
 
 
 def _done(out: Path, source: str, entry: dict[str, Any]) -> bool:
@@ -357,19 +547,19 @@ def _done(out: Path, source: str, entry: dict[str, Any]) -> bool:
     )
 
 
-def _write(analysis: Analysis, p: _Pending, out: Path, config: Config, tid: str) -> dict[str, Any]:
-    """Write one thread's outputs into its own folder; return its index entry."""
+def _write(analysis: Analysis, f: _File, out: Path, config: Config, tid: str) -> dict[str, Any]:
+    """Write one thread's outputs into its own folder, whole; return its index entry."""
     from discourse.report.writers import write_outputs
 
     t = analysis.thread
-    folder = claim_folder(out, p.src, tid, t.id if len(p.threads) > 1 else p.path.stem)
+    folder = claim_folder(out, f.src, tid, _readable(f, t))
     queue = analysis.layer("attention")
     tox = [a.score for _, a in analysis.annotations.items("toxicity")]
     entry = {
         "folder": folder,
         "thread_id": tid,
         "title": t.title,
-        "source": str(p.path),
+        "source": str(f.path),
         "comments": len(t.comments),
         "chains": len(analysis.layer("chains", ())),
         "flagged": queue.flagged() if queue is not None else 0,
@@ -378,11 +568,11 @@ def _write(analysis: Analysis, p: _Pending, out: Path, config: Config, tid: str)
         "error": "",
         "seconds": round(analysis.timings.get("total", 0.0), 3),
     }
-    marker = {"source": p.src, "thread_id": tid, "key": p.key, "entry": entry}
+    marker = {"source": f.src, "thread_id": tid, "key": f.key, "entry": entry}
     try:
         with atomic_folder(out / folder) as tmp:  # the folder appears whole, or not at all
             write_outputs(analysis, tmp, config.output)
-            atomic_write_text(tmp / THREAD_MARKER, json.dumps(marker, ensure_ascii=False, indent=2))
+            atomic_write_text(tmp / THREAD_MARKER, json.dumps(marker, indent=2))
     except OSError as exc:
         raise OutputError(f"cannot write {out / folder}: {exc.strerror or exc}") from None
     return entry

@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import functools
 import json
+import shutil
 import sys
+import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -55,32 +58,113 @@ def main() -> None:
     help="YAML config merged over the default (configs/default.yaml).",
 )
 @click.option("--force", is_flag=True, help="Re-analyse inputs even when unchanged since the last run.")
-@click.option("-q", "--quiet", is_flag=True, help="Print only the summary line.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress: print only the summary line (and failures).")
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="Print one JSON object per line on stdout for every event (start, parse, group, thread, skip, fail, "
+    "done, wait) and a final summary, for scripts.",
+)
 @_domain_errors
-def analyze(inputs: tuple[str, ...], out_dir: str, config_path: str | None, force: bool, quiet: bool) -> None:
-    """Analyse thread files or folders of them; write analysis.json, report.html and graph.graphml."""
+def analyze(
+    inputs: tuple[str, ...], out_dir: str, config_path: str | None, force: bool, quiet: bool, as_json: bool
+) -> None:
+    """Analyse thread files or folders of them; write analysis.json, report.html and graph.graphml.
+
+    Progress goes to stderr: a live line on a terminal (files, threads and comments done, rate,
+    time left), one line per event otherwise; --json prints JSON lines on stdout instead, -q
+    nothing. A second run into the same --out waits until the first has finished."""
     from discourse.batch import Event, run_batch
     from discourse.core.config import load_config
 
-    cfg = load_config(config_path)
+    cfg = load_config(config_path)  # a bad config is one line, before anything else
+    live = _Live() if not (quiet or as_json) and stderr_is_terminal() else None
 
     def say(event: Event) -> None:
-        if not quiet:
+        if as_json:
+            click.echo(json.dumps({"event": event.kind, "message": event.message, **event.data}, ensure_ascii=False))
+        elif live is not None:
+            live.show(event)
+        elif not quiet:
             click.echo(f"[{event.kind}] {event.message}", err=True)
 
-    res = run_batch(inputs, out_dir, cfg, force=force, on_event=say)
-    for e in res.entries:
-        if e["status"] == "ok" and not quiet:
-            report = Path(out_dir) / e["folder"] / "report.html"
-            click.echo(f"{report}  ({e['comments']} comments, {e['chains']} chains, {e['flagged']} flagged)")
-    click.echo(
-        f"{len(res.processed)} analysed, {len(res.skipped)} unchanged, {len(res.failed)} failed"
-        f" in {res.seconds:.1f}s; index: {Path(out_dir) / 'index.html'}"
-    )
+    try:
+        res = run_batch(inputs, out_dir, cfg, force=force, on_event=say)
+    finally:
+        if live is not None:
+            live.close()
+    index = Path(out_dir) / "index.html"
+    if as_json:
+        summary = {
+            "event": "summary",
+            "analysed": len(res.processed),
+            "unchanged": len(res.skipped),
+            "failed": len(res.failed),
+            "failures": res.failed,
+            "seconds": round(res.seconds, 3),
+            "index": str(index),
+        }
+        click.echo(json.dumps(summary, ensure_ascii=False))
+    else:
+        for e in res.entries:
+            if e["status"] == "ok" and not quiet:
+                report = Path(out_dir) / e["folder"] / "report.html"
+                click.echo(f"{report}  ({e['comments']} comments, {e['chains']} chains, {e['flagged']} flagged)")
+        click.echo(
+            f"{len(res.processed)} analysed, {len(res.skipped)} unchanged, {len(res.failed)} failed"
+            f" in {res.seconds:.1f}s; index: {index}"
+        )
     for path, msg in res.failed.items():
         click.echo(f"failed: {path}: {msg}", err=True)
     if res.failed and not res.processed and not res.skipped:
         sys.exit(2)
+
+
+def stderr_is_terminal() -> bool:
+    return sys.stderr.isatty()
+
+
+class _Live:
+    """One status line on a terminal, redrawn in place: the last progress line, plus what is
+    running now (reading a file, analysing a group) and for how long, ticking every second so a
+    long group never looks stuck. Failures and waits are printed above it as lines of their own."""
+
+    def __init__(self) -> None:
+        self.status = "starting"
+        self.doing: tuple[str, float] | None = None
+        self.lock = threading.Lock()
+        self.stopped = threading.Event()
+        self.ticker = threading.Thread(target=self._tick, daemon=True)
+        self.ticker.start()
+
+    def show(self, event: Any) -> None:
+        with self.lock:
+            if event.kind in ("fail", "wait"):
+                click.echo(f"\r\x1b[2K[{event.kind}] {event.message}", err=True)
+            elif event.kind in ("parse", "group"):
+                self.doing = (event.message, time.monotonic())
+            elif event.kind in ("thread", "start"):
+                self.status, self.doing = event.message, None
+            self._draw()
+
+    def _draw(self) -> None:
+        text = self.status
+        if self.doing is not None:
+            text += f" · {self.doing[0]} · {int(time.monotonic() - self.doing[1])}s"
+        width = shutil.get_terminal_size().columns - 1
+        click.echo("\r\x1b[2K" + (text if len(text) <= width else text[: width - 1] + "…"), nl=False, err=True)
+
+    def _tick(self) -> None:
+        while not self.stopped.wait(1.0):
+            with self.lock:
+                if self.doing is not None:
+                    self._draw()
+
+    def close(self) -> None:
+        self.stopped.set()
+        self.ticker.join()
+        click.echo("\r\x1b[2K", nl=False, err=True)
 
 
 @main.command()
