@@ -78,3 +78,13 @@ def test_whitespace_inside_comments_is_verbatim() -> None:
     body = "Trailing spaces  \nmean a line break in markdown.   \n\xa0\nA line of a no-break space above."
     t = parse_flat(HEAD + f"Ann Lee\n\n{body}\n\nBob Ray\n\nOk.\n", "t")
     assert t.comments[0].text == body
+
+
+@pytest.mark.parametrize(
+    ("ann", "bob"), [("3 hours ago\n\nHello.", "Hi."), ("Hello.", "Hi.\n\nReply"), ("Hello.", "Hi.\n\n2 likes")]
+)
+def test_a_single_furniture_like_block_on_a_page_without_furniture_is_kept(ann: str, bob: str) -> None:
+    text = f"Ann Lee\n\n{ann}\n\nBob Ray\n\n{bob}\n\nCy Dunn\n\nBye.\n"
+    t = parse_flat(HEAD + text, "t")
+    assert [(c.author, c.text) for c in t.comments] == [("Ann Lee", ann), ("Bob Ray", bob), ("Cy Dunn", "Bye.")]
+    assert any("look like page furniture" in w for w in t.warnings)

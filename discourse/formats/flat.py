@@ -30,10 +30,11 @@ Rules (general, nothing here knows any particular file):
   verbatim: line breaks, the blank lines between paragraphs and trailing spaces inside it.
 * Page furniture ("Reply", "Share ›", "Load more comments", "• 3 years ago", "12 points", a
   date line) is dropped only where furniture stands, never from inside a comment: a whole
-  block of it right after an author line (dates and times included) or right after a
-  comment's text (actions and vote counts, one blank line before the next comment); lines of
-  it on the author line's block ("Ann\\n• 3 years ago"), at the start of the text after an
-  author line, or at the end of a comment. A comment that would be left empty keeps it. The
+  block of it right after an author line (times and dates) or right after a comment's text
+  (actions and vote counts, one blank line before the next comment), when the page shows such
+  blocks at least twice; lines of it on the author line's block ("Ann\\n• 3 years ago"), at
+  the start of the text after an author line, or at the end of a comment (actions). A comment
+  that would be left empty keeps it. The
   dropped lines are counted in a warning and kept in the comment's ``meta["furniture"]``; bare
   numbers, "-" and "+" are never dropped (a comment "10", a list "1 2 3"), and a comment that
   starts or ends with lines that only look like furniture is kept whole, with a warning.
@@ -230,12 +231,9 @@ def parse_flat(text: str, thread_id: str = "thread", title: str | None = None) -
 
     # Comments: the best labeling of the remaining blocks as author lines / text / furniture (see flat_segment).
     section = blocks[start:]
-    roles = label_blocks(
-        [_author_view(b) for b in section],
-        [b.gap for b in section],
-        after_author=[b.all_furniture(_ACT, _TIM) for b in section],
-        after_text=[b.all_furniture(_ACT) for b in section],
-    )
+    views = [_author_view(b) for b in section]
+    after_author, after_text = _furniture_blocks(section, views)
+    roles = label_blocks(views, [b.gap for b in section], after_author, after_text)
     raws = _group(section, roles)
     dropped = sum(_trim(r) for r in raws)
     if dropped:
@@ -319,6 +317,35 @@ def _section_start(blocks: list[_Block], i: int) -> int | None:
         if is_author(k) and (k > i or i == 0):
             return k
     return None
+
+
+def _furniture_blocks(section: list[_Block], views: list[tuple[str, ...]]) -> tuple[list[bool], list[bool]]:
+    """Which blocks may be dropped as furniture right after an author line (times: "2 hours ago",
+    a date) and right after a comment's text (actions, vote counts: "5 / Reply / Share ›").
+
+    Only when the page shows such furniture at least twice where nothing else fits (a time
+    between a name and a text; an action between a text and a name): a lone "Report" or "2 hours
+    ago" in those places is more likely a comment than a page layout."""
+    names = [len(v) == 1 and name_score(v[0]) > 0 for v in views]
+    after_author = [b.all_furniture(_TIM) for b in section]
+    after_text = [b.all_furniture(_ACT) for b in section]
+    n = len(section)
+
+    def linked(k: int) -> bool:  # one blank line from the block before and the block after
+        return 0 < k < n - 1 and section[k].gap == 1 and section[k + 1].gap == 1
+
+    seen = sum(
+        1
+        for k in range(n)
+        if linked(k)
+        and (
+            (after_author[k] and names[k - 1] and not names[k + 1])
+            or (after_text[k] and not names[k - 1] and names[k + 1])
+        )
+    )
+    if seen < 2:
+        return [False] * n, [False] * n
+    return after_author, after_text
 
 
 def _group(section: list[_Block], roles: list[str]) -> list[_Raw]:

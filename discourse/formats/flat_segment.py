@@ -85,7 +85,7 @@ def _plain_score(line: str) -> float:
         return 0.5  # "7992428374": a handle of digits alone (short numbers are text or vote counts)
     if not line or len(line) > MAX_AUTHOR_CHARS or _URL.search(line):
         return -math.inf
-    if line[-1] in ".!?,;:\"”’'" or not re.search(r"[^\W\d_]", line):
+    if line[-1] in ".!?,;:\"”’'。！？，；：" or not re.search(r"[^\W\d_]", line):
         return -math.inf
     words = line.split()
     if len(words) > MAX_AUTHOR_WORDS:
