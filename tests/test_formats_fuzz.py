@@ -57,6 +57,12 @@ def test_random_unicode_text_never_raises_anything_but_input_error(text: str) ->
 
 
 @FUZZ
+@given(st.binary(min_size=1, max_size=400))
+def test_random_bytes_never_raise_anything_but_input_error(data: bytes) -> None:
+    _load(data)
+
+
+@FUZZ
 @given(st.lists(st.sampled_from(["\n", "\n\n", "\n\n\n", " ", "Ann Lee", "Reply", "10", "<", "{", "[", "\ud800"])))
 def test_random_layout_pieces_never_raise_anything_but_input_error(pieces: list[str]) -> None:
     _load("".join(pieces) or " ")
