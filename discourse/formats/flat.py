@@ -48,6 +48,7 @@ Rules (general, nothing here knows any particular file):
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -167,14 +168,23 @@ def _shown_cut(name: str) -> str | None:
 def _canonical_names(names: list[str]) -> tuple[dict[str, str], list[str]]:
     """Map display names shown cut off to the one full display name they begin; and the warnings."""
     uniq = sorted(set(names))
-    full = [n for n in uniq if _shown_cut(n) is None]
+    full = [n for n in uniq if _shown_cut(n) is None]  # sorted: the names a prefix begins follow it
+
+    def extensions(prefix: str, limit: int) -> list[str]:
+        out: list[str] = []
+        j = bisect_left(full, prefix)
+        while j < len(full) and full[j].startswith(prefix) and len(out) < limit:
+            out.append(full[j])
+            j += 1
+        return out
+
     out: dict[str, str] = {}
     notes: list[str] = []
     for short in uniq:
         stem = _shown_cut(short)
         if stem is None:
             continue
-        cands = [n for n in full if n != short and n.startswith(stem)]
+        cands = [n for n in extensions(stem, 6) if n != short]
         if len(cands) == 1:
             out[short] = cands[0]
             notes.append(f"display name {short!r} looks truncated; merged with {cands[0]!r}")
@@ -183,7 +193,7 @@ def _canonical_names(names: list[str]) -> tuple[dict[str, str], list[str]]:
             notes.append(
                 f"display name {short!r} looks truncated but could be any of {shown}; kept as shown (ambiguous)"
             )
-    apart = [f"{s!r} / {n!r}" for s in full for n in full if n != s and len(s) >= 6 and n.startswith(s)]
+    apart = [f"{s!r} / {n!r}" for s in full if len(s) >= 6 for n in extensions(s, 6) if n != s]
     if apart:
         notes.append(
             f"{len(apart)} display name(s) begin with another display name but show no sign of being cut off; "

@@ -27,6 +27,7 @@ import math
 import re
 from collections import Counter
 from collections.abc import Sequence
+from functools import lru_cache
 
 _FUNCTION_WORDS = frozenset(
     """a an the i you we he she it they me him her us them my your our his its their this that these those
@@ -60,10 +61,14 @@ _CHAT = frozenset(
 )
 
 
+@lru_cache(maxsize=1 << 16)
 def name_score(line: str) -> float:
     """How much a single line looks like a display name (> 0) rather than text (< 0).
     ``-inf`` when it cannot be a name at all. "Name says:" (as blogs print it) counts as "Name"."""
-    line = SAYS.sub("", line.strip())
+    line = line.strip()
+    if len(line) > MAX_AUTHOR_CHARS + 16:  # too long even with a "says:" tail
+        return -math.inf
+    line = SAYS.sub("", line)
     cut = _ELLIPSIS.search(line)
     if cut and cut.start() >= 12:  # "Alexandra Konstantino…": a long name the page cut off
         return name_score(line[: cut.start()]) - 0.5
