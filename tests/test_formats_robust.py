@@ -180,6 +180,12 @@ def test_tsv_with_only_a_text_column_is_read_by_its_suffix() -> None:
     assert t.source_format == "tsv"
 
 
+def test_a_comma_file_named_tsv_is_read_as_csv() -> None:
+    assert detect_format("id,author,text\n1,Ann,hi\n", "rows.tsv") == "csv"
+    [t] = load_threads(b"id,author,text\n1,Ann,hi\n", name="rows.tsv")
+    assert (t.comments[0].author, t.comments[0].text) == ("Ann", "hi")
+
+
 def test_quoted_multiline_tsv_still_reads() -> None:
     text = 'id\tauthor\ttext\n1\tAnn\t"two\nlines"\n2\tBob\t"say ""hi"""\n'
     [t] = parse_tsv(text, "x")

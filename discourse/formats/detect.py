@@ -20,8 +20,7 @@ Content rules, in order:
 
 Then the suffix: .jsonl/.ndjson is "jsonl", .json is "json_rows", .csv is "csv", .tsv/.tab is
 "tsv" (their parsers report what is wrong); .xml with no XML in it raises InputError. Anything
-else is "flat". A .tsv/.tab file whose header names known columns is "tsv" even when some other
-delimiter would also fit it.
+else is "flat".
 
 :func:`parse_structured` turns a parser's KeyError/TypeError/ValueError… on a shape it did not
 expect into a one-line InputError naming the format, so callers only ever see InputError.
@@ -79,7 +78,7 @@ def detect_format(text: str, filename: str = "") -> str:
             return fmt
     delim = _delimiter(text)
     if delim:
-        return "tsv" if delim == "\t" or _SUFFIXES.get(suffix) == "tsv" else "csv"
+        return "tsv" if delim == "\t" else "csv"  # the content over the name: a comma file named .tsv is CSV
     if suffix == ".xml":
         raise InputError(f"{label}: the file is named .xml but holds no XML element")
     return _SUFFIXES.get(suffix, "flat")
