@@ -45,6 +45,8 @@ THREAD_MARKER = ".discourse-thread.json"
 """In every thread folder: the source file and thread id it holds (checked before a rewrite)."""
 LOCK_FILE = ".discourse.lock"
 """Held (``flock``) by the run writing into the folder; a second run waits for it."""
+SAVE_EVERY_S = 2.0
+"""The state file is rewritten at most this often while a run goes (and always at its end)."""
 INPUT_SUFFIXES = {".txt", ".text", ".json", ".jsonl", ".ndjson", ".csv", ".tsv", ".xml"}
 
 
@@ -306,7 +308,7 @@ class _Run:
         self.result = BatchResult()
         self.pipeline: Pipeline | None = None
         self.t0 = time.perf_counter()
-        self.saved_at = 0.0
+        self.saved_at = -SAVE_EVERY_S
         self.files_total = self.files_done = self.threads_done = self.comments_done = 0
         self.bytes_total = self.bytes_done = 0
         self.open: dict[str, _File] = {}  # parsed, not finished: their threads are in flight
@@ -425,8 +427,8 @@ class _Run:
             if complete:
                 self.result.processed.append(str(f.path))
                 self.finish(f)
-            elif time.monotonic() - self.saved_at >= 2.0:  # between saves, the thread markers tell
-                self.save_state()
+            else:
+                self.save_state(soon=True)
             where = {"file": str(f.path), "thread_id": item.tid, "folder": f.done[item.tid]["folder"]}
             now = self.progress()
             self.say(Event("thread", progress_line(now), {**now, **where, "comments": len(item.thread.comments)}))
@@ -470,15 +472,21 @@ class _Run:
     def fail(self, path: Path, src: str, msg: str) -> None:
         self.result.failed[str(path)] = msg
         self.state[src] = {"key": None, "status": "failed", "error": msg, "threads": []}
-        self.say(Event("fail", f"{path}: {msg}", {"file": str(path), "error": msg}))
+        told = msg if msg.startswith(str(path)) else f"{path}: {msg}"
+        self.say(Event("fail", told, {"file": str(path), "error": msg}))
 
     def finish(self, f: _File) -> None:
         self.open.pop(f.src, None)
         self.files_done += 1
         self.bytes_done += f.size
-        self.save_state()
+        self.save_state(soon=True)
 
-    def save_state(self) -> None:
+    def save_state(self, soon: bool = False) -> None:
+        """Write the state file; with ``soon``, only if the last write is 2 s old. The state is
+        the fast path for reruns, the thread markers the truth: a killed run's last seconds are
+        found again from them (a file whose threads are all written is not analysed again)."""
+        if soon and time.monotonic() - self.saved_at < SAVE_EVERY_S:
+            return
         write_or_fail(self.out / STATE_FILE, json.dumps(self.state, indent=1, sort_keys=True))
         self.saved_at = time.monotonic()
 

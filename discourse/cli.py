@@ -116,7 +116,7 @@ def analyze(
             f" in {res.seconds:.1f}s; index: {index}"
         )
     for path, msg in res.failed.items():
-        click.echo(f"failed: {path}: {msg}", err=True)
+        click.echo(f"failed: {msg if msg.startswith(path) else f'{path}: {msg}'}", err=True)
     if res.failed and not res.processed and not res.skipped:
         sys.exit(2)
 
@@ -150,8 +150,9 @@ class _Live:
 
     def _draw(self) -> None:
         text = self.status
-        if self.doing is not None:
-            text += f" · {self.doing[0]} · {int(time.monotonic() - self.doing[1])}s"
+        if self.doing is not None:  # what runs now first: a narrow terminal cuts the end
+            s = int(time.monotonic() - self.doing[1])
+            text = f"{self.doing[0]} for {s // 60}:{s % 60:02d} · {text}"
         width = shutil.get_terminal_size().columns - 1
         click.echo("\r\x1b[2K" + (text if len(text) <= width else text[: width - 1] + "…"), nl=False, err=True)
 
