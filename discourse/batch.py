@@ -81,26 +81,27 @@ def expand_inputs(paths: Iterable[str | Path], exclude: Iterable[str | Path] = (
     own output folder) and any folder holding a discourse state file or thread marker: an
     output folder inside the input folder is never read back as new threads."""
     excluded = {Path(e).resolve() for e in exclude}
-
-    def is_output(folder: Path) -> bool:
-        return folder in excluded or (folder / STATE_FILE).exists() or (folder / THREAD_MARKER).exists()
-
     out: list[Path] = []
     for p in map(Path, paths):
         if not p.is_dir():
             out.append(p)
             continue
-        top = p.resolve()
-        if is_output(top) or any(a in excluded or (a / STATE_FILE).exists() for a in top.parents):
+        if is_output(p, excluded):
             continue
         found: list[Path] = []
         for root, dirs, files in os.walk(p):
-            dirs[:] = [d for d in dirs if not d.startswith(".") and not is_output(Path(root, d).resolve())]
+            dirs[:] = [d for d in dirs if not d.startswith(".") and not is_output(Path(root, d), excluded)]
             found.extend(
                 Path(root, f) for f in files if not f.startswith(".") and Path(f).suffix.lower() in INPUT_SUFFIXES
             )
         out.extend(sorted(found))
     return out
+
+
+def is_output(folder: Path, excluded: Iterable[Path] = ()) -> bool:
+    """Is ``folder`` discourse output: one of ``excluded`` (resolved), or holding a state file or a
+    thread marker?"""
+    return (folder / STATE_FILE).exists() or (folder / THREAD_MARKER).exists() or folder.resolve() in set(excluded)
 
 
 def run_key(path: Path, config: Config, base: str | None = None) -> str:
@@ -247,7 +248,9 @@ def run_batch(
     files = expand_inputs(paths, exclude=[out])
     if not files:
         where = ", ".join(map(str, paths)) or "(no paths given)"
-        raise InputError(f"no input files found in {where} (read: {', '.join(sorted(INPUT_SUFFIXES))})")
+        outputs = [str(p) for p in paths if p.is_dir() and is_output(p, [out.resolve()])]
+        why = f"; {', '.join(outputs)} holds discourse output, never read as input" if outputs else ""
+        raise InputError(f"no input files found in {where} (read: {', '.join(sorted(INPUT_SUFFIXES))}){why}")
     prepare_out(out)
     with locked(out, say):
         recover_folders(out)

@@ -82,3 +82,16 @@ def test_an_empty_folder_is_an_error_not_zero_analysed(tmp_path: Path, conf: Pat
     lines = r.output.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: no input files found in") and str(empty) in lines[0]
     assert not out.exists()  # nothing was started
+
+
+def test_an_output_folder_given_as_input_is_refused_with_the_reason(tmp_path: Path, cfg: Config) -> None:
+    from discourse.core.errors import InputError
+
+    src = tmp_path / "threads"
+    src.mkdir()
+    (src / "a.txt").write_text(THREAD.format(topic="stadium"), encoding="utf-8")
+    out = tmp_path / "out"
+    run_batch([src], out, cfg)
+    with pytest.raises(InputError, match="holds discourse output, never read as input"):
+        run_batch([out], tmp_path / "again", cfg)
+    assert not (tmp_path / "again").exists()
