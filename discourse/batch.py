@@ -35,7 +35,7 @@ from discourse.api import load_threads, slug
 from discourse.core.analysis import Analysis
 from discourse.core.config import Config
 from discourse.core.engine import GROUP_TEXTS, Pipeline
-from discourse.core.errors import DiscourseError, InputError
+from discourse.core.errors import InputError, OutputError
 from discourse.core.modelfiles import models_dir, sha256_file
 from discourse.core.thread import Thread
 from discourse.report.atomic import atomic_folder, atomic_write_text, recover_folders
@@ -48,12 +48,6 @@ LOCK_FILE = ".discourse.lock"
 SAVE_EVERY_S = 2.0
 """The state file is rewritten at most this often while a run goes (and always at its end)."""
 INPUT_SUFFIXES = {".txt", ".text", ".json", ".jsonl", ".ndjson", ".csv", ".tsv", ".xml"}
-
-
-class OutputError(DiscourseError):
-    """The output folder cannot be written, or a folder there holds something else."""
-
-    exit_code = 6
 
 
 @dataclass(frozen=True)
@@ -120,6 +114,10 @@ def key_base(config: Config) -> str:
     return "|".join([config.hash(), sha256_file(reg) if reg.exists() else "-", __version__, SCHEMA_VERSION])
 
 
+FOLDER_HASH_DIGITS = (10, 20)
+"""Hash digits in a thread's folder name: 10, or 20 if a folder of that name holds something else."""
+
+
 def thread_folder(source: str, thread_id: str, readable: str, digits: int = 10) -> str:
     """The folder of one thread: a readable slug, then a short hash of the source file's resolved
     path and the thread id. It depends on nothing else, so a thread gets the same folder on every
@@ -144,7 +142,7 @@ def _holds(folder: Path, source: str, thread_id: str) -> bool:
 def claim_folder(out: Path, source: str, thread_id: str, readable: str) -> str:
     """The folder name to write a thread into: its own (absent, or recorded as this thread's).
     A folder holding anything else is never overwritten: a longer hash is tried, then we refuse."""
-    for digits in (10, 20):
+    for digits in FOLDER_HASH_DIGITS:
         name = thread_folder(source, thread_id, readable, digits)
         target = out / name
         if not os.path.lexists(target) or (target.is_dir() and _holds(target, source, thread_id)):
@@ -450,7 +448,7 @@ class _Run:
         for tid, t in zip(f.ids, threads, strict=True):
             if tid in done:
                 continue
-            for digits in (10, 20):
+            for digits in FOLDER_HASH_DIGITS:
                 folder = self.out / thread_folder(f.src, tid, _readable(f, t), digits)
                 marker = read_marker(folder)
                 if (

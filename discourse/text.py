@@ -35,3 +35,13 @@ def _add(text: str, start: int, end: int, spans: list[tuple[int, int]]) -> None:
 
 def sentences(text: str) -> list[str]:
     return [text[s:e] for s, e in sentence_spans(text)]
+
+
+def scrub_surrogates(text: str) -> str:
+    """``text`` with lone UTF-16 surrogates (what a JavaScript scraper leaves when it cuts an
+    emoji) replaced by U+FFFD, so tokenizers that need valid UTF-8 can read it."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
+    return text

@@ -286,3 +286,20 @@ def test_threads_encoded_together_match_threads_encoded_alone(tiny_config: dict)
             assert a.stance(c.id).scores["agree"] == pytest.approx(b.stance(c.id).scores["agree"], abs=1e-4)  # type: ignore[union-attr]
             assert a.toxicity(c.id).score == pytest.approx(b.toxicity(c.id).score, abs=1e-6)  # type: ignore[union-attr]
         assert a.timings["encode.v1"] > 0 and a.timings["total"] >= a.timings["encode.v1"]
+
+
+def test_missing_comments_and_lone_surrogates_from_python(tiny_config: dict) -> None:
+    stub = {"parent_id": "c1", "count": 7, "ids": ("x1", "x2"), "kind": "more", "stub_id": "m1"}
+    thread = discourse.Thread(
+        id="t",
+        title="T",
+        comments=(
+            discourse.Comment("c1", "I cut an emoji \ud83d here", author="Ann"),
+            discourse.Comment("c2", "you did \udc00", author="Bob", parent_id="c1"),
+        ),
+        meta={"missing": (stub,)},
+    )
+    data = discourse.analyze(thread, config=tiny_config).to_json()
+    assert data["thread"]["missing"] == [{**stub, "ids": ["x1", "x2"]}]
+    assert [c["text"] for c in data["comments"]] == [c.text for c in thread.comments]  # verbatim
+    assert all(c["toxicity"] and c["stance"] for c in data["comments"])

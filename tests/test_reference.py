@@ -73,9 +73,11 @@ def test_civil_thread_flags_nothing_severe(ref: discourse.Analysis) -> None:
 
 
 def test_cli_writes_the_three_outputs(reference_thread: Path, tmp_path: Path) -> None:
-    r = CliRunner().invoke(main, ["analyze", str(reference_thread), "--out", str(tmp_path), "-q"])
+    r = CliRunner().invoke(main, ["analyze", str(reference_thread), "--out", str(tmp_path)])
     assert r.exit_code == 0, r.output
-    folder = tmp_path / reference_thread.stem
+    [folder] = [p.parent for p in tmp_path.glob("*/analysis.json")]
+    assert folder.name.startswith(f"{reference_thread.stem}-")  # readable, then a hash of source and id
+    assert str(folder / "report.html") in r.output  # the command says where the report is
     data = json.loads((folder / "analysis.json").read_text(encoding="utf-8"))
     assert len(data["comments"]) == 14 and data["chains"]
     html = (folder / "report.html").read_text(encoding="utf-8")

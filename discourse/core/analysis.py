@@ -87,6 +87,7 @@ class Analysis:
                 "source_format": t.source_format,
                 "article": t.article,
                 "structure_inferred": not t.structure_known,
+                "missing": [_plain(m) for m in t.meta.get("missing", ())],
             },
             "comments": comments,
         }
@@ -97,3 +98,12 @@ class Analysis:
         out["warnings"] = list(t.warnings) + [w for w in self.warnings if w not in t.warnings]
         out["timings_s"] = {k: round(v, 4) for k, v in self.timings.items()}
         return out
+
+
+def _plain(value: Any) -> Any:
+    """A placeholder record from a parser (mappings and tuples) as JSON data."""
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, tuple | list):
+        return [_plain(v) for v in value]
+    return value

@@ -32,3 +32,9 @@ class PipelineError(DiscourseError):
     stage returned something other than what it declared."""
 
     exit_code = 5
+
+
+class OutputError(DiscourseError):
+    """The output folder cannot be written, or a folder there holds something else."""
+
+    exit_code = 6

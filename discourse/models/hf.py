@@ -19,6 +19,7 @@ from discourse.core.errors import ModelError
 from discourse.core.modelfiles import ModelRecord, record_folder
 from discourse.core.models import HF_KIND, ModelSource, register_model_kind
 from discourse.core.protocols import map_sorted
+from discourse.text import scrub_surrogates
 
 
 def resolve_hf_path(model: str) -> tuple[Path, str]:
@@ -128,8 +129,8 @@ class HFSequenceClassifier:
     def _run(self, batch: list[tuple[str, str | None]]) -> list[dict[str, float]]:
         import torch
 
-        texts = [t for t, _ in batch]
-        targets = [g for _, g in batch]
+        texts = [scrub_surrogates(t) for t, _ in batch]
+        targets = [None if g is None else scrub_surrogates(g) for _, g in batch]
         enc = self._tokenizer(
             texts,
             text_pair=targets if targets[0] is not None else None,

@@ -23,6 +23,7 @@ from discourse.stages.encode.encoder import (
     Encoded,
     SentenceEncoder,
 )
+from discourse.text import scrub_surrogates
 
 register_layer(
     "embeddings",
@@ -47,8 +48,9 @@ class EncodeConfig:
 
 
 def encoder_texts(thread: Thread) -> list[str]:
-    """What the one encoder pass reads for a thread: the article (or title), then every comment."""
-    return [thread.article or thread.title or ""] + [c.text for c in thread.comments]
+    """What the one encoder pass reads for a thread: the article (or title), then every comment
+    (lone surrogates replaced: a Thread built in Python may hold them; parsers already warn)."""
+    return [scrub_surrogates(t) for t in [thread.article or thread.title or "", *(c.text for c in thread.comments)]]
 
 
 def shared_encoder(config: EncodeConfig, resources: Resources) -> SentenceEncoder:
