@@ -47,7 +47,7 @@ LOCK_FILE = ".discourse.lock"
 """Held (``flock``) by the run writing into the folder; a second run waits for it."""
 SAVE_EVERY_S = 2.0
 """The state file is rewritten at most this often while a run goes (and always at its end)."""
-INPUT_SUFFIXES = {".txt", ".text", ".json", ".jsonl", ".ndjson", ".csv", ".tsv", ".xml"}
+INPUT_SUFFIXES = {".txt", ".text", ".json", ".jsonl", ".ndjson", ".csv", ".tsv", ".tab", ".xml"}
 
 
 @dataclass(frozen=True)
