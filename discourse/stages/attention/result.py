@@ -5,19 +5,40 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+CODES = (
+    "THREAT",
+    "IDENTITY_ATTACK",
+    "INSULT",
+    "TOXIC",
+    "PROFANITY",
+    "HEATED_DISAGREEMENT",
+    "ESCALATION",
+    "LOW_CONFIDENCE_LINK",
+)
+"""Every reason code, most severe first (an item lists its codes in this order)."""
+
+TARGETS = ("commenter", "commenters")
+"""Who a flagged comment is aimed at: its parent's author (addressed in the second person or by
+name) or the thread's commenters as a group ("trolls", "shills"); ``None`` when neither."""
+
 
 @dataclass(frozen=True, slots=True)
 class AttentionItem:
-    """A comment a moderator should look at, with a priority in 0..1 and reasons."""
+    """A comment a moderator should look at, with a priority in 0..1, reason codes and the
+    reasons as sentences (each names its code and the score and model behind it)."""
 
     comment_id: str
     priority: float
     reasons: tuple[str, ...]
+    codes: tuple[str, ...] = ()
+    target: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
             "comment_id": self.comment_id,
             "priority": round(float(self.priority), 6),
+            "codes": list(self.codes),
+            "target": self.target,
             "reasons": list(self.reasons),
         }
 

@@ -1,0 +1,87 @@
+"""Who a comment is aimed at: another commenter, the commenters as a group, or nobody here.
+
+An insult aimed at a person in the thread is what a moderator acts on first; swearing at nobody,
+or a harsh word about a public figure, is not the same. Three cues, all rules (no model):
+
+* a **reply** that speaks to its parent's author: second person ("you", "your", "you're", "u"),
+  or the parent author's name as a vocative (:func:`discourse.stages.reply_graph.addressing.addresses`);
+* **any** comment that labels the thread's commenters as a group with a name used to dismiss
+  fellow posters ("trolls", "shills", "hasbarats", "sock puppets", "paid posters", "bots"), or
+  speaks to them as a group ("you people", "all of you", "y'all").
+
+Quoted lines (``> …``, the parent's words) are left out before looking. Known limits: a generic
+"you" ("you never know") reads as aimed; an insult of a commenter by a name of their own choosing
+("the guy above") is not seen.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from discourse.core.thread import Comment
+from discourse.stages.reply_graph.addressing import addresses
+
+_SECOND = re.compile(
+    r"\b(?:you|your|you're|you’re|youre|yours|yourself|yourselves|ya|y'all|y’all|yall)\b"
+    r"|(?<![\w.])(?:u|ur)(?![\w.’'])",
+    re.IGNORECASE,
+)
+_LOWER_U = re.compile(r"(?<![\w.])(?:U|UR|Ur)(?![\w.’'])")  # "U" of "U.S."-like capitals is not "you"
+_LABELS = re.compile(
+    r"\b(?:trolls|shills|hasbara\w*|sock ?puppets|paid (?:posters|commenters|trolls|shills|agents)"
+    r"|bots|npcs|sheeple|keyboard warriors|bootlickers|propagandists)\b",
+    re.IGNORECASE,
+)
+
+_GROUP_YOU = re.compile(r"\b(?:you (?:people|guys|lot|all)|all of you|y'all|y’all|yall)\b", re.IGNORECASE)
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """``kind`` is ``"commenter"`` (the parent's author) or ``"commenters"`` (the thread's
+    commenters as a group); ``cue`` says how that was seen, for the reason sentence."""
+
+    kind: str
+    cue: str
+
+
+def unquoted(text: str) -> str:
+    """The comment without its quoted lines (``>`` quotes: the parent's words, not the author's)."""
+    return "\n".join(line for line in text.splitlines() if not line.lstrip().startswith(">"))
+
+
+def commenter_labels(text: str) -> tuple[str, ...]:
+    """Group labels for fellow commenters the text uses ("trolls", "hasbarats"), in order, once each."""
+    seen: dict[str, None] = {}
+    for m in _LABELS.finditer(unquoted(text)):
+        seen.setdefault(m.group(0), None)
+    return tuple(seen)
+
+
+def second_person(text: str) -> str | None:
+    """The first second-person word of the (unquoted) text, or None."""
+    own = unquoted(text)
+    for m in _SECOND.finditer(own):
+        word = m.group(0)
+        if word.lower() in ("u", "ur") and _LOWER_U.fullmatch(word):
+            continue
+        return word
+    return None
+
+
+def aimed_at(comment: Comment, parent: Comment | None) -> Target | None:
+    """Who ``comment`` is aimed at, or None (see the module docstring for the cues)."""
+    if parent is not None:
+        if parent.author and addresses(unquoted(comment.text), parent.author):
+            return Target("commenter", "addressed by name")
+        word = second_person(comment.text)
+        if word is not None:
+            return Target("commenter", f"a reply in the second person, “{word}”")
+    labels = commenter_labels(comment.text)
+    if labels:
+        return Target("commenters", "calls the other commenters " + ", ".join(f"“{w}”" for w in labels))
+    group = _GROUP_YOU.search(unquoted(comment.text))
+    if group is not None:
+        return Target("commenters", f"speaks to the commenters as a group, “{group.group(0)}”")
+    return None
