@@ -1,0 +1,37 @@
+"""The reference thread's queue with the real shipped models (slow: loads MiniLM)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import discourse
+from discourse.stages.attention import CODES
+
+pytestmark = [pytest.mark.slow, pytest.mark.shared]
+
+
+@pytest.fixture(scope="module")
+def ref(reference_thread: Path) -> discourse.Analysis:
+    return discourse.analyze(reference_thread)
+
+
+def test_the_attack_on_the_commenters_is_among_the_first_two(ref: discourse.Analysis) -> None:
+    by = ref.thread.by_id()
+    queue = list(ref.attention)
+    lone = next(c for c in ref.thread.comments if c.text.startswith("CIA trolls and hasbarats will cry and rage"))
+    assert by[lone.id].author == "Lone Ranger"
+    assert lone.id in [it.comment_id for it in queue[:2]]
+    item = next(it for it in queue if it.comment_id == lone.id)
+    assert "INSULT" in item.codes and item.target == "commenters"
+    assert item.priority >= ref.attention.flag_threshold
+
+
+def test_every_reason_names_its_code(ref: discourse.Analysis) -> None:
+    assert len(ref.attention) >= 1
+    for it in ref.attention:
+        assert it.codes and set(it.codes) <= set(CODES)
+        assert [r.split(":", 1)[0] for r in it.reasons] == list(it.codes)
+    for item in ref.to_json()["attention"]:
+        assert set(item) >= {"comment_id", "priority", "codes", "target", "reasons"}
