@@ -1,16 +1,21 @@
 """``toxicity.v1``: every comment's toxicity, with the model and the words that drove it.
 
-The default model is tox-block 0.1.2 (model kind ``toxblock``: the Keras BiLSTM ported exactly
-to torch, six Jigsaw labels, shipped in ``models/``); any Hugging Face sequence classifier can
-replace it (``model: {hf_model: <folder>}``). Texts of every thread in a group go through the
-model together.
+The default model ``tox-minilm-v1`` (model kind ``toxicity_head``) is a logistic head over the
+shared encoder vector and tox-block's six label logits, blended with tox-block's max: it needs
+``encode.v1`` earlier in the pipeline and runs tox-block (its ``feature_model``) itself.
+``model: {name: tox-block-0.1.2}`` runs tox-block alone (kind ``toxblock``: the Keras BiLSTM
+ported exactly to torch, six Jigsaw labels), and any Hugging Face sequence classifier can
+replace both (``model: {hf_model: <folder>}``). Texts of every thread in a group go through the
+models together; tox-block reads a long comment in windows (see :mod:`.windows`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
+
+import numpy as np
 
 from discourse.core.engine import Doc, Resources
 from discourse.core.errors import ConfigError
@@ -19,34 +24,62 @@ from discourse.core.models import Loaded, ModelSource, ModelSpec, load_model, re
 from discourse.core.stage import stage
 from discourse.stages.toxicity.result import ToxicityResult
 from discourse.stages.toxicity.scoring import overall_toxicity
+from discourse.stages.toxicity.windows import Windowed, score_windowed, word_spans
 
 register_layer("toxicity", "comment", ToxicityResult, doc="overall score, per-label scores, model, evidence words")
 
-DEFAULT_MODEL = "tox-block-0.1.2"
+DEFAULT_MODEL = "tox-minilm-v1"
+TOXBLOCK = "tox-block-0.1.2"
 
 
 def _build_toxblock(source: ModelSource) -> Any:
     from discourse.stages.toxicity.toxblock import BATCH_SIZE, ToxBlockClassifier
 
     return ToxBlockClassifier(
-        source.record.name if source.record else DEFAULT_MODEL,
+        source.record.name if source.record else TOXBLOCK,
         folder=source.folder,
         batch_size=source.spec.batch_size or BATCH_SIZE,
         record=source.record,
     )
 
 
+def _build_head(source: ModelSource) -> Any:
+    from discourse.stages.toxicity.head import ToxicityHead
+
+    assert source.folder is not None
+    return ToxicityHead(source.record.name if source.record else DEFAULT_MODEL, source.folder, source.record)
+
+
 register_model_kind("toxblock", _build_toxblock, inputs="text", explains=True, task="toxicity")
+register_model_kind("toxicity_head", _build_head, inputs="encoded_text", task="toxicity")
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """A site's Platt map of the head's blended score ``z``: ``p = sigmoid(a z + b)``
+    (``discourse calibrate`` writes it), and the decision threshold on ``p`` it chose."""
+
+    a: float
+    b: float
+    threshold: float = 0.5  # flag at or above this calibrated score
+    thresholds: Mapping[str, float] | None = None  # per product label (insult, threat, ...), on its raw score
 
 
 @dataclass(frozen=True)
 class ToxicityConfig:
-    model: ModelSpec = ModelSpec(name=DEFAULT_MODEL)  # or {hf_model: "<folder or cached hub id>", labels: [...]}
+    model: ModelSpec = ModelSpec(name=DEFAULT_MODEL)  # or {name: tox-block-0.1.2}, {hf_model: "<folder>"}
+    feature_model: ModelSpec = ModelSpec(name=TOXBLOCK)  # what a toxicity_head model reads labels from
     explain_above: float = 0.2  # find the words that drove scores at or above this
+    calibration: Calibration | None = None  # a site's Platt map for the head; None = the shipped one
+    window_words: int = 80  # tox-block reads a comment of more than window_above words in windows
+    window_stride: int = 40
+    window_above: int = 90
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.explain_above <= 1.0:
             raise ValueError("explain_above must be in 0..1")
+        if not 1 <= self.window_stride <= self.window_words <= self.window_above:
+            raise ValueError("need 1 <= window_stride <= window_words <= window_above")
 
 
 @stage("toxicity.v1", config=ToxicityConfig, requires=("text",), assigns=("toxicity",))
@@ -57,31 +90,81 @@ class ToxicityStage:
         self.config = config
         self.resources = resources
 
-    def _model(self) -> Loaded:
-        spec = self.config.model
+    def _load(self, spec: ModelSpec) -> Loaded:
         return self.resources.get(f"toxicity:{spec}", lambda: load_model(spec, task="toxicity"))
 
-    def __call__(self, docs: Sequence[Doc]) -> None:
-        loaded = self._model()
-        if loaded.kind.inputs not in ("text", "text_or_pair"):
-            raise ConfigError(
-                f"toxicity.v1 needs a model that reads texts; {loaded.kind.name} reads {loaded.kind.inputs}"
-            )
-        model = loaded.model
-        texts = [c.text for d in docs for c in d.thread.comments]
-        scores = model.predict_batch(texts) if texts else []
-        overall = [overall_toxicity(s) for s in scores]
-        evidence: list[tuple[str, ...]] = [()] * len(texts)
+    def _windowed(self, model: Any, texts: list[str]) -> list[Windowed]:
+        c = self.config
+        return score_windowed(model.predict_batch, texts, c.window_words, c.window_stride, c.window_above)
+
+    def _evidence(self, loaded: Loaded, texts: list[str], scored: list[Windowed], overall: list[float]) -> list[Any]:
+        """Per text: (words, spans) for the comments scoring at least ``explain_above``."""
+        out: list[Any] = [((), ())] * len(texts)
         hot = [k for k, o in enumerate(overall) if o >= self.config.explain_above]
-        if hot and loaded.kind.explains:
-            for k, ev in zip(hot, model.explain([texts[k] for k in hot]), strict=True):
-                evidence[k] = tuple(ev)
-        record = loaded.record or model.record()
+        if not hot or not loaded.kind.explains:
+            return out
+        pieces = [texts[k][scored[k].span[0] : scored[k].span[1]] for k in hot]
+        for k, words in zip(hot, loaded.model.explain(pieces), strict=True):
+            out[k] = (tuple(words), tuple(word_spans(texts[k], words, scored[k].span)))
+        return out
+
+    def __call__(self, docs: Sequence[Doc]) -> None:
+        if not docs:
+            return
+        loaded = self._load(self.config.model)
+        texts = [c.text for d in docs for c in d.thread.comments]
+        if loaded.kind.inputs == "encoded_text":
+            results, records = self._with_head(loaded, docs, texts)
+        elif loaded.kind.inputs in ("text", "text_or_pair"):
+            results, records = self._alone(loaded, texts)
+        else:
+            raise ConfigError(
+                f"toxicity.v1 needs a model that reads texts or encoded texts; {loaded.kind.name} reads"
+                f" {loaded.kind.inputs}"
+            )
         at = 0
         for d in docs:
-            d.use_model(record)
+            for record in records:
+                d.use_model(record)
             for c in d.thread.comments:
-                d.annotations.set(
-                    c.id, "toxicity", ToxicityResult(overall[at], dict(scores[at]), model.name, evidence[at])
-                )
+                d.annotations.set(c.id, "toxicity", results[at])
                 at += 1
+
+    def _alone(self, loaded: Loaded, texts: list[str]) -> tuple[list[ToxicityResult], list[Any]]:
+        """A text model on its own: tox-block windowed, any other model on the whole text."""
+        model = loaded.model
+        if loaded.kind.name == "toxblock":
+            scored = self._windowed(model, texts)
+        else:
+            scored = [Windowed(dict(s), (0, len(t))) for s, t in zip(model.predict_batch(texts), texts, strict=True)]
+        overall = [overall_toxicity(s.scores) for s in scored]
+        evidence = self._evidence(loaded, texts, scored, overall)
+        results = [
+            ToxicityResult(o, s.scores, model.name, words, spans)
+            for o, s, (words, spans) in zip(overall, scored, evidence, strict=True)
+        ]
+        return results, [loaded.record or model.record()]
+
+    def _with_head(
+        self, loaded: Loaded, docs: Sequence[Doc], texts: list[str]
+    ) -> tuple[list[ToxicityResult], list[Any]]:
+        """The head over the shared encoder vectors and the feature model's windowed labels."""
+        from discourse.stages.encode import embeddings
+        from discourse.stages.toxicity.head import product_labels
+
+        head = loaded.model
+        if not all(d.annotations.has_value("embeddings") for d in docs):
+            raise ConfigError(f"toxicity.v1 with {head.name} reads the shared encoder vectors: put encode.v1 before it")
+        features = self._load(self.config.feature_model)
+        if features.kind.name != "toxblock":
+            raise ConfigError(f"toxicity.v1: the feature model of {head.name} must be a toxblock model")
+        vectors = np.concatenate([embeddings(d).vectors[1:] for d in docs])
+        scored = self._windowed(features.model, texts)
+        cal = self.config.calibration
+        overall = [float(p) for p in head.predict(vectors, [s.scores for s in scored], (cal.a, cal.b) if cal else None)]
+        evidence = self._evidence(features, texts, scored, overall)
+        results = [
+            ToxicityResult(o, {**s.scores, **product_labels(o, s.scores)}, head.name, words, spans)
+            for o, s, (words, spans) in zip(overall, scored, evidence, strict=True)
+        ]
+        return results, [features.record or features.model.record(), loaded.record or head.record()]

@@ -23,7 +23,8 @@ Scores are the raw sigmoid outputs; tox-block's optional per-class rescale is no
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -204,7 +205,7 @@ class ToxBlockClassifier:
 
     def _forward(self, ids: torch.Tensor) -> np.ndarray:
         net = self._load()
-        with torch.inference_mode():
+        with single_thread(), torch.inference_mode():
             return net(ids).numpy().astype(np.float64)
 
     # -- the protocol ------------------------------------------------------------------
@@ -280,6 +281,18 @@ class ToxBlockClassifier:
             rows.extend([i for i in seq if i != w] for w in cands)
         flush()
         return out
+
+
+@contextmanager
+def single_thread() -> Iterator[None]:
+    """Run torch on one thread inside the block, restoring the thread count after: the
+    100-step loop of small ops is 3-20x slower on two threads when the machine is busy."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 def _text_of(x: Any) -> str:

@@ -1,0 +1,1 @@
+"""Command groups beside the core ones in :mod:`discourse.cli`."""
