@@ -232,5 +232,9 @@ def plugins() -> None:
     click.echo("input formats: " + ", ".join(sorted(FORMATS.names())))
 
 
+from discourse.commands.queue import queue_command  # noqa: E402  (its heavy imports wait for the command)
+
+main.add_command(queue_command)
+
 if __name__ == "__main__":
     main()
