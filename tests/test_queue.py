@@ -78,7 +78,7 @@ def test_ranks_flagged_comments_across_threads(tmp_path: Path) -> None:
     html = html_path.read_text(encoding="utf-8")
     assert "Content-Security-Policy" in html and "<script" not in html and "<b>y" not in html
     assert "&lt;script&gt;" in html and 'href="b-2/report.html#c-y~20~1~2f~~e9~"' in html
-    assert "INSULT" in html and "d-4/analysis.json" in html
+    assert "INSULT" in html and "d-4/analysis.json" in html and "</a> by <span" in html
     data = json.loads(json_path.read_text(encoding="utf-8"))
     assert data["flagged"] == 3 and data["shown"] == 3 and data["threads"] == 3
     assert data["items"][0]["codes"] == ["INSULT", "TOXIC"] and data["items"][0]["rank"] == 1
