@@ -144,3 +144,5 @@ def test_queue_over_a_batch_run(tmp_path: Path, tiny_config: dict) -> None:
     printed = json.loads(r.output)
     assert printed["shown"] == 1 and printed["items"][0]["href"] == top["href"]
     assert CliRunner().invoke(main, ["queue", str(out), "--limit", "0"]).exit_code == 2  # usage error
+    again = run_batch([src], out, load_config(tiny_config))  # the queue files do not disturb a rerun
+    assert len(again.skipped) == 3 and not again.failed and (out / "queue.json").is_file()
