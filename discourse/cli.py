@@ -236,5 +236,11 @@ from discourse.commands.queue import queue_command  # noqa: E402  (its heavy imp
 
 main.add_command(queue_command)
 
+from discourse.commands.toxicity import calibrate, evaluate, train  # noqa: E402  (heavy imports wait for the command)
+
+main.add_command(train)
+main.add_command(evaluate)
+main.add_command(calibrate)
+
 if __name__ == "__main__":
     main()

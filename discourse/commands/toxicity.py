@@ -29,14 +29,19 @@ def train() -> None:
 @click.option(
     "--models", type=click.Path(file_okay=False), help="The models/ folder to write (default: the shipped one)."
 )
-@click.option("--reports", default="reports", type=click.Path(file_okay=False), help="Where toxicity.md/.json go.")
+@click.option("--reports", type=click.Path(file_okay=False), help="Where toxicity.md/.json go (default: reports/).")
 @click.option("--cache", type=click.Path(file_okay=False), help="Cache the encoder pass here (by the texts' hash).")
-def train_toxicity(data: str | None, models: str | None, reports: str, cache: str | None) -> None:
+def train_toxicity(data: str | None, models: str | None, reports: str | None, cache: str | None) -> None:
     """Rebuild models/tox-minilm-v1, its card and reports/toxicity.md from the labelled sources."""
+    from discourse.train import REPO
     from discourse.train.toxicity_train import Settings
     from discourse.train.toxicity_train import train as run
 
-    s = Settings(reports=Path(reports), cache=Path(cache) if cache else None, models=Path(models) if models else None)
+    s = Settings(
+        reports=Path(reports) if reports else REPO / "reports",
+        cache=Path(cache) if cache else None,
+        models=Path(models) if models else None,
+    )
     if data:
         s.labeled = Path(data)
     try:
@@ -45,7 +50,7 @@ def train_toxicity(data: str | None, models: str | None, reports: str, cache: st
         _fail(exc)
     for src, v in result["loso"].items():
         click.echo(f"{src:<14} LOSO AUROC {v['auroc']:.3f} (tox-block alone {v['toxblock_auroc']:.3f})")
-    click.echo(f"wrote {s.models or 'models'}/{result['model']} and {reports}/toxicity.md")
+    click.echo(f"wrote {s.models or 'models'}/{result['model']} and {s.reports}/toxicity.md")
 
 
 @click.group()
