@@ -67,3 +67,11 @@ def test_stages_do_not_reach_into_the_front_end() -> None:
 
 def test_there_is_no_import_cycle() -> None:
     assert list(nx.simple_cycles(_graph())) == []
+
+
+def test_every_package_is_in_the_wheel() -> None:
+    import tomllib
+
+    listed = set(tomllib.loads((PKG.parent / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
+    found = {_module(p) for p in PKG.rglob("__init__.py") if "tests" not in p.parts}
+    assert found - listed == set(), "add these to [tool.setuptools] packages in pyproject.toml"

@@ -58,7 +58,20 @@ def test_defaults_live_in_the_stage_config_classes() -> None:
     assert cfg.stage("attention.v1") == AttentionConfig()
     assert cfg.stage("chains.v1") == ChainsConfig()
     resolved = cfg.to_dict()
-    assert resolved["stages"]["attention.v1"] == {"flag_threshold": 0.5, "watch_threshold": 0.2, "max_items": 25}
+    assert resolved["stages"]["attention.v1"] == {
+        "flag_threshold": 0.5,
+        "watch_threshold": 0.2,
+        "max_items": 25,
+        "thresholds": {
+            "toxicity": 0.5,
+            "insult": 0.5,
+            "threat": 0.3,
+            "identity_attack": 0.3,
+            "severe_toxicity": 0.5,
+            "profanity": 0.8,
+        },
+        "link_confidence": 0.7,
+    }
     assert resolved["stages"]["toxicity.v1"]["model"] == {"name": "tox-block-0.1.2"}  # unset fields left out
 
 
