@@ -82,5 +82,6 @@ def test_cli_writes_the_three_outputs(reference_thread: Path, tmp_path: Path) ->
     assert len(data["comments"]) == 14 and data["chains"]
     html = (folder / "report.html").read_text(encoding="utf-8")
     assert "Xoli Xoli" in html and "John" in html and "Needs attention" in html
+    assert 'class="tag code code-insult">INSULT<' in html and "aimed at the commenters" in html  # codes shown
     assert (folder / "graph.graphml").stat().st_size > 0
     assert (tmp_path / "index.html").exists()

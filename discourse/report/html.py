@@ -229,6 +229,8 @@ class AttentionView:
     author: str | None
     snippet: str
     exists: bool
+    codes: tuple[str, ...] = ()
+    target: str | None = None
 
 
 def attention_views(analysis: Analysis, th: Thresholds) -> list[AttentionView]:
@@ -246,6 +248,8 @@ def attention_views(analysis: Analysis, th: Thresholds) -> list[AttentionView]:
                 c.author if c else None,
                 snippet(c.text) if c else "",
                 c is not None,
+                tuple(getattr(a, "codes", ())),
+                getattr(a, "target", None),
             )
         )
     return out
