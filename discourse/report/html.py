@@ -1,11 +1,16 @@
-"""The moderator's HTML report (one self-contained file, no JavaScript) and the batch index.
+"""The moderator's HTML report (one self-contained file) and the batch index.
 
 Templates live in ``templates/``; ``style.css`` is included verbatim into a <style> element
 (included template source is not escaped, unlike values). The
 jinja2 environment autoescapes everything, and comment text only ever reaches a
 template as a plain string, so a comment holding markup shows as text. Line breaks
 are kept with CSS ``white-space: pre-wrap``, never by inserting tags. A
-Content-Security-Policy meta tag forbids scripts and remote loads as a second fence.
+Content-Security-Policy meta tag forbids remote loads and every script but our own as a second
+fence: the page's one inline script (``report.js``/``index.js``, filters and sorting) is allowed by
+the sha256 of its exact bytes, computed here at render time; with scripts off the page shows
+everything. The reply graph and the chain charts are inline SVG laid out in Python (:mod:`.svg`);
+a comment's own Markdown is rendered through an allow-list sanitiser (:mod:`.markup`) with the
+verbatim text one click away.
 
 User text cannot reorder the page around it: names and titles sit in ``<bdi>`` and text blocks
 carry ``dir="auto"`` (both isolate bidirectional text). In names, titles and file names (the
@@ -19,8 +24,11 @@ the templates only lay them out.
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 import re
+from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
@@ -34,6 +42,8 @@ import markupsafe
 from discourse.core.analysis import Analysis
 from discourse.core.layers import layer_spec
 from discourse.core.thread import Comment
+from discourse.report import svg
+from discourse.report.markup import rendered
 from discourse.stages.attention import AttentionConfig
 from discourse.stages.chains.result import Chain, Turn
 from discourse.stages.stance.result import StanceResult
@@ -65,6 +75,7 @@ def environment() -> jinja2.Environment:
     env.filters["shown"] = shown
     env.filters["shown_text"] = shown_text
     env.globals["anchor"] = anchor
+    env.globals["turn_svg"] = svg.turn_svg
     return env
 
 
@@ -130,6 +141,21 @@ class CommentView:
     toxicity: ToxBadge | None
     stance: StanceBadge | None
     extra: tuple[tuple[str, str], ...] = ()  # other comment-level layers: (name, compact JSON)
+    html: markupsafe.Markup | None = None  # the comment's own markup, sanitised (None: plain text)
+    permalink: str | None = None  # the comment on its site (absolute http(s) only)
+    flags: tuple[tuple[str, str], ...] = ()  # (css class, words): deleted, removed, stickied, moderator ...
+    score: int | None = None  # the site's vote score, when the export has it
+
+    @property
+    def labels(self) -> str:
+        """Space-separated words the label filter matches."""
+        words = []
+        if self.stance:
+            words.append(self.stance.label)
+        if self.toxicity:
+            words.append(f"tox-{self.toxicity.level}")
+        words.extend(cls for cls, _ in self.flags)
+        return " ".join(words)
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,6 +200,46 @@ def snippet(text: str, limit: int = SNIPPET_CHARS) -> str:
     return flat if len(flat) <= limit else flat[: limit - 1].rstrip() + "…"
 
 
+SITES = {"reddit_json": "https://www.reddit.com"}
+"""Where a format's relative permalinks point."""
+_HTTP = re.compile(r"https?://", re.I)
+
+
+def permalink(meta: Mapping[str, Any], source_format: str) -> str | None:
+    """An absolute http(s) link to the comment on its site, from ``meta["permalink"]``/``["url"]``."""
+    link = meta.get("permalink") or meta.get("url")
+    if not isinstance(link, str) or not link.strip():
+        return None
+    link = link.strip()
+    if link.startswith("/") and not link.startswith("//") and source_format in SITES:
+        link = SITES[source_format] + link
+    return link if _HTTP.match(link) else None
+
+
+def comment_flags(meta: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:
+    """What the site said about a comment: deleted, removed, stickied, moderator/admin, the poster."""
+    out = []
+    if meta.get("deleted"):
+        out.append(("deleted", "author deleted"))
+    if meta.get("body_deleted"):
+        out.append(("deleted", "text deleted"))
+    if meta.get("body_removed") or meta.get("removed"):
+        out.append(("removed", "removed"))
+    if meta.get("stickied"):
+        out.append(("stickied", "stickied"))
+    distinguished = meta.get("distinguished")
+    if isinstance(distinguished, str) and distinguished:
+        out.append(("moderator" if distinguished == "moderator" else "distinguished", distinguished))
+    if meta.get("is_submitter"):
+        out.append(("op", "original poster"))
+    return tuple(out)
+
+
+def _score(meta: Mapping[str, Any]) -> int | None:
+    v = meta.get("score")
+    return int(v) if isinstance(v, int | float) and not isinstance(v, bool) else None
+
+
 def comment_views(analysis: Analysis, th: Thresholds) -> list[CommentView]:
     """Every comment once, in reply-tree preorder; unattached comments (missing parent,
     cycle) follow at depth 1."""
@@ -215,6 +281,10 @@ def comment_views(analysis: Analysis, th: Thresholds) -> list[CommentView]:
                 toxicity=tox_badge(analysis.get(c.id, "toxicity"), th),
                 stance=stance_badge(analysis.get(c.id, "stance")),
                 extra=tuple((n, _compact(layer_spec(n).to_json(analysis.get(c.id, n)))) for n in extra),
+                html=rendered(c.text, thread.source_format),
+                permalink=permalink(c.meta, thread.source_format),
+                flags=comment_flags(c.meta),
+                score=_score(c.meta),
             )
         )
     return views
@@ -256,24 +326,69 @@ def attention_views(analysis: Analysis, th: Thresholds) -> list[AttentionView]:
 
 
 @dataclass(frozen=True, slots=True)
+class TurnView:
+    turn: Turn
+    tox: ToxBadge | None
+    stance: StanceBadge | None
+    side: int  # 0: the first participant's column, 1: the second's
+    snippet: str
+    chart: markupsafe.Markup
+
+    @property
+    def toxicity(self) -> float | None:
+        return self.tox.score if self.tox else self.turn.toxicity
+
+    @property
+    def stance_label(self) -> str | None:
+        return self.stance.label if self.stance else self.turn.stance
+
+
+@dataclass(frozen=True, slots=True)
 class ChainView:
     chain: Chain
-    turns: tuple[tuple[Turn, ToxBadge | None, StanceBadge | None], ...]
+    turns: tuple[TurnView, ...]
+    sparkline: markupsafe.Markup
 
 
 def chain_views(analysis: Analysis, th: Thresholds) -> list[ChainView]:
+    byid = analysis.thread.by_id()
     out = []
     for ch in analysis.layer("chains", ()):
-        turns = tuple(
-            (
-                t,
-                tox_badge(analysis.get(t.comment_id, "toxicity"), th),
-                stance_badge(analysis.get(t.comment_id, "stance")),
-            )
-            for t in ch.turns
+        turns = []
+        for t in ch.turns:
+            tb = tox_badge(analysis.get(t.comment_id, "toxicity"), th)
+            sb = stance_badge(analysis.get(t.comment_id, "stance"))
+            c = byid.get(t.comment_id)
+            tox = tb.score if tb else t.toxicity
+            label = sb.label if sb else t.stance
+            chart = svg.turn_svg(tox, tb.level if tb else (th.level(tox) if tox is not None else None), label)
+            side = 1 if t.author == ch.participants[1] else 0
+            turns.append(TurnView(t, tb, sb, side, snippet(c.text, 400) if c else "", chart))
+        spark = svg.chain_sparkline(
+            [(tv.turn.comment_id, tv.toxicity, tv.stance_label) for tv in turns], anchor, th.flag
         )
-        out.append(ChainView(ch, turns))
+        out.append(ChainView(ch, tuple(turns), spark))
     return out
+
+
+def reply_graph(analysis: Analysis, views: list[CommentView]) -> markupsafe.Markup:
+    """The authors' reply graph as inline SVG (see :mod:`.svg`)."""
+    replies = [
+        svg.Reply(v.id, v.author, v.parent_author if v.attached else None, v.stance.label if v.stance else None)
+        for v in views
+    ]
+    pairs = [tuple(ch.participants) for ch in analysis.layer("chains", ())]
+    return svg.reply_graph_svg(replies, pairs, anchor, shown_text)
+
+
+@lru_cache(maxsize=4)
+def script(name: str) -> tuple[markupsafe.Markup, markupsafe.Markup]:
+    """One of our inline scripts and its CSP source (``'sha256-...'`` of its exact bytes)."""
+    code = (TEMPLATES / name).read_text(encoding="utf-8")
+    if "</" in code:
+        raise ValueError(f"{name}: '</' would end the inline <script> early")
+    digest = base64.b64encode(hashlib.sha256(code.encode("utf-8")).digest()).decode("ascii")
+    return markupsafe.Markup(code), markupsafe.Markup(f"'sha256-{digest}'")  # base64: safe as markup
 
 
 def _compact(value: Any) -> str:
@@ -287,6 +402,8 @@ def render_report(analysis: Analysis) -> str:
     thread = analysis.thread
     attention = attention_views(analysis, th)
     data = analysis.to_json()
+    comments = comment_views(analysis, th)
+    js, js_hash = script("report.js")
     counts = {
         "comments": len(thread.comments),
         "authors": len({c.author for c in thread.comments if c.author}),
@@ -304,7 +421,12 @@ def render_report(analysis: Analysis) -> str:
             schema_version=data["schema_version"],
             attention=attention,
             chains=chain_views(analysis, th),
-            comments=comment_views(analysis, th),
+            comments=comments,
+            graph=reply_graph(analysis, comments),
+            authors=sorted({c.author for c in comments if c.author is not None}, key=str.casefold),
+            low_confidence=sum(1 for c in comments if c.parent_id is not None and c.parent_confidence < 0.5),
+            script=js,
+            script_hash=js_hash,
             known_ids={c.id for c in thread.comments},
             thresholds=th,
             extra_layers=[
@@ -318,7 +440,8 @@ def render_report(analysis: Analysis) -> str:
 
 def render_index(entries: Iterable[Mapping[str, Any]]) -> str:
     """The batch index: one row per thread (keys as written by ``discourse.batch``:
-    folder, title, source, comments, chains, flagged, max_toxicity, status, error)."""
+    folder, title, source, comments, chains, flagged, max_toxicity, status, error; thread_id,
+    created and source_format are shown when present)."""
     rows: list[dict[str, Any]] = []
     for e in entries:
         folder = str(e.get("folder") or "")
@@ -334,16 +457,25 @@ def render_index(entries: Iterable[Mapping[str, Any]]) -> str:
                 "max_toxicity": float(e.get("max_toxicity") or 0.0),
                 "status": status,
                 "error": str(e.get("error") or ""),
+                "thread_id": str(e.get("thread_id") or ""),
+                "created": str(e.get("created") or ""),
+                "source_format": str(e.get("source_format") or ""),
             }
         )
+    titles = Counter(r["title"] for r in rows)
+    for r in rows:  # threads with the same title are told apart by their id, source and date
+        r["same_title"] = titles[r["title"]] > 1
     # what needs a moderator first: most flagged, then most toxic; failures last
     rows.sort(key=lambda r: (r["status"] != "ok", -r["flagged"], -r["max_toxicity"], r["title"]))
     th = Thresholds.default()
+    js, js_hash = script("index.js")
     return (
         environment()
         .get_template("index.html")
         .render(
             rows=rows,
+            script=js,
+            script_hash=js_hash,
             failed=sum(1 for r in rows if r["status"] != "ok"),
             thresholds=th,
         )
