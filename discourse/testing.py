@@ -114,6 +114,7 @@ def tiny_config(root: Path) -> dict:
         "stages": {
             "encode.v1": {"model": str(enc), "dtype": "fp32", "max_length": 64, "batch_size": 8},
             "stance.v1": {"model": {"hf_model": str(stance)}},
+            "toxicity.v1": {"model": {"name": "tox-block-0.1.2"}},  # the default head needs the real encoder
         },
     }
 

@@ -74,7 +74,8 @@ def evidence_text(r: dict) -> str:
     parts.append(
         f"Long comment (a toxic sentence followed by 260 ordinary words, {lc['text_words']} words): tox-block on "
         f"its last 100 words {lc['toxblock_last_100_words']:.4f}; windowed (80 words, stride 40, max) "
-        f"**{lc['toxblock_windowed']:.4f}**, evidence {lc['evidence']} at {lc['evidence_spans']}."
+        f"**{lc['toxblock_windowed']:.4f}**, evidence {lc['evidence']} at {lc['evidence_spans']}. "
+        f"The whole toxicity.v1 stage with this head scores it {lc.get('stage_score', float('nan')):.4f}."
     )
     return "\n\n".join(parts)
 

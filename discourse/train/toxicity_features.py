@@ -32,11 +32,11 @@ def cached(cache: Path | None, kind: str, texts: Sequence[str], compute: object)
     return out
 
 
-def encode(texts: Sequence[str], encoder: str, dtype: str = "auto") -> np.ndarray:
+def encode(texts: Sequence[str], encoder: str, dtype: str = "auto", max_length: int = 256) -> np.ndarray:
     """(n, d) float32: the shared encoder's L2-normalised mean vectors."""
-    from discourse.stages.encode.encoder import MAX_LENGTH, SentenceEncoder
+    from discourse.stages.encode.encoder import SentenceEncoder
 
-    return SentenceEncoder(encoder, MAX_LENGTH, 64, dtype).encode(list(texts)).vectors
+    return SentenceEncoder(encoder, max_length, 64, dtype).encode(list(texts)).vectors
 
 
 def toxblock_scores(texts: Sequence[str], name: str = "tox-block-0.1.2") -> np.ndarray:
@@ -49,9 +49,9 @@ def toxblock_scores(texts: Sequence[str], name: str = "tox-block-0.1.2") -> np.n
 
 
 def features(
-    texts: Sequence[str], encoder: str, cache: Path | None = None, dtype: str = "auto"
+    texts: Sequence[str], encoder: str, cache: Path | None = None, dtype: str = "auto", max_length: int = 256
 ) -> tuple[np.ndarray, np.ndarray]:
     """(vectors, tox-block scores) of ``texts``."""
-    vectors = cached(cache, f"vec-{encoder}-{dtype}", texts, lambda t: encode(t, encoder, dtype))
+    vectors = cached(cache, f"vec-{encoder}-{dtype}", texts, lambda t: encode(t, encoder, dtype, max_length))
     tox = cached(cache, "toxblock-windowed", texts, toxblock_scores)
     return vectors.astype(np.float64), tox

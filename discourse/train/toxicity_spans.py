@@ -5,6 +5,7 @@ character offsets), on the held-out toxic-spans posts, and the long-comment case
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -70,3 +71,21 @@ def long_case(model: Any) -> dict[str, Any]:
         "evidence": list(words),
         "evidence_spans": [list(s) for s in word_spans(text, words, best.span)],
     }
+
+
+def long_case_stage(model_folder: Path, encoder: str, dtype: str = "auto", max_length: int = 256) -> dict[str, Any]:
+    """``toxicity.v1``'s score of the long text with the head in ``model_folder`` (the whole stage:
+    the encoder vector and tox-block's best window)."""
+    import discourse
+    from discourse.core.thread import Comment, Thread
+
+    cfg = {
+        "pipeline": ["encode.v1", "toxicity.v1"],
+        "stages": {
+            "encode.v1": {"model": encoder, "dtype": dtype, "max_length": max_length},
+            "toxicity.v1": {"model": {"path": str(model_folder)}},
+        },
+    }
+    thread = Thread(id="long", title="", comments=(Comment("c1", long_case_text()),))
+    tox = discourse.analyze(thread, config=cfg).toxicity("c1")
+    return {"stage_score": float(tox.score), "stage_evidence": list(tox.evidence)}

