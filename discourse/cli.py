@@ -242,5 +242,9 @@ main.add_command(train)
 main.add_command(evaluate)
 main.add_command(calibrate)
 
+from discourse.commands.serve import serve  # noqa: E402  (fastapi and uvicorn wait for the command)
+
+main.add_command(serve)
+
 if __name__ == "__main__":
     main()
