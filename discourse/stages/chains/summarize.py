@@ -84,7 +84,7 @@ def central_sentence(
         return sent, cid
     if len(items) == 1:
         return items[0][0], items[0][1]
-    mat = np.stack([v for _, _, v in items])
+    mat = np.stack([v for _, _, v in items]).astype(np.float32)
     sim = np.clip(mat @ mat.T, 0.0, None)
     np.fill_diagonal(sim, 0.0)
     rank = textrank(sim)
