@@ -50,7 +50,7 @@
   form.addEventListener("input", apply);
   form.addEventListener("change", apply);
   form.addEventListener("submit", function (ev) { ev.preventDefault(); });
-  document.getElementById("reset").addEventListener("click", function () {
+  document.getElementById("show-all").addEventListener("click", function () {
     form.reset(); collapsed = {}; apply();
   });
   document.getElementById("collapse-all").addEventListener("click", function () {
