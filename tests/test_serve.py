@@ -171,3 +171,16 @@ def test_models_lists_names_versions_and_sha256(client: TestClient) -> None:
 def test_healthz(client: TestClient) -> None:
     r = client.get("/healthz")
     assert r.status_code == 200 and r.json()["status"] == "ok"
+
+
+def test_discovery_document_points_at_this_server(client: TestClient) -> None:
+    doc = client.get("/$discovery/rest?version=v1alpha1").json()
+    assert doc["rootUrl"] == "http://testserver/" and doc["name"] == "commentanalyzer"
+    method = doc["resources"]["comments"]["methods"]["analyze"]
+    assert (method["httpMethod"], method["path"]) == ("POST", "v1alpha1/comments:analyze")
+    assert (
+        client.post(
+            doc["rootUrl"] + method["path"], json={"comment": {"text": "hi"}, "requestedAttributes": {"TOXICITY": {}}}
+        ).status_code
+        == 200
+    )

@@ -27,7 +27,7 @@ from discourse.core.errors import DiscourseError, InputError
 from discourse.serve.analyzer import Analyzer, CommentJob
 from discourse.serve.batching import MicroBatcher
 from discourse.serve.errors import ApiError, Overloaded, error_body
-from discourse.serve.models import build_response, model_list, parse_request, sentence_spans
+from discourse.serve.models import build_response, discovery_document, model_list, parse_request, sentence_spans
 
 log = logging.getLogger("discourse.serve")
 
@@ -180,6 +180,10 @@ def create_app(settings: ServeSettings | None = None, analyzer: Analyzer | None 
             "models": model_list(az.models),
             "pipelines": {"comments": list(az.comments.config.pipeline), "threads": list(az.threads.config.pipeline)},
         }
+
+    @app.get("/$discovery/rest")
+    async def discovery(request: Request) -> dict[str, Any]:
+        return discovery_document(str(request.base_url))
 
     @app.post("/v1alpha1/comments:analyze")
     async def analyze_comment(request: Request) -> dict[str, Any]:

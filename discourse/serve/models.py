@@ -162,3 +162,47 @@ def build_response(
 
 def model_list(records: Mapping[str, Any]) -> list[dict[str, Any]]:
     return [records[name].to_json() for name in sorted(records)]
+
+
+def discovery_document(root_url: str) -> dict[str, Any]:
+    """A Google API discovery document for ``comments.analyze`` rooted at this server, so a client
+    built with ``googleapiclient.discovery.build(..., discoveryServiceUrl=...)`` needs only that URL
+    changed."""
+    root = root_url if root_url.endswith("/") else root_url + "/"
+    return {
+        "kind": "discovery#restDescription",
+        "discoveryVersion": "v1",
+        "id": "commentanalyzer:v1alpha1",
+        "name": "commentanalyzer",
+        "version": "v1alpha1",
+        "title": "Perspective Comment Analyzer API (discourse serve)",
+        "protocol": "rest",
+        "rootUrl": root,
+        "servicePath": "",
+        "baseUrl": root,
+        "batchPath": "batch",
+        "parameters": {
+            "key": {"type": "string", "location": "query", "description": "API key"},
+            "alt": {"type": "string", "location": "query", "default": "json", "enum": ["json"]},
+        },
+        "schemas": {
+            "AnalyzeCommentRequest": {"id": "AnalyzeCommentRequest", "type": "object"},
+            "AnalyzeCommentResponse": {"id": "AnalyzeCommentResponse", "type": "object"},
+        },
+        "resources": {
+            "comments": {
+                "methods": {
+                    "analyze": {
+                        "id": "commentanalyzer.comments.analyze",
+                        "path": "v1alpha1/comments:analyze",
+                        "flatPath": "v1alpha1/comments:analyze",
+                        "httpMethod": "POST",
+                        "parameters": {},
+                        "parameterOrder": [],
+                        "request": {"$ref": "AnalyzeCommentRequest"},
+                        "response": {"$ref": "AnalyzeCommentResponse"},
+                    }
+                }
+            }
+        },
+    }
