@@ -279,6 +279,17 @@ def test_permalinks_and_site_flags(page: str) -> None:
     assert comment_flags({"distinguished": "admin"}) == (("distinguished", "admin"),)
 
 
+def test_the_header_tells_the_thread_apart(tiny_config: dict) -> None:
+    comments = (Comment("p1", "hi", author="Al", created="2020-04-01T10:00:00Z"),)
+    meta = {"permalink": "/r/nfl/comments/g7vyxy/x/", "subreddit": "nfl", "source": "in/nfl.json"}
+    thread = Thread("g7vyxy", "Game Thread", comments, source_format="reddit_json", meta=meta)
+    page = render_report(discourse.analyze(thread, tiny_config))
+    kicker = page[page.index('<p class="kicker">') : page.index("</p>", page.index('<p class="kicker">'))]
+    assert "thread <bdi>g7vyxy</bdi>" in kicker and "r/<bdi>nfl</bdi>" in kicker and "from <bdi>in/nfl.json" in kicker
+    assert "started" in kicker and "2020-04-01T10:00:00Z" in kicker
+    assert 'href="https://www.reddit.com/r/nfl/comments/g7vyxy/x/"' in kicker
+
+
 def test_plain_text_formats_are_not_rendered_as_markdown(tiny_config: dict) -> None:
     comments = (Comment("p1", "**not bold** <b>x</b>", author="Al"),)
     page = render_report(discourse.analyze(Thread("t", "T", comments, source_format="jsonl"), tiny_config))

@@ -396,6 +396,19 @@ def _compact(value: Any) -> str:
 
 
 # -- rendering ---------------------------------------------------------------------------
+def thread_about(thread: Any) -> dict[str, Any]:
+    """What tells this thread apart from another with the same title: its id, where it was read
+    from, when it started, and a link to it on its site (absolute http(s) only)."""
+    created = thread.meta.get("created") or min((c.created for c in thread.comments if c.created), default=None)
+    return {
+        "id": thread.id,
+        "source": thread.meta.get("source") or "",
+        "subreddit": thread.meta.get("subreddit") or "",
+        "created": str(created or ""),
+        "permalink": permalink(thread.meta, thread.source_format),
+    }
+
+
 def render_report(analysis: Analysis) -> str:
     """The report for one thread: a single self-contained HTML page."""
     th = Thresholds.of(analysis)
@@ -422,6 +435,7 @@ def render_report(analysis: Analysis) -> str:
             attention=attention,
             chains=chain_views(analysis, th),
             comments=comments,
+            about=thread_about(thread),
             graph=reply_graph(analysis, comments),
             authors=sorted({c.author for c in comments if c.author is not None}, key=str.casefold),
             low_confidence=sum(1 for c in comments if c.parent_id is not None and c.parent_confidence < 0.5),

@@ -167,7 +167,7 @@ def reply_graph_svg(
     pos = _layout(nodes, edges)
     most = max(activity.values())
     pad = 70.0
-    height = max(height, min(1100, 12 * len(nodes)))
+    height = 360 if len(nodes) <= 6 else max(height, min(1100, 12 * len(nodes)))
     scale = 1.0 if len(nodes) <= 30 else math.sqrt(30 / len(nodes))
     pairs = {frozenset(p) for p in chain_pairs}
     in_chain = {n for p in pairs for n in p}

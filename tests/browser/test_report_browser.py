@@ -66,6 +66,7 @@ def console_problems(driver: Any) -> list[str]:
 def screenshot(driver: Any, name: str) -> Path:
     """The whole page as a PNG in ARTIFACTS (the window grown to the page height, capped)."""
     ARTIFACTS.mkdir(exist_ok=True)
+    driver.execute_script("window.scrollTo(0, 0)")
     height = int(driver.execute_script("return document.documentElement.scrollHeight"))
     driver.set_window_size(1280, min(max(height, 900), 12000))
     path = ARTIFACTS / f"{name}.png"
