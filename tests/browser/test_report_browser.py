@@ -135,6 +135,22 @@ def check_report(driver: Any, page: Path, analysis: discourse.Analysis, name: st
     toxic = {anchor(c.id) for c in thread.comments if (t := analysis.get(c.id, "toxicity")) and t.score >= 0.5}
     assert set(shown(driver)) == toxic
     reset(driver)
+    set_control(driver, "lowconf", "on")
+    weak = {anchor(c.id) for c in thread.comments if c.parent_id is not None and c.parent_confidence < 0.5}
+    assert set(shown(driver)) == weak
+    reset(driver)
+    set_control(driver, "label", "disagree")
+    disagree = {
+        anchor(c.id) for c in thread.comments if (st := analysis.get(c.id, "stance")) and st.label == "disagree"
+    }
+    assert set(shown(driver)) == disagree
+    # printed: every comment, whatever the filters; no navigation or controls
+    driver.execute_cdp_cmd("Emulation.setEmulatedMedia", {"media": "print"})
+    assert sorted(shown(driver)) == sorted(set(everyone))
+    hidden_in_print = "return ['nav', '#filters'].map(s => getComputedStyle(document.querySelector(s)).display)"
+    assert driver.execute_script(hidden_in_print) == ["none", "none"]
+    driver.execute_cdp_cmd("Emulation.setEmulatedMedia", {"media": ""})
+    reset(driver)
     if driver.execute_script("return document.querySelectorAll('button.toggle').length"):
         driver.execute_script("document.getElementById('collapse-all').click()")
         tops = {anchor(c.id) for c in thread.comments if c.parent_id is None}
@@ -159,8 +175,12 @@ def check_report(driver: Any, page: Path, analysis: discourse.Analysis, name: st
 
     # a phone: nothing wider than the screen
     driver.set_window_size(390, 844)
+    driver.execute_script("window.scrollTo(0, 0)")
     overflow = driver.execute_script("return document.documentElement.scrollWidth - window.innerWidth")
     assert overflow <= 1
+    phone = ARTIFACTS / f"{name}-phone.png"
+    assert driver.save_screenshot(str(phone))
+    print(f"screenshot: {phone}")
     driver.set_window_size(1280, 900)
     assert console_problems(driver) == []
 
