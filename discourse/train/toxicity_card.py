@@ -141,8 +141,14 @@ to 59 %). Fit a site's Platt map on ~100-200 of its labelled comments (`discours
 ## Known failure modes
 
 - Coded hate without profanity and hatexplain-style posts: AUROC about 0.72 held out.
+- Civil disagreement addressed to another commenter scores high (the training sources pair "you" and
+  disagreement with offence): on the reference Idlib thread "Hello Xoli. I am going to disagree with
+  you…" scores 0.71 and "Okay, thank you for your response. I still disagree…" 0.91, above "CIA trolls
+  and hasbarats will cry and rage." (0.61), which tox-block alone ranks second. On r/nfl, 20 of 200
+  comments score >= 0.5 (tox-block alone: 14).
+- A long comment is read by tox-block in windows, but the encoder vector pools the whole comment, so
+  the head dilutes a short attack inside long ordinary text (see the long-comment case above).
 - Scores are not probabilities on a new site until calibrated there.
-- The encoder vector pools the whole comment; only tox-block is windowed.
 
 Reproduce: `{r["command"]}` (about {r["seconds"]:.0f} s here with the encoder pass cached).
 """
