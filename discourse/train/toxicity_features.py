@@ -52,6 +52,7 @@ def features(
     texts: Sequence[str], encoder: str, cache: Path | None = None, dtype: str = "auto", max_length: int = 256
 ) -> tuple[np.ndarray, np.ndarray]:
     """(vectors, tox-block scores) of ``texts``."""
-    vectors = cached(cache, f"vec-{encoder}-{dtype}", texts, lambda t: encode(t, encoder, dtype, max_length))
+    kind = f"vec-{encoder}-{dtype}" + (f"-{max_length}" if max_length != 256 else "")
+    vectors = cached(cache, kind, texts, lambda t: encode(t, encoder, dtype, max_length))
     tox = cached(cache, "toxblock-windowed", texts, toxblock_scores)
     return vectors.astype(np.float64), tox
