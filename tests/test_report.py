@@ -246,6 +246,7 @@ def test_xss_payloads_in_markdown_stay_inert(page: str) -> None:
     assert {t for t, _ in elements(md).tags} <= {"div", "p", "a", "br"}
     assert "&lt;img src=x onerror=alert(1)&gt;" in md and "&lt;svg onload=" in md  # raw HTML shown as text
     assert 'href="//evil' not in md and 'href="/r/nfl"' not in md  # relative links would open local files
+    assert 'href="https://www.reddit.com/r/nfl"' in md  # ... a Reddit path points at Reddit
 
 
 @pytest.mark.parametrize("payload", XSS_HTML + XSS_MARKDOWN)
@@ -259,6 +260,9 @@ def test_the_sanitiser_leaves_nothing_that_runs_or_loads(payload: str) -> None:
                 assert (attrs["href"] or "").startswith(("https://", "http://", "mailto:")), out
                 assert attrs["rel"] == "nofollow noopener noreferrer"
     assert "[image: a cat]" in sanitize_html(XSS_HTML[1])
+    site = "https://www.reddit.com"
+    assert 'href="https://www.reddit.com/u/x"' in render_markdown("[u](/u/x) [f](/SF) [r](//e.example)", site)
+    assert render_markdown("[f](/SF) [r](//e.example/r/x)", site).count("href") == 0
 
 
 # -- 5. back to the site ----------------------------------------------------------------------------

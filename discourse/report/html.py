@@ -43,7 +43,7 @@ from discourse.core.analysis import Analysis
 from discourse.core.layers import layer_spec
 from discourse.core.thread import Comment
 from discourse.report import svg
-from discourse.report.markup import rendered
+from discourse.report.markup import SITES, rendered
 from discourse.stages.attention import AttentionConfig
 from discourse.stages.chains.result import Chain, Turn
 from discourse.stages.stance.result import StanceResult
@@ -200,8 +200,6 @@ def snippet(text: str, limit: int = SNIPPET_CHARS) -> str:
     return flat if len(flat) <= limit else flat[: limit - 1].rstrip() + "…"
 
 
-SITES = {"reddit_json": "https://www.reddit.com"}
-"""Where a format's relative permalinks point."""
 _HTTP = re.compile(r"https?://", re.I)
 
 

@@ -12,7 +12,7 @@ any other link. The report keeps the verbatim text beside the rendering.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from functools import lru_cache
 from typing import Any
 
@@ -32,6 +32,9 @@ SCHEMES = frozenset({"http", "https", "mailto"})
 REL = "nofollow noopener noreferrer"
 MARKDOWN_FORMATS = frozenset({"reddit_json", "commento_json"})
 """Source formats whose comment text is Markdown."""
+SITES = {"reddit_json": "https://www.reddit.com"}
+"""Where a format's site-relative links (``/r/nfl``, ``/u/name``) point."""
+_SITE_PATH = re.compile(r"/(?:r|u|user)/[^/]")
 
 _ABSOLUTE = re.compile(r"(?:https?://|mailto:)", re.I)
 _IMG = re.compile(r"<img\b[^>]*>", re.I)
@@ -54,14 +57,21 @@ def _markdown() -> MarkdownIt:
     return md
 
 
-def _absolute_links(tag: str, attr: str, value: str) -> str | None:
-    """Only absolute http(s)/mailto links: a relative one would open a local file beside the report."""
-    if attr == "href" and not _ABSOLUTE.match(value):
-        return None
-    return value
+def _links(site: str | None) -> Callable[[str, str, str], str | None]:
+    """Only absolute http(s)/mailto links: a relative one would open a local file beside the
+    report. With a ``site``, its own paths (``/r/...``, ``/u/...``) are made absolute first."""
+
+    def keep(tag: str, attr: str, value: str) -> str | None:
+        if attr != "href":
+            return value
+        if site and _SITE_PATH.match(value):
+            value = site + value
+        return value if _ABSOLUTE.match(value) else None
+
+    return keep
 
 
-def sanitize_html(html: str) -> markupsafe.Markup:
+def sanitize_html(html: str, site: str | None = None) -> markupsafe.Markup:
     """HTML through the allow-list; ``<img>`` replaced by a link to its source first."""
 
     def img(m: re.Match[str]) -> str:
@@ -76,14 +86,14 @@ def sanitize_html(html: str) -> markupsafe.Markup:
         url_schemes=set(SCHEMES),
         link_rel=REL,
         strip_comments=True,
-        attribute_filter=_absolute_links,
+        attribute_filter=_links(site),
     )
     return markupsafe.Markup(cleaned)
 
 
-def render_markdown(text: str) -> markupsafe.Markup:
+def render_markdown(text: str, site: str | None = None) -> markupsafe.Markup:
     """Markdown (raw HTML shown as text) to sanitised HTML."""
-    return sanitize_html(_markdown().render(text))
+    return sanitize_html(_markdown().render(text), site)
 
 
 def rendered(text: str, source_format: str) -> markupsafe.Markup | None:
@@ -91,4 +101,4 @@ def rendered(text: str, source_format: str) -> markupsafe.Markup | None:
     rendering would show nothing more than the text itself)."""
     if source_format not in MARKDOWN_FORMATS or not text.strip():
         return None
-    return render_markdown(text)
+    return render_markdown(text, SITES.get(source_format))
