@@ -72,7 +72,7 @@ def test_defaults_live_in_the_stage_config_classes() -> None:
         },
         "link_confidence": 0.7,
     }
-    assert resolved["stages"]["toxicity.v1"]["model"] == {"name": "tox-minilm-v1"}  # unset fields left out
+    assert resolved["stages"]["toxicity.v1"]["model"] == {"name": "tox-block-0.1.2"}  # unset fields left out
 
 
 def test_user_values_are_typed_and_merged(tmp_path: Path) -> None:
@@ -84,7 +84,7 @@ def test_user_values_are_typed_and_merged(tmp_path: Path) -> None:
     att = cfg.stage("attention.v1")
     assert att.flag_threshold == 1.0 and isinstance(att.flag_threshold, float) and att.max_items == 25
     assert cfg.stage("reply_graph.v1").model is None
-    assert cfg.stage("toxicity.v1").model == ModelSpec(name="tox-minilm-v1")
+    assert cfg.stage("toxicity.v1").model == ModelSpec(name="tox-block-0.1.2")
     assert load_config({"stages": {"stance.v1": {"model": "my-stance"}}}).stage("stance.v1").model == ModelSpec(
         name="my-stance"
     )  # a string is short for {name: ...}

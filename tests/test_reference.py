@@ -71,8 +71,7 @@ def test_civil_thread_flags_nothing_severe(ref: discourse.Analysis) -> None:
     polite = next(c for c in ref.thread.comments if c.text.startswith("Thank you your points"))
     score = ref.toxicity(polite.id).score  # type: ignore[union-attr]
     median = sorted(ref.toxicity(c.id).score for c in ref.thread.comments)[len(ref.thread.comments) // 2]  # type: ignore[union-attr]
-    # tox-minilm-v1's score ranks (its Platt map is not this site's): below the flag threshold and the median
-    assert score < 0.5 and score <= median
+    assert score < 0.1 and score <= median
 
 
 def test_cli_writes_the_three_outputs(reference_thread: Path, tmp_path: Path) -> None:

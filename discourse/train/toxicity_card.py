@@ -97,6 +97,12 @@ folded in), blended with tox-block's own max logit: `z = (1 - {b["beta"]}) z_hea
 `toxicity.v1` config, written by `discourse calibrate`). C={meta["training"]["C"]} and beta were
 chosen by leave-one-source-out. Model kind `toxicity_head`; tox-block runs as its `feature_model`.
 
+**Opt-in, not the default.** It ranks better than tox-block across sources (below), but on the
+reference thread it scores civil disagreement as toxic ("Hello Xoli ... I am going to disagree with
+you" 0.71, "Okay, thank you ... I still disagree" 0.91) and drops the attack on the commenters ("CIA
+trolls and hasbarats will cry and rage") to 5th in the queue, where tox-block puts it 1st. Use it
+with `stages: {{toxicity.v1: {{model: {{name: tox-minilm-v1}}}}}}` and calibrate it on your site first.
+
 **Licence: research use.** The weights are derived from ruddit (re-hydrated Reddit text, research
 use only) and stormfront (CC BY-SA 3.0 ES); without them the head is worse than tox-block alone
 (offline experiment: ruddit 0.774, stormfront 0.739).

@@ -236,10 +236,13 @@ def test_toxblock_explanations_name_the_insult_not_the_filler(toxblock: ToxBlock
     assert not {"an", "are", "honestly"} & set(words)
 
 
+HEAD = {"pipeline": ["encode.v1", "toxicity.v1"], "stages": {"toxicity.v1": {"model": {"name": "tox-minilm-v1"}}}}
+
+
 @pytest.mark.slow
-def test_toxicity_stage_default_head() -> None:
-    """The default: tox-minilm-v1 over the real encoder vectors, tox-block as its feature model."""
-    result = discourse.analyze(_thread(), config={"pipeline": ["encode.v1", "toxicity.v1"]})
+def test_toxicity_stage_with_the_head() -> None:
+    """The opt-in head: tox-minilm-v1 over the real encoder vectors, tox-block as its feature model."""
+    result = discourse.analyze(_thread(), config=HEAD)
     tox = result.toxicity("c1")
     assert tox is not None and tox.model == "tox-minilm-v1"
     assert {"toxicity", "insult", "threat", "identity_attack", "profanity", "severe_toxicity", "toxic"} <= set(
@@ -253,14 +256,15 @@ def test_toxicity_stage_default_head() -> None:
 
 
 @pytest.mark.slow
-def test_default_head_reads_a_long_comment_whole() -> None:
+def test_the_default_reads_a_long_comment_whole() -> None:
     """A toxic sentence followed by 260 ordinary words (tox-block on its last 100 words: 0.0002)."""
     from discourse.train.toxicity_spans import long_case_text
 
     text = long_case_text()
     thread = Thread(id="t", title="", comments=(Comment("c1", text), Comment("c2", "Thank you for your kind words")))
-    result = discourse.analyze(thread, config={"pipeline": ["encode.v1", "toxicity.v1"]})
-    long, polite = result.toxicity("c1"), result.toxicity("c2")
-    assert long is not None and polite is not None
-    assert long.labels["toxic"] > 0.8 and long.score > 0.5 and long.score > 5 * polite.score
-    assert "idiot" in long.evidence and any(text[b:e] == "idiot" for b, e in long.evidence_spans)
+    for config in ({"pipeline": ["encode.v1", "toxicity.v1"]}, HEAD):  # tox-block alone (default), and the head
+        result = discourse.analyze(thread, config=config)
+        long, polite = result.toxicity("c1"), result.toxicity("c2")
+        assert long is not None and polite is not None
+        assert long.labels["toxic"] > 0.8 and long.score > 0.5 and long.score > 5 * polite.score
+        assert "idiot" in long.evidence and any(text[b:e] == "idiot" for b, e in long.evidence_spans)
