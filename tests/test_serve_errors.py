@@ -201,3 +201,12 @@ def test_settings_travel_to_worker_processes(monkeypatch: pytest.MonkeyPatch) ->
     s = ServeSettings(batch_window_ms=3, cors_origins=("https://a.example",), max_queue=9)
     monkeypatch.setenv(SETTINGS_ENV, s.to_env())
     assert ServeSettings.from_env() == s
+
+
+def test_a_lone_surrogate_is_replaced_not_a_500(client: TestClient) -> None:
+    body = b'{"comment": {"text": "cut emoji \\ud83d here. Next one."}, "requestedAttributes": {"TOXICITY": {}},'
+    body += b' "spanAnnotations": true}'
+    r = client.post(URL, content=body, headers={"content-type": "application/json"})
+    assert r.status_code == 200, r.text
+    spans = r.json()["attributeScores"]["TOXICITY"]["spanScores"]
+    assert [(s["begin"], s["end"]) for s in spans] == [(0, 17), (18, 27)]

@@ -282,6 +282,13 @@ def render(runs: Sequence[dict[str, Any]], command: str, requests: int, seconds:
         + ". Micro-batching: concurrent requests wait up to 10 ms (`--batch-window-ms`) and run as one pipeline"
         " pass; *requests per pass* (per pipeline pass) is read from /healthz (one worker process only).",
         "",
+        "Reading the numbers: with one client, latency is the batching window plus one pipeline pass over one"
+        " comment. With more clients one process is CPU-bound: a pass over many comments saves the fixed cost"
+        " per pass but not the encoder's work per text, so requests/s levels off and latency grows with the"
+        " number of requests waiting. More free cores (several `--workers`, or another machine behind a load"
+        " balancer) raise throughput; on a machine busy with other work, as here, every number is lower and"
+        " noisier than on an idle one. The raw numbers are in `reports/serve.json`.",
+        "",
     ]
     return "\n".join(lines)
 
@@ -299,6 +306,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     failed = sum(row["bad"] + row["lost"] for r in runs for row in r["rows"])
     if args.out != "-":
         command = "python scripts/loadtest.py " + " ".join(argv if argv is not None else sys.argv[1:])
-        Path(args.out).write_text(render(runs, command.strip(), args.requests, args.seconds), encoding="utf-8")
-        print(f"wrote {args.out}", file=sys.stderr)
+        out = Path(args.out)
+        out.write_text(render(runs, command.strip(), args.requests, args.seconds), encoding="utf-8")
+        out.with_suffix(".json").write_text(json.dumps(runs, indent=1) + "\n", encoding="utf-8")
+        print(f"wrote {out} and {out.with_suffix('.json')}", file=sys.stderr)
     return 1 if failed else 0

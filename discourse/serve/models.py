@@ -15,6 +15,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from discourse.formats.reading import replace_surrogates
 from discourse.serve.errors import ApiError
 from discourse.stages.toxicity.result import ToxicityResult
 
@@ -77,6 +78,9 @@ def parse_request(data: Any, max_comment_bytes: int) -> AnalyzeCommentRequest:
     except ValidationError as exc:
         problems = [f"{'.'.join(str(p) for p in e['loc']) or 'body'}: {e['msg']}" for e in exc.errors()[:3]]
         raise ApiError(400, "Invalid JSON payload received. " + "; ".join(problems)) from None
+    # JSON may carry a lone surrogate ("\ud83d", half an emoji): it has no UTF-8 form. U+FFFD takes its
+    # place, one code point for one, so span offsets still index the client's text.
+    req.comment.text, _ = replace_surrogates(req.comment.text)
     if not req.comment.text.strip():
         raise ApiError(400, "Comment must be non-empty.")
     if req.comment.type not in (None, "PLAIN_TEXT"):
