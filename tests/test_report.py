@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import re
+import time
 import xml.etree.ElementTree as ET
 from html.parser import HTMLParser
 
@@ -179,6 +180,18 @@ def test_graph_of_many_authors_names_only_the_most_active(tiny_config: dict) -> 
     assert "hub" in texts and "user1" in texts and len(texts) <= svg.MAX_LABELS + 1
     assert len(root.findall("{http://www.w3.org/2000/svg}a[@class='node']")) == 61
     assert svg.reply_graph_svg([svg.Reply("x", None, None, None)], [], anchor, str) == ""
+
+
+def test_a_huge_thread_draws_its_most_active_authors_in_reasonable_time() -> None:
+    n = 2000
+    replies = [svg.Reply(f"c{i}", f"u{i}", f"u{(i * 7919) % i}" if i else None, "agree") for i in range(n)]
+    replies += [svg.Reply(f"d{i}", "u5", "u3", "disagree") for i in range(3)]
+    started = time.perf_counter()
+    out = str(svg.reply_graph_svg(replies, [("u1999", "u1998")], anchor, str))
+    assert time.perf_counter() - started < 15
+    nodes = re.findall(r'<a href="#[^"]+" class="node"><title>([^:]+):', out)
+    assert len(nodes) == svg.MAX_AUTHORS + 2 and {"u5", "u1999", "u1998"} <= set(nodes)  # the busiest, and the chain
+    assert f"(the most active of {n})" in out
 
 
 # -- 2. chains side by side ------------------------------------------------------------------------

@@ -29,6 +29,7 @@ STANCE_COLOURS = {
 NO_STANCE = "#b8c0c8"
 LEVEL_COLOURS = {"low": "#3b8f58", "medium": "#c98a00", "high": "#b3261e"}
 LABEL_CHARS = 18
+MAX_AUTHORS = 300  # drawn at most (about a second of layout)
 MAX_LABELS = 30  # the most active authors (and every chain's pair) are named; the rest in tooltips
 SEED = 7
 
@@ -96,10 +97,10 @@ def _component_layout(g: nx.Graph) -> dict[str, tuple[float, float]]:
     n = g.number_of_nodes()
     if n == 1:
         return {next(iter(g.nodes)): (0.5, 0.5)}
-    if n <= 150:
+    if n <= 150:  # about a second at 150
         pos = nx.kamada_kawai_layout(g)
-    else:
-        pos = nx.spring_layout(g, seed=SEED, k=1.5 / math.sqrt(n), iterations=100)
+    else:  # seeded, so the same thread gives the same picture
+        pos = nx.spring_layout(g, seed=SEED, k=1.5 / math.sqrt(n), iterations=100 if n <= 150 else 50)
     xs = [float(p[0]) for p in pos.values()]
     ys = [float(p[1]) for p in pos.values()]
     x0, x1, y0, y1 = min(xs), max(xs), min(ys), max(ys)
@@ -164,13 +165,18 @@ def reply_graph_svg(
     if not activity:
         return markupsafe.Markup("")
     nodes = sorted(activity, key=lambda n: (-activity[n], n))
+    pairs = {frozenset(p) for p in chain_pairs}
+    in_chain = {n for p in pairs for n in p}
+    everyone = len(nodes)
+    if everyone > MAX_AUTHORS:  # the layout is quadratic: the most active (and every chain's pair) only
+        keep = set(nodes[:MAX_AUTHORS]) | (in_chain & set(nodes))
+        nodes = [n for n in nodes if n in keep]
+        edges = [e for e in edges if e.a in keep and e.b in keep]
     pos = _layout(nodes, edges)
     most = max(activity.values())
     pad = 70.0
     height = 360 if len(nodes) <= 6 else max(height, min(1100, 12 * len(nodes)))
     scale = 1.0 if len(nodes) <= 30 else math.sqrt(30 / len(nodes))
-    pairs = {frozenset(p) for p in chain_pairs}
-    in_chain = {n for p in pairs for n in p}
     labelled = set(nodes[:MAX_LABELS]) | in_chain
 
     def radius(n: str) -> float:
@@ -184,8 +190,9 @@ def reply_graph_svg(
     out: list[str] = [
         f'<svg class="graph" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" '
         f'role="img" aria-labelledby="graph-title">',
-        f'<title id="graph-title">Reply graph: {len(nodes)} authors, {len(edges)} pairs who replied to each '
-        f"other, {len(pairs)} argument chains highlighted</title>",
+        f'<title id="graph-title">Reply graph: {len(nodes)} authors'
+        + (f" (the most active of {everyone})" if everyone > len(nodes) else "")
+        + f", {len(edges)} pairs who replied to each other, {len(pairs)} argument chains highlighted</title>",
     ]
     # highlight under the chains' edges first, then edges, then nodes (on top)
     for e in edges:
