@@ -283,9 +283,10 @@ def render(runs: Sequence[dict[str, Any]], command: str, requests: int, seconds:
         " pass; *requests per pass* (per pipeline pass) is read from /healthz (one worker process only).",
         "",
         "Reading the numbers: with one client, latency is the batching window plus one pipeline pass over one"
-        " comment. With more clients one process is CPU-bound: a pass over many comments saves the fixed cost"
-        " per pass but not the encoder's work per text, so requests/s levels off and latency grows with the"
-        " number of requests waiting. More free cores (several `--workers`, or another machine behind a load"
+        " comment. With more clients, requests that arrive together share a pass, so throughput grows with"
+        " concurrency until the process is CPU-bound; from there a bigger pass saves only the fixed cost per"
+        " pass, requests/s levels off and latency grows with the number of requests waiting."
+        " More free cores (several `--workers`, or another machine behind a load"
         " balancer) raise throughput; on a machine busy with other work, as here, every number is lower and"
         " noisier than on an idle one. The raw numbers are in `reports/serve.json`.",
         "",
