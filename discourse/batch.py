@@ -576,6 +576,8 @@ def _write(analysis: Analysis, f: _File, out: Path, config: Config, tid: str) ->
         "status": "ok",
         "error": "",
         "seconds": round(analysis.timings.get("total", 0.0), 3),
+        "created": t.meta.get("created") or min((c.created for c in t.comments if c.created), default=None),
+        "source_format": t.source_format,
     }
     marker = {"source": f.src, "thread_id": tid, "key": f.key, "entry": entry}
     try:

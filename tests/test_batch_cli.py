@@ -186,3 +186,32 @@ def test_index_lists_threads_needing_attention_first() -> None:
     html = render_index(entries)
     assert html.index("Hot &lt;b&gt;") < html.index("Calm") < html.index("Broken")
     assert 'href="./hot/report.html"' in html and "x.txt is empty" in html
+
+
+def test_index_entries_carry_date_and_format(tmp_path: Path, cfg: Config) -> None:
+    import json as _json
+
+    src = tmp_path / "t.jsonl"
+    rows = [
+        {
+            "thread_id": "t",
+            "title": "Same title",
+            "id": "1",
+            "author": "Ann",
+            "text": "Hello.",
+            "created": "2024-05-02",
+        },
+        {
+            "thread_id": "t",
+            "title": "Same title",
+            "id": "2",
+            "parent_id": "1",
+            "author": "Bob",
+            "text": "Hi Ann.",
+            "created": "2024-05-01",
+        },
+    ]
+    src.write_text("".join(_json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    [entry] = run_batch([src], tmp_path / "out", cfg).entries
+    assert entry["created"].startswith("2024-05-01") and entry["source_format"] == "jsonl"  # the earliest comment
+    assert "2024-05-01" in (tmp_path / "out" / "index.html").read_text(encoding="utf-8")
