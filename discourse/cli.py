@@ -6,34 +6,17 @@ here and only here.
 
 from __future__ import annotations
 
-import functools
 import json
 import shutil
 import sys
 import threading
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import click
 
-from discourse.core.errors import DiscourseError
-
-
-def _domain_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return fn(*args, **kwargs)
-        except DiscourseError as exc:
-            click.echo(f"error: {exc}", err=True)
-            sys.exit(exc.exit_code)
-        except KeyboardInterrupt:
-            click.echo("interrupted; rerun the same command to resume", err=True)
-            sys.exit(130)
-
-    return wrapper
+from discourse.commands import domain_errors
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -66,7 +49,7 @@ def main() -> None:
     help="Print one JSON object per line on stdout for every event (start, parse, group, thread, skip, fail, "
     "done, wait) and a final summary, for scripts.",
 )
-@_domain_errors
+@domain_errors
 def analyze(
     inputs: tuple[str, ...], out_dir: str, config_path: str | None, force: bool, quiet: bool, as_json: bool
 ) -> None:
@@ -170,7 +153,7 @@ class _Live:
 
 @main.command()
 @click.option("--json", "as_json", is_flag=True, help="Print the registry as JSON.")
-@_domain_errors
+@domain_errors
 def models(as_json: bool) -> None:
     """List the shipped models and verify every file's sha256."""
     from discourse.core.modelfiles import load_registry, resolve
@@ -193,7 +176,7 @@ def models(as_json: bool) -> None:
 @click.option(
     "--config", "config_path", type=click.Path(exists=True, dir_okay=False), help="YAML config merged over the default."
 )
-@_domain_errors
+@domain_errors
 def show_config(config_path: str | None) -> None:
     """Print the resolved config: every stage's settings with their defaults filled in."""
     import yaml
@@ -204,7 +187,7 @@ def show_config(config_path: str | None) -> None:
 
 
 @main.command()
-@_domain_errors
+@domain_errors
 def plugins() -> None:
     """List the stages, layers, model kinds and input formats installed (built-in and plug-ins)."""
     import dataclasses

@@ -22,7 +22,8 @@ from urllib.parse import quote
 
 import click
 
-from discourse.core.errors import DiscourseError, InputError, OutputError
+from discourse.commands import domain_errors
+from discourse.core.errors import InputError, OutputError
 from discourse.report.atomic import atomic_write_text
 
 QUEUE_VERSION = 1
@@ -197,17 +198,14 @@ def table(queue: ModerationQueue) -> str:
 @click.argument("out_dir", type=click.Path(exists=True, file_okay=False))
 @click.option("--json", "as_json", is_flag=True, help="Print queue.json on stdout instead of the table.")
 @click.option("--limit", type=click.IntRange(min=1), help="Keep only the N highest-priority comments.")
+@domain_errors
 def queue_command(out_dir: str, as_json: bool, limit: int | None) -> None:
     """Rank the flagged comments of every thread analysed into OUT_DIR, across threads.
 
     Writes OUT_DIR/queue.html (each comment linked into its thread's report) and OUT_DIR/queue.json,
     and prints the queue as a short table (or, with --json, queue.json)."""
-    try:
-        q = build_queue(out_dir, limit)
-        html, _ = write_queue(q, out_dir)
-    except DiscourseError as exc:
-        click.echo(f"error: {exc}", err=True)
-        raise SystemExit(exc.exit_code) from None
+    q = build_queue(out_dir, limit)
+    html, _ = write_queue(q, out_dir)
     if as_json:
         click.echo(json.dumps(q.to_json(), ensure_ascii=False, indent=2))
     else:

@@ -8,11 +8,11 @@ environment) and loads the models once.
 from __future__ import annotations
 
 import os
-import sys
 
 import click
 
-from discourse.core.errors import DiscourseError, InputError
+from discourse.commands import domain_errors
+from discourse.core.errors import InputError
 
 
 @click.command("serve")
@@ -48,6 +48,7 @@ from discourse.core.errors import DiscourseError, InputError
 @click.option(
     "--log-level", default="info", show_default=True, type=click.Choice(["debug", "info", "warning", "error"])
 )
+@domain_errors
 def serve(
     host: str,
     port: int,
@@ -64,38 +65,6 @@ def serve(
     """Serve a local Perspective-compatible API: POST /v1alpha1/comments:analyze, POST
     /v1/threads:analyze (a thread in any input format -> analysis.json), GET /healthz, GET /v1/models.
     Nothing is stored."""
-    try:
-        _serve(
-            host,
-            port,
-            workers,
-            config_path,
-            batch_window_ms,
-            max_batch,
-            max_queue,
-            max_comment_bytes,
-            api_key_file,
-            cors_origins,
-            log_level,
-        )
-    except DiscourseError as exc:
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(exc.exit_code)
-
-
-def _serve(
-    host: str,
-    port: int,
-    workers: int,
-    config_path: str | None,
-    batch_window_ms: float,
-    max_batch: int,
-    max_queue: int,
-    max_comment_bytes: int,
-    api_key_file: str | None,
-    cors_origins: tuple[str, ...],
-    log_level: str,
-) -> None:
     try:
         import uvicorn
 

@@ -9,12 +9,7 @@ from pathlib import Path
 
 import click
 
-from discourse.core.errors import DiscourseError
-
-
-def _fail(exc: DiscourseError) -> None:
-    click.echo(f"error: {exc}", err=True)
-    sys.exit(exc.exit_code)
+from discourse.commands import domain_errors
 
 
 @click.group()
@@ -31,6 +26,7 @@ def train() -> None:
 )
 @click.option("--reports", type=click.Path(file_okay=False), help="Where toxicity.md/.json go (default: reports/).")
 @click.option("--cache", type=click.Path(file_okay=False), help="Cache the encoder pass here (by the texts' hash).")
+@domain_errors
 def train_toxicity(data: str | None, models: str | None, reports: str | None, cache: str | None) -> None:
     """Rebuild models/tox-minilm-v1, its card and reports/toxicity.md from the labelled sources."""
     from discourse.train import REPO
@@ -44,10 +40,7 @@ def train_toxicity(data: str | None, models: str | None, reports: str | None, ca
     )
     if data:
         s.labeled = Path(data)
-    try:
-        result = run(s)
-    except DiscourseError as exc:
-        _fail(exc)
+    result = run(s)
     for src, v in result["loso"].items():
         click.echo(f"{src:<14} LOSO AUROC {v['auroc']:.3f} (tox-block alone {v['toxblock_auroc']:.3f})")
     click.echo(f"wrote {s.models or 'models'}/{result['model']} and {s.reports}/toxicity.md")
@@ -64,14 +57,12 @@ def evaluate() -> None:
     "--config", "config_path", type=click.Path(exists=True, dir_okay=False), help="YAML config (e.g. a calibration)."
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the numbers as JSON.")
+@domain_errors
 def evaluate_toxicity(file: str, config_path: str | None, as_json: bool) -> None:
     """AUROC, F1 at the threshold, ECE and the confusion matrix on FILE.csv (text,label[,parent])."""
     from discourse.train.toxicity_site import evaluate as run
 
-    try:
-        r = run(Path(file), config_path)
-    except DiscourseError as exc:
-        _fail(exc)
+    r = run(Path(file), config_path)
     if as_json:
         click.echo(json.dumps(r, indent=2))
         return
@@ -92,6 +83,7 @@ def evaluate_toxicity(file: str, config_path: str | None, as_json: bool) -> None
     "--config", "config_path", type=click.Path(exists=True, dir_okay=False), help="YAML config to score with."
 )
 @click.option("--force", is_flag=True, help="Overwrite --out if it exists.")
+@domain_errors
 def calibrate(file: str, out_path: str, config_path: str | None, force: bool) -> None:
     """Fit a site's Platt map and thresholds on FILE.csv (text,label; ~100+ rows) into a --config file."""
     from discourse.train.toxicity_site import calibrate as run
@@ -101,10 +93,7 @@ def calibrate(file: str, out_path: str, config_path: str | None, force: bool) ->
     if out.exists() and not force:
         click.echo(f"error: {out} exists (use --force to overwrite)", err=True)
         sys.exit(2)
-    try:
-        r = run(Path(file), config_path)
-    except DiscourseError as exc:
-        _fail(exc)
+    r = run(Path(file), config_path)
     out.write_text(calibration_yaml(r, Path(file)), encoding="utf-8")
     cal, fit = r["calibration"], r["in_sample"]
     if r["few_rows"]:
