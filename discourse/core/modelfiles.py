@@ -95,6 +95,16 @@ def resolve(name: str, root: Path | None = None) -> tuple[Path, ModelRecord]:
     return folder, ModelRecord(name, str(entry.get("version", "")), str(folder), files)
 
 
+def locate(
+    name: str, root: Path | None = None, folder: Path | None = None, verified: ModelRecord | None = None
+) -> tuple[Path, ModelRecord]:
+    """Where model ``name``'s files are, with their record: ``folder`` when given (its ``verified``
+    record, or checksummed now as unregistered), else the registry's folder, sha256-checked."""
+    if folder is None:
+        return resolve(name, root)
+    return Path(folder), verified or record_folder(name, "unregistered", Path(folder))
+
+
 def record_folder(name: str, version: str, folder: Path, patterns: tuple[str, ...] = ("*",)) -> ModelRecord:
     """Checksum the files of a model that lives outside the registry (a user's
     Hugging Face folder or the MiniLM package) so the run records what it used."""

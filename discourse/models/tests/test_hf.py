@@ -11,10 +11,6 @@ from discourse.core.errors import ModelError
 from discourse.core.protocols import Classifier
 from discourse.models.hf import HFSequenceClassifier
 
-WORDS = (
-    "you are an idiot and i hate thank for your kind words will kill the a is good bad "
-    "this comment reply article people think no yes"
-).split()
 TEXTS = [
     "you are an idiot",
     "thank you",

@@ -36,7 +36,7 @@ from typing import Any
 import numpy as np
 
 from discourse.core.errors import ModelError
-from discourse.core.modelfiles import ModelRecord, record_folder, resolve
+from discourse.core.modelfiles import ModelRecord, locate
 from discourse.models.heads import Head, load_head
 from discourse.stages.encode.encoder import DEFAULT_ENCODER, SentenceEncoder
 from discourse.stages.stance.cues import Cue, find_cues
@@ -136,11 +136,7 @@ class StanceClassifier:
     def _load(self) -> Head:
         if self._head is not None:
             return self._head
-        if self.folder is not None:
-            folder = Path(self.folder)
-            record = self.verified or record_folder(self.name, "unregistered", folder)
-        else:
-            folder, record = resolve(self.name, self.root)
+        folder, record = locate(self.name, self.root, self.folder, self.verified)
         try:
             head = load_head(folder)
             meta = head.meta

@@ -33,7 +33,7 @@ import torch
 from torch import nn
 
 from discourse.core.errors import ModelError
-from discourse.core.modelfiles import ModelRecord, record_folder, resolve
+from discourse.core.modelfiles import ModelRecord, locate
 from discourse.core.protocols import map_sorted
 
 DEFAULT_NAME = "tox-block-0.1.2"
@@ -141,11 +141,7 @@ class ToxBlockClassifier:
     def _load(self) -> ToxBlockNet:
         if self._net is not None:
             return self._net
-        if self.folder is not None:
-            folder = Path(self.folder)
-            record = self.verified or record_folder(self.name, "unregistered", folder)
-        else:
-            folder, record = resolve(self.name, self.root)
+        folder, record = locate(self.name, self.root, self.folder, self.verified)
         meta = _read_json(folder / "model.json", self.name)
         vocab = _read_json(folder / "vocab.json", self.name)
         arch = meta.get("architecture", {})

@@ -22,21 +22,6 @@ from discourse.stages.toxicity import ToxicityConfig
 from discourse.stages.toxicity.scoring import non_toxic_labels, overall_toxicity
 from discourse.stages.toxicity.toxblock import KERAS_FILTERS, ToxBlockClassifier, ToxBlockNet
 
-WORDS = (
-    "you are an idiot and i hate thank for your kind words will kill the a is good bad "
-    "this comment reply article people think no yes"
-).split()
-TEXTS = [
-    "you are an idiot",
-    "thank you",
-    "i will kill you and your kind words are bad, this is the reply",
-    "good",
-    "people think no",
-    "yes yes yes yes yes yes yes yes yes yes yes yes",
-    "a",
-]
-
-
 # -- tiny Hugging Face models ------------------------------------------------------------------
 
 
