@@ -72,6 +72,9 @@ def analyze(
         elif not quiet:
             click.echo(f"[{event.kind}] {event.message}", err=True)
 
+    from discourse.formats.convokit import corpus_inputs
+
+    inputs = tuple(corpus_inputs(inputs))  # a ConvoKit corpus folder is one input, not five files
     try:
         res = run_batch(inputs, out_dir, cfg, force=force, on_event=say)
     finally:
@@ -228,6 +231,12 @@ main.add_command(calibrate)
 from discourse.commands.serve import serve  # noqa: E402  (fastapi and uvicorn wait for the command)
 
 main.add_command(serve)
+
+from discourse.commands.digest import digest_command  # noqa: E402
+from discourse.commands.export import export_command  # noqa: E402
+
+main.add_command(digest_command)
+main.add_command(export_command)
 
 if __name__ == "__main__":
     main()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from discourse.core.inputs import register_format
 from discourse.core.thread import Thread
 from discourse.formats.commento import parse_commento
+from discourse.formats.convokit import parse_convokit, sniff_convokit
 from discourse.formats.disqus import parse_disqus
 from discourse.formats.flat import parse_flat
 from discourse.formats.isso import parse_isso
@@ -29,3 +30,4 @@ register_format("jsonl", parse_jsonl)
 register_format("json_rows", parse_jsonl)
 register_format("csv", parse_csv)
 register_format("tsv", parse_tsv)
+register_format("convokit", parse_convokit, sniff_convokit)
