@@ -32,12 +32,13 @@ from pathlib import Path
 from typing import Any
 
 from discourse.api import load_threads, slug
-from discourse.core.analysis import Analysis
 from discourse.core.config import Config
-from discourse.core.engine import GROUP_TEXTS, Pipeline
+from discourse.core.engine import GROUP_TEXTS
 from discourse.core.errors import InputError, OutputError
 from discourse.core.modelfiles import models_dir, sha256_file
 from discourse.core.thread import Thread
+from discourse.engines.base import Engine, Job, ThreadResult
+from discourse.engines.local import LocalEngine
 from discourse.report.atomic import atomic_folder, atomic_write_text, recover_folders
 
 STATE_FILE = ".discourse-state.json"
@@ -230,6 +231,7 @@ def run_batch(
     force: bool = False,
     on_event: Callable[[Event], None] | None = None,
     group_texts: int = GROUP_TEXTS,
+    engine: Engine | None = None,
 ) -> BatchResult:
     """Analyse every input not already done with the same key, into ``out_dir``.
 
@@ -239,7 +241,11 @@ def run_batch(
     groups sharing one encoder pass, the first group small (``group_texts`` / 16 texts) and each
     next one twice as big up to ``group_texts``, so the first reports come early. Each thread's
     folder is written as soon as its group is done; the state records the threads done of a
-    file part-way, so an interrupted run resumes at the first thread not written."""
+    file part-way, so an interrupted run resumes at the first thread not written.
+
+    ``engine`` analyses the groups: :class:`~discourse.engines.local.LocalEngine` (the default,
+    in this process) or :class:`~discourse.engines.dask_engine.DaskEngine` (on a cluster). Either
+    way this process alone writes into ``out_dir``, and the same groups give the same files."""
     say = on_event or (lambda event: None)
     paths = [Path(p) for p in inputs]
     out = Path(out_dir)
@@ -252,7 +258,7 @@ def run_batch(
     prepare_out(out)
     with locked(out, say):
         recover_folders(out)
-        return _Run(out, config, force, say, group_texts).run(files)
+        return _Run(out, config, force, say, group_texts, engine or LocalEngine()).run(files)
 
 
 def prepare_out(out: Path) -> None:
@@ -301,13 +307,15 @@ class _Item:
 class _Run:
     """One batch run, holding the lock: the state, the counts behind progress, the pipeline."""
 
-    def __init__(self, out: Path, config: Config, force: bool, say: Callable[[Event], None], group_texts: int) -> None:
+    def __init__(
+        self, out: Path, config: Config, force: bool, say: Callable[[Event], None], group_texts: int, engine: Engine
+    ) -> None:
         self.out, self.config, self.force, self.say = out, config, force, say
         self.group_texts = max(1, group_texts)
+        self.engine = engine
         self.state = _load_state(out)
         self.key_base = key_base(config)
         self.result = BatchResult()
-        self.pipeline: Pipeline | None = None
         self.t0 = time.perf_counter()
         self.saved_at = -SAVE_EVERY_S
         self.files_total = self.files_done = self.threads_done = self.comments_done = 0
@@ -331,17 +339,9 @@ class _Run:
         for event in planned:
             say(event)
         try:
-            limit = max(1, self.group_texts // 16)
-            group: list[_Item] = []
-            texts = 0
-            for item in self.threads(todo):
-                group.append(item)
-                texts += len(item.thread.comments) + 1
-                if texts >= limit:
-                    self.analyse(group, texts)
-                    group, texts, limit = [], 0, min(self.group_texts, limit * 2)
-            if group:
-                self.analyse(group, texts)
+            jobs = self.jobs(self.threads(todo))
+            for job, results in self.engine.run(self.config, jobs, lambda k, m, d: self.say(Event(k, m, d))):
+                self.write_group(job.token, results)
         except BaseException:  # interrupted or failing: keep what is done listed, as far as we can
             with contextlib.suppress(Exception):
                 self.save_state()
@@ -406,7 +406,22 @@ class _Run:
                 if tid not in f.done:
                     yield _Item(f, tid, thread)
 
-    def analyse(self, group: list[_Item], texts: int) -> None:
+    def jobs(self, items: Iterable[_Item]) -> Iterator[Job]:
+        """The groups, whatever the engine: the first of ``group_texts`` / 16 texts, each next one
+        twice as big up to ``group_texts``. Each is told ("group") as it is handed to the engine."""
+        limit = max(1, self.group_texts // 16)
+        group: list[_Item] = []
+        texts = 0
+        for item in items:
+            group.append(item)
+            texts += len(item.thread.comments) + 1
+            if texts >= limit:
+                yield self.job(group, texts)
+                group, texts, limit = [], 0, min(self.group_texts, limit * 2)
+        if group:
+            yield self.job(group, texts)
+
+    def job(self, group: list[_Item], texts: int) -> Job:
         comments = texts - len(group)
         self.say(
             Event(
@@ -415,11 +430,13 @@ class _Run:
                 {"threads": len(group), "comments": comments},
             )
         )
-        self.pipeline = self.pipeline or Pipeline(self.config)
-        analyses = self.pipeline.analyze([i.thread for i in group], max_texts=texts + 1)
-        for item, analysis in zip(group, analyses, strict=True):
+        return Job(group, [i.thread for i in group], texts + 1)
+
+    def write_group(self, group: list[_Item], results: list[ThreadResult]) -> None:
+        """Write a finished group's threads (the engine's results, in group order) and tell each."""
+        for item, result in zip(group, results, strict=True):
             f = item.file
-            f.done[item.tid] = _write(analysis, f, self.out, self.config, item.tid)
+            f.done[item.tid] = _write(result, f, self.out, item.tid, item.thread)
             f.analysed += 1
             self.threads_done += 1
             self.comments_done += len(item.thread.comments)
@@ -556,33 +573,17 @@ def _done(out: Path, source: str, entry: dict[str, Any]) -> bool:
     )
 
 
-def _write(analysis: Analysis, f: _File, out: Path, config: Config, tid: str) -> dict[str, Any]:
-    """Write one thread's outputs into its own folder, whole; return its index entry."""
-    from discourse.report.writers import write_outputs
-
-    t = analysis.thread
-    folder = claim_folder(out, f.src, tid, _readable(f, t))
-    queue = analysis.layer("attention")
-    tox = [a.score for _, a in analysis.annotations.items("toxicity")]
-    entry = {
-        "folder": folder,
-        "thread_id": tid,
-        "title": t.title,
-        "source": str(f.path),
-        "comments": len(t.comments),
-        "chains": len(analysis.layer("chains", ())),
-        "flagged": queue.flagged() if queue is not None else 0,
-        "max_toxicity": max(tox, default=0.0),
-        "status": "ok",
-        "error": "",
-        "seconds": round(analysis.timings.get("total", 0.0), 3),
-        "created": t.meta.get("created") or min((c.created for c in t.comments if c.created), default=None),
-        "source_format": t.source_format,
-    }
+def _write(result: ThreadResult, f: _File, out: Path, tid: str, thread: Thread) -> dict[str, Any]:
+    """Write one thread's outputs (an engine's result) into its own folder, whole; return its
+    index entry. Only the process holding the lock calls this, whichever engine analysed."""
+    folder = claim_folder(out, f.src, tid, _readable(f, thread))
+    summary = result.summary
+    entry = {"folder": folder, "thread_id": tid, "title": summary["title"], "source": str(f.path)}
+    entry.update((k, v) for k, v in summary.items() if k != "title")
     marker = {"source": f.src, "thread_id": tid, "key": f.key, "entry": entry}
     try:
         with atomic_folder(out / folder) as tmp:  # the folder appears whole, or not at all
-            write_outputs(analysis, tmp, config.output)
+            result.write_into(tmp)
             atomic_write_text(tmp / THREAD_MARKER, json.dumps(marker, indent=2))
     except OSError as exc:
         raise OutputError(f"cannot write {out / folder}: {exc.strerror or exc}") from None

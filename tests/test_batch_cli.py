@@ -81,13 +81,13 @@ def test_crashed_run_resumes_without_redoing_finished_threads(
 
     src, out = _folder(tmp_path), tmp_path / "out"
     real = batch._write
-    calls: list[str] = []
+    calls: list[tuple] = []
 
-    def crash_on_third(analysis, *args):  # type: ignore[no-untyped-def]
-        calls.append(analysis.thread.title)
+    def crash_on_third(*args):  # type: ignore[no-untyped-def]
+        calls.append(args)
         if len(calls) == 3:
             raise KeyboardInterrupt  # the machine goes down mid-batch
-        return real(analysis, *args)
+        return real(*args)
 
     monkeypatch.setattr(batch, "_write", crash_on_third)
     with pytest.raises(KeyboardInterrupt):
