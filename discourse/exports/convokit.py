@@ -96,7 +96,7 @@ def corpus_files(threads: Iterable[AnalysedThread]) -> dict[str, str]:
 
         items = {str(a.get("comment_id")): a for a in t.list_of("attention")}
         flag = t.flag_threshold()
-        article = {ROLE: ARTICLE, "title": t.title, "thread_id": t.thread_id}
+        article = {ROLE: ARTICLE, "title": str(t.thread.get("title") or ""), "thread_id": t.thread_id}
         utterances.append(
             _utterance(conv, conv, str(t.thread.get("article") or ""), UNKNOWN_SPEAKER, None, None, article)
         )
@@ -192,7 +192,7 @@ def _comment_meta(c: Mapping[str, Any], item: Mapping[str, Any] | None, flag: fl
 def _conversation_meta(t: AnalysedThread) -> dict[str, Any]:
     return {
         "thread_id": t.thread_id,
-        "title": t.title,
+        "title": str(t.thread.get("title") or ""),
         "folder": t.name,
         "source": t.source,
         "source_format": t.thread.get("source_format"),

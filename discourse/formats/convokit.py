@@ -166,7 +166,8 @@ def _thread(conv: str, rows: list[dict[str, Any]], conv_data: Any) -> Thread:
         if r is article_row:
             continue
         meta = _meta(r)
-        speaker = id_str(_first(r, SPEAKER_KEYS))
+        raw = _first(r, SPEAKER_KEYS)
+        speaker = raw if isinstance(raw, str) else id_str(raw)  # an empty name stays a name
         reply = id_str(_first(r, REPLY_KEYS))
         parent = None if reply is None or reply == article_id else ours.get(reply, reply)
         created = meta.get("created") if isinstance(meta.get("created"), str) else to_iso(r.get("timestamp"))
