@@ -40,9 +40,40 @@ for _kind in ("linear_head", "mlp_head"):
     register_model_kind(_kind, _build_head, inputs="encoded_pair", explains=True, task="stance")
 
 
+def _build_pair(source: ModelSource) -> Any:
+    from discourse.stages.stance.pair_model import StancePairClassifier
+
+    spec = source.spec
+    if spec.hf_model:
+        return StancePairClassifier(
+            hf_model=spec.hf_model, labels=spec.labels, batch_size=spec.batch_size or 32, max_length=spec.max_length
+        )
+    name = source.record.name if source.record else str(spec.name or spec.path)
+    return StancePairClassifier(
+        name,
+        folder=source.folder,
+        record=source.record,
+        labels=spec.labels,
+        batch_size=spec.batch_size or 32,
+        max_length=spec.max_length,
+    )
+
+
+PAIR_KIND = register_model_kind("stance_pair", _build_pair, inputs="text_pair", explains=True, task="stance")
+
+
 @dataclass(frozen=True)
 class StanceConfig:
     model: ModelSpec = ModelSpec(name=DEFAULT_MODEL)  # or {hf_model: "<folder>", labels: [...]}
+    sentence_evidence: bool = True  # pair models: find the deciding reply sentence (one extra pass)
+
+
+def _load(spec: ModelSpec) -> Loaded:
+    """A user's Hugging Face classifier reads (target, reply) through the pair kind, with the cue rule
+    and the deciding sentence; every other spec is built by the kind its model.json names."""
+    if spec.hf_model:
+        return Loaded(_build_pair(ModelSource(spec, None, None, {})), PAIR_KIND, None)
+    return load_model(spec, task="stance")
 
 
 @stage("stance.v1", config=StanceConfig, requires=("structure", "embeddings"), assigns=("stance",))
@@ -55,7 +86,7 @@ class StanceStage:
 
     def _model(self) -> Loaded:
         spec = self.config.model
-        return self.resources.get(f"stance:{spec}", lambda: load_model(spec, task="stance"))
+        return self.resources.get(f"stance:{spec}", lambda: _load(spec))
 
     def __call__(self, docs: Sequence[Doc]) -> None:
         loaded = self._model()
@@ -63,6 +94,7 @@ class StanceStage:
         comments = [(d, k, c) for d in docs for k, c in enumerate(d.thread.comments)]
         if not comments:
             return
+        explained: list[tuple[str, ...]] | None = None
         texts = [c.text for _, _, c in comments]
         if loaded.kind.inputs == "encoded_pair":
             reply, target = [], []
@@ -81,6 +113,8 @@ class StanceStage:
                     (c.text, root if c.parent_id is None else byid[c.parent_id].text) for c in d.thread.comments
                 )
             scores = model.predict_batch(pairs)
+            if loaded.kind.name == PAIR_KIND.name and self.config.sentence_evidence:
+                explained = model.explain_pairs(pairs, scores)
         else:
             raise ConfigError(
                 f"stance.v1 needs a model that reads (reply, target) pairs; "
@@ -89,9 +123,12 @@ class StanceStage:
         record = loaded.record or model.record()
         for d in docs:
             d.use_model(record)
-        for (d, _, c), s in zip(comments, scores, strict=True):
+        for i, ((d, _, c), s) in enumerate(zip(comments, scores, strict=True)):
             label = max(s, key=lambda k: s[k])
-            ev = tuple(model.evidence(c.text, label)) if loaded.kind.explains else ()
+            if explained is not None:
+                ev = explained[i]
+            else:
+                ev = tuple(model.evidence(c.text, label)) if loaded.kind.explains else ()
             d.annotations.set(c.id, "stance", StanceResult(label, dict(s), c.parent_id, model.name, ev))
             if len(c.text) > MAX_SCAN_CHARS:
                 d.warn(f"comment {c.id}: only its first {MAX_SCAN_CHARS:,} characters were read for stance cues")

@@ -1,0 +1,254 @@
+"""The stance cross-encoder behind model kind ``stance_pair``: reads the reply WITH its target.
+
+A folder of this kind holds ``model.json`` (``kind: stance_pair``, labels, max_length, cue rule),
+the transformer's ``config.json``, ``model.safetensors`` (:class:`~discourse.stages.stance.pair_net.PairNet`
+weights, fp16 on disk, computed in fp32 or bf16 autocast) and the tokenizer. A user's own Hugging
+Face sequence classifier folder (``model: {hf_model: <folder>, labels: [...]}``) runs through the
+same class: it reads ``target`` as the first segment and the reply as the second (as NLI models
+read premise and hypothesis).
+
+Every pair of every thread in a group goes through ONE length-sorted pass. The explicit-cue rule of
+:mod:`discourse.stages.stance.model` is applied on top (when the labels include the cue's label).
+For model-decided non-neutral labels, :meth:`StancePairClassifier.deciding_sentences` finds the
+reply sentence that carried most of the decision by occlusion: one extra batched pass over the
+reply with each sentence left out (at most ``MAX_OCCLUDED`` sentences per reply); the sentence whose
+removal lowers the label's probability most is the evidence.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from discourse.core.errors import ModelError
+from discourse.core.modelfiles import ModelRecord, locate, record_folder
+from discourse.stages.encode.encoder import DEFAULT_ENCODER, _use_bf16, quiet_transformers, resolve_encoder_path
+from discourse.stages.stance.cues import find_cues
+from discourse.stages.stance.model import LABELS, apply_cue_rule, evidence_for, explicit_cue, parse_cue_rule
+from discourse.stages.stance.pair_input import encode_pairs
+from discourse.text import sentence_spans
+
+DEFAULT_PAIR_MODEL = "stance-pair-minilm-v1"
+MAX_OCCLUDED = 8
+"""Sentences tried per reply when looking for the deciding one (the first ones; the rest stay in)."""
+HF_CUE_WEIGHTS: Mapping[float, float] = {1.0: 0.51, 0.8: 0.51}
+"""Cue-rule weights for a user's Hugging Face model (any weight > 0.5 gives the cue label)."""
+
+
+def base_tokenizer(encoder: str = DEFAULT_ENCODER) -> Any:
+    """The tokenizer of the packaged all-MiniLM-L6-v2 (the encoder the pair model starts from)."""
+    from transformers import AutoTokenizer
+
+    quiet_transformers()
+    return AutoTokenizer.from_pretrained(str(resolve_encoder_path(encoder)))
+
+
+def new_net(n_labels: int, encoder: str = DEFAULT_ENCODER) -> Any:
+    """A :class:`~discourse.stages.stance.pair_net.PairNet` over the pretrained encoder, head random."""
+    from transformers import AutoModel
+
+    from discourse.stages.stance.pair_net import PairNet
+
+    quiet_transformers()
+    return PairNet(AutoModel.from_pretrained(str(resolve_encoder_path(encoder))), n_labels)
+
+
+def load_net(folder: Path, n_labels: int) -> Any:
+    """A :class:`PairNet` from a model folder (``config.json`` + ``model.safetensors``), in fp32."""
+    from safetensors.torch import load_file
+    from transformers import AutoConfig, AutoModel
+
+    from discourse.stages.stance.pair_net import PairNet
+
+    quiet_transformers()
+    net = PairNet(AutoModel.from_config(AutoConfig.from_pretrained(str(folder))), n_labels)
+    state = {k: v.float() for k, v in load_file(str(folder / "model.safetensors")).items()}
+    missing, unexpected = net.load_state_dict(state, strict=False)
+    if missing or unexpected:
+        raise ModelError(f"{folder}: weights do not fit the pair model (missing {missing[:3]}, extra {unexpected[:3]})")
+    return net.eval()
+
+
+def save_folder(net: Any, tokenizer: Any, folder: Path, meta: Mapping[str, Any]) -> None:
+    """Write a ``stance_pair`` folder: fp16 ``model.safetensors``, ``config.json``, tokenizer files and
+    ``model.json`` (``meta`` plus ``kind``; it must give ``labels``)."""
+    from safetensors.torch import save_file
+
+    folder.mkdir(parents=True, exist_ok=True)
+    state = {k: v.detach().to("cpu").half().contiguous() for k, v in net.state_dict().items()}
+    save_file(state, str(folder / "model.safetensors"))
+    net.encoder.config.save_pretrained(str(folder))
+    tokenizer.save_pretrained(str(folder))
+    body = {"kind": "stance_pair", **meta}
+    (folder / "model.json").write_text(json.dumps(body, indent=2) + "\n", encoding="utf-8")
+
+
+class StancePairClassifier:
+    """``predict_batch([(reply, target), ...])`` -> one dict of every label's score per pair.
+
+    Parameters are stored only; weights load on first use. ``name``/``folder``/``record``: a
+    shipped or local ``stance_pair`` folder; ``hf_model``: a user's sequence-classifier folder
+    (or cached hub id), its classes renamed by ``labels`` in id order.
+    """
+
+    def __init__(
+        self,
+        name: str = DEFAULT_PAIR_MODEL,
+        folder: Path | None = None,
+        record: ModelRecord | None = None,
+        hf_model: str | None = None,
+        labels: Sequence[str] | None = None,
+        batch_size: int = 32,
+        max_length: int | None = None,
+        root: Path | None = None,
+    ) -> None:
+        self.name = f"hf:{hf_model}" if hf_model else name
+        self.folder = folder
+        self.verified = record
+        self.hf_model = hf_model
+        self.given_labels = None if labels is None else tuple(labels)
+        self.batch_size = batch_size
+        self.max_length = max_length
+        self.root = root
+        self.labels: tuple[str, ...] = self.given_labels or LABELS
+        self._net: Any = None
+        self._tok: Any = None
+        self._record: ModelRecord | None = None
+        self._weights: Mapping[float, float] = HF_CUE_WEIGHTS
+        self._bf16 = False
+
+    # -- loading ------------------------------------------------------------------
+    def _load(self) -> Any:
+        if self._net is not None:
+            return self._net
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+        from transformers import AutoTokenizer
+
+        quiet_transformers()
+        if self.hf_model:
+            net, folder, record = self._load_hf()
+        else:
+            folder, record = locate(self.name, self.root, self.folder, self.verified)
+            try:
+                meta = json.loads((folder / "model.json").read_text(encoding="utf-8"))
+                labels = tuple(str(x) for x in meta["labels"])
+                self.max_length = self.max_length or int(meta.get("max_length", 256))
+                self._weights = parse_cue_rule(meta.get("cue_rule"), self.name)
+                net = load_net(folder, len(labels))
+            except ModelError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - a damaged folder surfaces as any error type
+                raise ModelError(f"model {self.name}: could not load the pair model in {folder}: {exc}") from exc
+            if self.given_labels and len(self.given_labels) != len(labels):
+                raise ModelError(f"model {self.name} has {len(labels)} labels, not {len(self.given_labels)}")
+            self.labels = self.given_labels or labels
+        try:
+            self._tok = AutoTokenizer.from_pretrained(str(folder))
+        except Exception as exc:  # noqa: BLE001
+            raise ModelError(f"model {self.name}: no usable tokenizer in {folder}: {exc}") from exc
+        self.max_length = self.max_length or 256
+        self._bf16 = _use_bf16("auto")
+        self._record = record
+        self._net = net
+        return net
+
+    def _load_hf(self) -> tuple[Any, Path, ModelRecord]:
+        from transformers import AutoModelForSequenceClassification
+
+        from discourse.models.hf import resolve_hf_path
+        from discourse.stages.stance.pair_net import HFNet
+
+        path, version = resolve_hf_path(str(self.hf_model))
+        try:
+            model = AutoModelForSequenceClassification.from_pretrained(str(path)).eval()
+        except Exception as exc:  # noqa: BLE001
+            raise ModelError(f"could not load a sequence classifier from {path}: {exc}") from exc
+        n = int(model.config.num_labels)
+        id2label = {int(k): str(v) for k, v in (model.config.id2label or {}).items()}
+        names = self.given_labels or tuple(id2label.get(i, f"LABEL_{i}") for i in range(n))
+        if len(names) != n or len(set(names)) != n:
+            raise ModelError(f"model {self.hf_model!r} has {n} classes but labels are {list(names)}")
+        if model.config.problem_type == "multi_label_classification":
+            raise ModelError(f"model {self.hf_model!r} is multi-label; stance needs one label per reply")
+        self.labels = tuple(names)
+        return HFNet(model), path, record_folder(self.name, version, path)
+
+    def record(self) -> ModelRecord:
+        self._load()
+        assert self._record is not None
+        return self._record
+
+    # -- prediction -----------------------------------------------------------------
+    def predict_pairs(self, pairs: Sequence[tuple[str, str]]) -> np.ndarray:
+        """Model probabilities (n, labels) of ``(target, reply)`` pairs, before the cue rule."""
+        from discourse.stages.stance.pair_net import predict_proba
+
+        net = self._load()
+        if not pairs:
+            return np.zeros((0, len(self.labels)), np.float32)
+        encs = encode_pairs(self._tok, pairs, int(self.max_length or 256))
+        pad = int(self._tok.pad_token_id or 0)
+        return predict_proba(net, encs, self.batch_size, self._bf16, pad)
+
+    def predict_batch(self, inputs: Sequence[Any]) -> list[dict[str, float]]:
+        """Scores of every label for ``(reply, target)`` pairs, with the explicit-cue rule."""
+        pairs = [_pair_of(x) for x in inputs]
+        if not pairs:
+            return []
+        proba = self.predict_pairs([(t, r) for r, t in pairs])
+        cues = [find_cues(r) for r, _ in pairs]
+        usable = [c if (e := explicit_cue(c)) is None or e.label in self.labels else [] for c in cues]
+        proba = apply_cue_rule(proba, usable, self._weights, self.labels)
+        return [dict(zip(self.labels, map(float, row), strict=True)) for row in proba]
+
+    def deciding_sentences(self, inputs: Sequence[Any], scores: Sequence[Mapping[str, float]]) -> list[str | None]:
+        """Per ``(reply, target)`` pair with its scores (from :meth:`predict_batch`): the reply sentence
+        whose removal lowers the top label's probability most (one batched pass over the replies with
+        one sentence left out), for model-decided labels other than neutral; else None."""
+        pairs = [_pair_of(x) for x in inputs]
+        out: list[str | None] = [None] * len(pairs)
+        jobs: list[tuple[int, int, str]] = []  # (pair index, label column, sentence)
+        variants: list[tuple[str, str]] = []
+        for i, ((reply, target), s) in enumerate(zip(pairs, scores, strict=True)):
+            label = max(s, key=lambda k: s[k])
+            if label == "neutral" or explicit_cue(find_cues(reply)) is not None:
+                continue
+            spans = sentence_spans(reply)
+            if len(spans) == 1:
+                out[i] = reply[spans[0][0] : spans[0][1]].strip()
+            for a, b in spans[:MAX_OCCLUDED] if len(spans) > 1 else []:
+                jobs.append((i, self.labels.index(label), reply[a:b].strip()))
+                variants.append((target, (reply[:a] + " " + reply[b:]).strip()))
+        best: dict[int, float] = {}
+        for (i, k, sent), p in zip(jobs, self.predict_pairs(variants), strict=True):
+            left = float(p[k])  # probability of the label without this sentence: lowest = deciding
+            if i not in best or left < best[i]:
+                best[i], out[i] = left, sent
+        return out
+
+    def explain_pairs(self, inputs: Sequence[Any], scores: Sequence[Mapping[str, float]]) -> list[tuple[str, ...]]:
+        """Evidence per pair: cue-decided labels -> the cue phrases (deciding cue first); model-decided
+        labels -> the deciding sentence, then any cue phrases that support the label."""
+        out = []
+        for x, s, sent in zip(inputs, scores, self.deciding_sentences(inputs, scores), strict=True):
+            label = max(s, key=lambda k: s[k])
+            cues = evidence_for(_pair_of(x)[0], label) if label in LABELS else []
+            out.append(tuple(dict.fromkeys([sent, *cues] if sent else cues)))
+        return out
+
+    def evidence(self, text: str, label: str | None = None) -> list[str]:
+        """Cue phrases in ``text`` that support ``label`` (the model's sentence needs the target:
+        see :meth:`explain_pairs`)."""
+        return evidence_for(text, label)
+
+
+def _pair_of(x: Any) -> tuple[str, str]:
+    if isinstance(x, tuple | list) and len(x) == 2 and all(isinstance(s, str) for s in x):
+        return str(x[0]), str(x[1])
+    raise TypeError(f"stance needs (reply, target) pairs, got {type(x).__name__}")

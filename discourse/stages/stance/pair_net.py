@@ -1,0 +1,80 @@
+"""The stance cross-encoder network and its batched forward pass (torch; imported lazily).
+
+:class:`PairNet` is a transformer encoder read over ``[CLS] target [SEP] reply [SEP]``, mean-pooled
+over tokens (as all-MiniLM-L6-v2 was trained), then one linear layer to the labels. Its
+``model.safetensors`` holds ``encoder.*`` (the transformer, e.g. ``BertModel``) and ``head.*``.
+A user's own Hugging Face sequence classifier runs through the same :func:`predict_proba`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from discourse.stages.stance.pair_input import PairIds
+
+
+class PairNet(nn.Module):  # type: ignore[misc]
+    def __init__(self, encoder: Any, n_labels: int, dropout: float = 0.1) -> None:
+        super().__init__()
+        self.encoder = encoder
+        self.drop = nn.Dropout(dropout)
+        self.head = nn.Linear(int(encoder.config.hidden_size), n_labels)
+
+    def forward(self, input_ids: torch.Tensor, token_type_ids: torch.Tensor, attention_mask: torch.Tensor) -> Any:
+        h = self.encoder(
+            input_ids=input_ids, token_type_ids=token_type_ids, attention_mask=attention_mask
+        ).last_hidden_state
+        m = attention_mask.unsqueeze(-1).to(h.dtype)
+        pooled = (h * m).sum(1) / m.sum(1).clamp(min=1)
+        return self.head(self.drop(pooled))
+
+
+class HFNet(nn.Module):  # type: ignore[misc]
+    """A Hugging Face ``...ForSequenceClassification`` behind :class:`PairNet`'s call signature."""
+
+    def __init__(self, model: Any) -> None:
+        super().__init__()
+        self.model = model
+        self.types = getattr(model.config, "type_vocab_size", 0) > 1
+
+    def forward(self, input_ids: torch.Tensor, token_type_ids: torch.Tensor, attention_mask: torch.Tensor) -> Any:
+        extra = {"token_type_ids": token_type_ids} if self.types else {}
+        return self.model(input_ids=input_ids, attention_mask=attention_mask, **extra).logits
+
+
+def collate(encs: Sequence[PairIds], idx: Sequence[int], pad_id: int = 0) -> tuple[torch.Tensor, ...]:
+    """Padded ``(input_ids, token_type_ids, attention_mask)`` of the pairs ``idx``."""
+    n = max(len(encs[i].input_ids) for i in idx)
+    ids = torch.full((len(idx), n), pad_id, dtype=torch.long)
+    types = torch.zeros(len(idx), n, dtype=torch.long)
+    mask = torch.zeros(len(idx), n, dtype=torch.long)
+    for j, i in enumerate(idx):
+        a, b = encs[i]
+        ids[j, : len(a)] = torch.tensor(a)
+        types[j, : len(b)] = torch.tensor(b)
+        mask[j, : len(a)] = 1
+    return ids, types, mask
+
+
+@torch.inference_mode()
+def predict_proba(
+    net: nn.Module, encs: Sequence[PairIds], batch_size: int = 32, bf16: bool = True, pad_id: int = 0
+) -> np.ndarray:
+    """Softmax probabilities (n, labels), in input order; batches are length-sorted."""
+    net.eval()
+    order = sorted(range(len(encs)), key=lambda i: len(encs[i].input_ids))
+    rows: dict[int, np.ndarray] = {}
+    for k in range(0, len(order), batch_size):
+        b = order[k : k + batch_size]
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+            logits = net(*collate(encs, b, pad_id))
+        for i, p in zip(b, torch.softmax(logits.float(), -1).numpy(), strict=True):
+            rows[i] = p
+    if not rows:
+        return np.zeros((0, 0), np.float32)
+    return np.stack([rows[i] for i in range(len(encs))])

@@ -1,0 +1,213 @@
+"""The stance cross-encoder kind ``stance_pair``: pair input, a tiny random model folder, the
+explicit-cue rule on top, the deciding sentence, a user's Hugging Face folder, and the stage."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import discourse
+from discourse.core.config import load_config
+from discourse.core.errors import ModelError
+from discourse.core.thread import Comment, Thread
+from discourse.stages.stance.pair_input import encode_pair, quoted
+from discourse.stages.stance.pair_model import StancePairClassifier, save_folder
+from discourse.testing import _tiny_vocab, tiny_bert_classifier
+
+LABELS = ["agree", "disagree", "neutral", "query"]
+CUE_RULE = {"explicit_labels": ["agree", "disagree", "query"], "min_strength": 0.8, "weights": {"1": 0.9, "0.8": 0.8}}
+
+
+@pytest.fixture(scope="module")
+def tiny_pair(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A random 2-layer BERT cross-encoder saved as a ``stance_pair`` folder."""
+    import torch
+    from transformers import BertConfig, BertModel, BertTokenizer
+
+    from discourse.stages.stance.pair_net import PairNet
+
+    vocab = _tiny_vocab()
+    cfg = BertConfig(  # type: ignore[call-arg]
+        vocab_size=len(vocab),
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=64,
+        max_position_embeddings=128,
+    )
+    torch.manual_seed(3)
+    net = PairNet(BertModel(cfg), len(LABELS))
+    with torch.no_grad():
+        net.head.weight.mul_(40)  # spread the random scores so labels differ between inputs
+    folder = tmp_path_factory.mktemp("stance_pair")
+    meta = {"name": "tiny-pair", "labels": LABELS, "max_length": 64, "cue_rule": CUE_RULE}
+    save_folder(net, BertTokenizer(vocab=vocab), folder, meta)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def model(tiny_pair: Path) -> StancePairClassifier:
+    return StancePairClassifier("tiny-pair", folder=tiny_pair)
+
+
+PAIRS = [
+    ("you are an idiot", "the stadium is good for the town"),
+    ("i think the stadium money is bad. the debt stays for years. what about jobs", "public money for jobs"),
+    ("thank you", "hello"),
+    ("no", "the visitors spend money in the town and the jobs are public"),
+]
+
+
+# -- pair input ----------------------------------------------------------------------------------
+def test_pair_is_target_then_reply(tiny_pair: Path) -> None:
+    from transformers import AutoTokenizer
+
+    tok = AutoTokenizer.from_pretrained(str(tiny_pair))
+    ids, types = encode_pair(tok, "the stadium is good", "i disagree")
+    assert tok.decode(ids) == "[CLS] the stadium is good [SEP] i disagree [SEP]"
+    assert types == [0] * 6 + [1] * 3
+
+
+def test_a_long_target_keeps_what_the_reply_answers(tiny_pair: Path) -> None:
+    from transformers import AutoTokenizer
+
+    tok = AutoTokenizer.from_pretrained(str(tiny_pair))
+    filler = " ".join(["the town will vote on it."] * 30)
+    target = f"{filler} bike lanes spend money. {filler}"
+    ids, _ = encode_pair(tok, target, "bike lanes are bad", max_length=32)
+    assert len(ids) <= 32
+    assert "bike lanes spend money" in tok.decode(ids)  # not the first 32 tokens
+    # a reply that quotes its parent: the quoted passage picks the target's sentences
+    quoting = "> bike lanes spend money\ni disagree"
+    assert quoted(quoting) == "bike lanes spend money"
+    assert "bike lanes spend money" in tok.decode(encode_pair(tok, target, quoting, max_length=32).input_ids)
+
+
+# -- the model folder --------------------------------------------------------------------------------
+def test_scores_every_label_and_is_independent_of_batching(model: StancePairClassifier, tiny_pair: Path) -> None:
+    got = model.predict_batch([(r, t) for t, r in PAIRS])
+    assert [list(s) for s in got] == [LABELS] * len(PAIRS)
+    assert all(abs(sum(s.values()) - 1) < 1e-5 for s in got)
+    one_by_one = [model.predict_batch([(r, t)])[0] for t, r in PAIRS]
+    for a, b in zip(got, one_by_one, strict=True):
+        assert max(abs(a[k] - b[k]) for k in LABELS) < 0.02  # bf16 batches of other lengths
+    # the target is read: the same reply under another parent scores differently
+    r = PAIRS[1][1]
+    a, b = model.predict_batch([(r, "hello"), (r, "the debt stays for thirty years")])
+    assert max(abs(a[k] - b[k]) for k in LABELS) > 1e-4
+    from safetensors.torch import load_file
+
+    assert {str(v.dtype) for v in load_file(str(tiny_pair / "model.safetensors")).values()} == {"torch.float16"}
+
+
+def test_explicit_cue_decides_over_the_model(model: StancePairClassifier) -> None:
+    s = model.predict_batch([("I disagree, the debt stays", "the stadium is good")])[0]
+    assert max(s, key=lambda k: s[k]) == "disagree" and s["disagree"] >= 0.8
+    ev = model.explain_pairs([("I disagree, the debt stays", "the stadium is good")], [s])[0]
+    assert ev[0] == "I disagree"
+
+
+def test_deciding_sentence_is_the_one_whose_removal_hurts_most(model: StancePairClassifier) -> None:
+    targets = ["public money for jobs", "the stadium is good", "hello", "bike lanes"]
+    reply = "the debt stays for years. what about jobs? you are an idiot. thank you."
+    pairs = [(reply, t) for t in targets]
+    scores = model.predict_batch(pairs)
+    sents = model.deciding_sentences(pairs, scores)
+    checked = 0
+    for (r, t), s, sent in zip(pairs, scores, sents, strict=True):
+        label = max(s, key=lambda k: s[k])
+        if label == "neutral":
+            assert sent is None
+            continue
+        parts = ["the debt stays for years.", "what about jobs?", "you are an idiot.", "thank you."]
+        left = [model.predict_pairs([(t, " ".join(p for p in parts if p != q))])[0][LABELS.index(label)] for q in parts]
+        assert sent == parts[int(np.argmin(left))]
+        checked += 1
+    assert checked, "the random model called every pair neutral: change the seed"
+
+
+def test_damaged_folder_is_a_model_error(tiny_pair: Path, tmp_path: Path) -> None:
+    import shutil
+
+    bad = tmp_path / "bad"
+    shutil.copytree(tiny_pair, bad)
+    (bad / "model.safetensors").write_bytes(b"not weights")
+    with pytest.raises(ModelError, match="could not load the pair model"):
+        StancePairClassifier("bad", folder=bad).predict_batch([("a", "b")])
+    meta = json.loads((tiny_pair / "model.json").read_text())
+    (bad / "model.json").write_text(json.dumps({**meta, "cue_rule": {"weights": {"1": 0.3, "0.8": 0.9}}}))
+    with pytest.raises(ModelError, match="cue_rule"):
+        StancePairClassifier("bad", folder=bad).predict_batch([("a", "b")])
+
+
+# -- a user's Hugging Face folder ---------------------------------------------------------------------
+def test_user_hf_folder_reads_target_then_reply(tmp_path: Path) -> None:
+    import torch
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    folder = tiny_bert_classifier(tmp_path / "hf", ["contradiction", "entailment", "neutral"], seed=2)
+    clf = StancePairClassifier(hf_model=str(folder), labels=["disagree", "agree", "neutral"])
+    got = clf.predict_batch([("i think you are bad", "people think this article is good")])[0]
+    assert list(got) == ["disagree", "agree", "neutral"]
+    net = AutoModelForSequenceClassification.from_pretrained(str(folder)).eval()
+    tok = AutoTokenizer.from_pretrained(str(folder))
+    with torch.no_grad():
+        enc = tok("people think this article is good", "i think you are bad", return_tensors="pt")
+        want = torch.softmax(net(**enc).logits, -1)[0]
+    assert np.allclose([got[k] for k in got], want.numpy(), atol=0.02)
+    assert clf.record().name == f"hf:{folder}"
+
+
+def test_multi_label_hf_folder_is_refused(hf_multi: Path) -> None:
+    with pytest.raises(ModelError, match="multi-label"):
+        StancePairClassifier(hf_model=str(hf_multi)).predict_batch([("a", "b")])
+
+
+# -- the stage ------------------------------------------------------------------------------------------
+def _threads() -> list[Thread]:
+    out = []
+    for k in range(3):
+        comments = (
+            Comment("c0", "public money should never pay for private stadiums.", author="Ann"),
+            Comment("c1", "the stadium is good. it brings jobs and visitors.", author="Bo", parent_id="c0"),
+            Comment("c2", "I disagree, the debt stays for thirty years.", author="Ann", parent_id="c1"),
+            Comment("c3", "can you give an example?", author="Cy", parent_id="c1"),
+        )
+        out.append(Thread(f"t{k}", "Town votes on new stadium", comments, article="The town will vote next week."))
+    return out
+
+
+def test_stage_runs_the_pair_model_once_per_group(
+    tiny_config: dict, tiny_pair: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls: list[int] = []
+    real = StancePairClassifier.predict_pairs
+
+    def counting(self: StancePairClassifier, pairs: list[tuple[str, str]]) -> np.ndarray:
+        calls.append(len(pairs))
+        return real(self, pairs)
+
+    monkeypatch.setattr(StancePairClassifier, "predict_pairs", counting)
+    stages = {**tiny_config["stages"], "stance.v1": {"model": {"path": str(tiny_pair)}}}
+    pipe = discourse.Pipeline(load_config({**tiny_config, "stages": stages}))
+    results = [a.to_json() for a in pipe.analyze(_threads())]
+    assert calls and calls[0] == 12  # every comment of the three threads in the first (main) pass
+    assert len(calls) <= 2  # plus at most one occlusion pass
+    for res in results:
+        stance = {c["id"]: c["stance"] for c in res["comments"]}
+        assert stance["c2"]["label"] == "disagree" and stance["c2"]["evidence"][0] == "I disagree"
+        assert stance["c3"]["label"] == "query"
+        assert stance["c0"]["target_id"] is None and stance["c2"]["target_id"] == "c1"
+        assert {s["model"] for s in stance.values()} == {tiny_pair.name}  # a local folder goes by its name
+        for s in stance.values():
+            assert s["label"] == "neutral" or s["evidence"], s  # a non-neutral label always says why
+
+
+def test_stage_reads_a_user_hf_folder_through_the_pair_kind(tiny_config: dict) -> None:
+    res = discourse.analyze(_threads()[0], tiny_config).to_json()  # tiny_config names an hf_model
+    stance = {c["id"]: c["stance"] for c in res["comments"]}
+    assert stance["c2"]["label"] == "disagree" and stance["c2"]["evidence"][0] == "I disagree"
+    assert all(s["model"].startswith("hf:") for s in stance.values())
