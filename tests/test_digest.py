@@ -156,3 +156,27 @@ def test_cli_digest_prints_one_summary_line_and_fails_in_one_line_on_a_folder_wi
     assert bad.output.startswith("error: no analysed threads in") and bad.output.count("\n") == 1
     same = CliRunner().invoke(main, ["digest", str(nights["out"]), "--since", str(nights["out"])])
     assert same.exit_code == 2 and "is the folder being digested" in same.output
+
+
+def test_a_digest_waits_for_a_run_still_writing_the_folder(nights: dict) -> None:
+    import fcntl
+    import os
+    import threading
+
+    from discourse.batch import LOCK_FILE
+
+    out = nights["out"]
+    fd = os.open(out / LOCK_FILE, os.O_RDWR | os.O_CREAT)
+    fcntl.flock(fd, fcntl.LOCK_EX)  # as a running `discourse analyze` holds it
+    told: list[str] = []
+    result: list[Any] = []
+    worker = threading.Thread(target=lambda: result.append(build_digest(out, on_wait=told.append)))
+    try:
+        worker.start()
+        worker.join(timeout=1.0)
+        assert worker.is_alive() and not result  # waiting, not reading half a night
+        assert len(told) == 1 and "waiting for it to finish" in told[0]
+    finally:
+        os.close(fd)  # the run ends
+    worker.join(timeout=30)
+    assert result and result[0].to_json() == nights["second"].to_json()

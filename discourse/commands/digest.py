@@ -28,8 +28,9 @@ files) by thread id alone when that is unique on both sides.
 
 from __future__ import annotations
 
+import contextlib
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -37,6 +38,7 @@ from urllib.parse import quote
 
 import click
 
+from discourse.batch import locked
 from discourse.commands import domain_errors
 from discourse.commands.digest_runs import (
     Flag,
@@ -234,11 +236,29 @@ def _comment_ids(root: Path, t: ThreadSummary) -> set[str]:
 
 
 # -- the API --------------------------------------------------------------------------------------
-def build_digest(out_dir: str | Path, since: str | Path | None = None, min_rise: float = MIN_RISE) -> Digest:
+def build_digest(
+    out_dir: str | Path,
+    since: str | Path | None = None,
+    min_rise: float = MIN_RISE,
+    on_wait: Callable[[str], None] | None = None,
+) -> Digest:
     """The digest of ``out_dir`` against ``since`` (a folder) or the run the last digest saw.
 
-    Updates ``out_dir``'s snapshot (the last two runs seen) so the next digest compares with this run."""
+    Holds ``out_dir``'s lock, as ``discourse analyze`` does: a digest started while a run is still
+    writing waits for it (``on_wait`` is told why), so it never reads half a night. Updates
+    ``out_dir``'s snapshot (the last two runs seen) so the next digest compares with this run."""
     root = Path(out_dir)
+    if not root.is_dir():
+        raise InputError(f"{root} is not a folder")
+    with contextlib.ExitStack() as stack:
+        try:
+            stack.enter_context(locked(root, lambda event: on_wait(event.message) if on_wait else None))
+        except OSError as exc:
+            raise OutputError(f"cannot write to {root} (its lock file): {exc.strerror or exc}") from None
+        return _build(root, since, min_rise)
+
+
+def _build(root: Path, since: str | Path | None, min_rise: float) -> Digest:
     found = read_analyses(root, allow_failures_only=True)
     now = summarise(found)
     history = load_history(root / SNAPSHOT)
@@ -312,7 +332,7 @@ def digest_command(out_dir: str, since: str | None, min_rise: float, as_json: bo
 
     Run it after every `discourse analyze ... --out OUT_DIR`: each digest remembers the run it saw
     (OUT_DIR/.discourse-digest.json) and the next one compares with it."""
-    d = build_digest(out_dir, since, min_rise)
+    d = build_digest(out_dir, since, min_rise, on_wait=lambda why: click.echo(why, err=True))
     html, _ = write_digest(d, out_dir)
     if as_json:
         click.echo(json.dumps(d.to_json(), ensure_ascii=False, indent=2))
