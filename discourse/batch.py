@@ -340,8 +340,10 @@ class _Run:
             say(event)
         try:
             jobs = self.jobs(self.threads(todo))
-            for job, results in self.engine.run(self.config, jobs, lambda k, m, d: self.say(Event(k, m, d))):
-                self.write_group(job.token, results)
+            done = self.engine.run(self.config, jobs, lambda k, m, d: self.say(Event(k, m, d)))
+            with contextlib.closing(done):  # an engine's cluster stops with the run, however it ends
+                for job, results in done:
+                    self.write_group(job.token, results)
         except BaseException:  # interrupted or failing: keep what is done listed, as far as we can
             with contextlib.suppress(Exception):
                 self.save_state()

@@ -49,9 +49,28 @@ def main() -> None:
     help="Print one JSON object per line on stdout for every event (start, parse, group, thread, skip, fail, "
     "done, wait) and a final summary, for scripts.",
 )
+@click.option(
+    "--engine",
+    type=click.Choice(["local", "dask"]),
+    default="local",
+    show_default=True,
+    help="Where groups of threads are analysed: this process, or a Dask cluster (docs/cluster.md).",
+)
+@click.option(
+    "--scheduler",
+    metavar="ADDRESS",
+    help="With --engine dask: the scheduler to use (tcp://host:8786); without it a local cluster is started.",
+)
 @domain_errors
 def analyze(
-    inputs: tuple[str, ...], out_dir: str, config_path: str | None, force: bool, quiet: bool, as_json: bool
+    inputs: tuple[str, ...],
+    out_dir: str,
+    config_path: str | None,
+    force: bool,
+    quiet: bool,
+    as_json: bool,
+    engine: str = "local",
+    scheduler: str | None = None,
 ) -> None:
     """Analyse thread files or folders of them; write analysis.json, report.html and graph.graphml.
 
@@ -61,6 +80,8 @@ def analyze(
     from discourse.batch import Event, run_batch
     from discourse.core.config import load_config
 
+    if scheduler and engine != "dask":
+        raise click.UsageError("--scheduler needs --engine dask")
     cfg = load_config(config_path)  # a bad config is one line, before anything else
     live = _Live() if not (quiet or as_json) and stderr_is_terminal() else None
 
@@ -76,7 +97,7 @@ def analyze(
 
     inputs = tuple(corpus_inputs(inputs))  # a ConvoKit corpus folder is one input, not five files
     try:
-        res = run_batch(inputs, out_dir, cfg, force=force, on_event=say)
+        res = run_batch(inputs, out_dir, cfg, force=force, on_event=say, engine=_engine(engine, scheduler))
     finally:
         if live is not None:
             live.close()
@@ -105,6 +126,14 @@ def analyze(
         click.echo(f"failed: {msg if msg.startswith(path) else f'{path}: {msg}'}", err=True)
     if res.failed and not res.processed and not res.skipped:
         sys.exit(2)
+
+
+def _engine(name: str, scheduler: str | None) -> Any:
+    if name != "dask":
+        return None  # the local engine
+    from discourse.engines.dask_engine import DaskEngine
+
+    return DaskEngine(scheduler)
 
 
 def stderr_is_terminal() -> bool:

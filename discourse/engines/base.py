@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -25,6 +25,10 @@ from discourse.report.atomic import atomic_write_bytes
 
 Say = Callable[[str, str, dict[str, Any]], None]
 """How an engine tells the batch something: ``say(kind, message, data)`` (becomes an Event)."""
+
+
+Results = Generator[tuple["Job", list["ThreadResult"]], None, None]
+"""What an engine's ``run`` yields: each job with its results, as it completes."""
 
 
 class ClusterError(DiscourseError):
@@ -55,7 +59,7 @@ class ThreadResult(Protocol):
 
 
 class Engine(Protocol):
-    def run(self, config: Config, jobs: Iterator[Job], say: Say) -> Iterator[tuple[Job, list[ThreadResult]]]:
+    def run(self, config: Config, jobs: Iterator[Job], say: Say) -> Results:
         """Analyse ``jobs`` (pulled lazily: no more than the engine is about to run) and yield
         each with its results as it completes."""
         ...

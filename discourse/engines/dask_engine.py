@@ -27,7 +27,7 @@ from typing import Any
 from discourse.core.config import Config
 from discourse.core.engine import Pipeline
 from discourse.core.thread import Thread
-from discourse.engines.base import ClusterError, Job, Rendered, Say, ThreadResult, render
+from discourse.engines.base import ClusterError, Job, Rendered, Results, Say, ThreadResult, render
 
 CONNECT_TIMEOUT_S = 30.0
 """How long to try reaching a scheduler before giving up with a one-line error."""
@@ -63,11 +63,14 @@ class DaskEngine:
     """Run groups on the cluster whose scheduler is at ``scheduler`` (``tcp://host:8786``), or on
     a ``LocalCluster`` of ``n_workers`` processes (default: one per core) started for the run."""
 
-    def __init__(self, scheduler: str | None = None, n_workers: int | None = None) -> None:
+    def __init__(
+        self, scheduler: str | None = None, n_workers: int | None = None, connect_timeout: float = CONNECT_TIMEOUT_S
+    ) -> None:
         self.scheduler = scheduler
         self.n_workers = n_workers
+        self.connect_timeout = connect_timeout
 
-    def run(self, config: Config, jobs: Iterator[Job], say: Say) -> Iterator[tuple[Job, list[ThreadResult]]]:
+    def run(self, config: Config, jobs: Iterator[Job], say: Say) -> Results:
         from distributed import Client, LocalCluster, as_completed
         from distributed.scheduler import KilledWorker
 
@@ -81,7 +84,7 @@ class DaskEngine:
                     dashboard_address=None,
                 )
             address = self.scheduler or cluster.scheduler_address
-            client = Client(address, timeout=CONNECT_TIMEOUT_S)
+            client = Client(address, timeout=self.connect_timeout)
         except (OSError, TimeoutError, ValueError) as exc:
             if cluster is not None:
                 cluster.close()
@@ -105,7 +108,7 @@ class DaskEngine:
 
     def _run(
         self, client: Any, config: Config, jobs: Iterator[Job], as_completed: Any, killed: type[Exception]
-    ) -> Iterator[tuple[Job, list[ThreadResult]]]:
+    ) -> Results:
         """Keep about GROUPS_PER_THREAD groups per worker thread submitted; hand back each as it
         completes (any order), then submit the next. Inputs are pulled only as groups are sent."""
         inflight: dict[Any, Job] = {}

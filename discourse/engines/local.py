@@ -6,13 +6,13 @@ from collections.abc import Iterator
 
 from discourse.core.config import Config
 from discourse.core.engine import Pipeline
-from discourse.engines.base import Analysed, Job, Say, ThreadResult
+from discourse.engines.base import Analysed, Job, Results, Say, ThreadResult
 
 
 class LocalEngine:
     """Run each job as it is pulled; the pipeline (and so the models) is built on the first."""
 
-    def run(self, config: Config, jobs: Iterator[Job], say: Say) -> Iterator[tuple[Job, list[ThreadResult]]]:
+    def run(self, config: Config, jobs: Iterator[Job], say: Say) -> Results:
         pipeline: Pipeline | None = None
         for job in jobs:
             pipeline = pipeline or Pipeline(config)
