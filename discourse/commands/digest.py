@@ -273,7 +273,13 @@ def _build(root: Path, since: str | Path | None, min_rise: float) -> Digest:
     else:
         before, label = (history[-1] if history else None), "previous run"
     changes = compare(root, now, before, label, min_rise)
-    digest = Digest(folder=str(root), run_time=now.run_time, threads=len(now.threads), skipped=found.skipped, **changes)
+    digest = Digest(
+        folder=str(root),
+        run_time=now.run_time,
+        threads=len(now.threads),
+        skipped=tuple(found.skipped.items()),
+        **changes,
+    )
     kept = [*history[-1:], now]
     try:
         atomic_write_text(root / SNAPSHOT, history_json(kept, DIGEST_VERSION))

@@ -14,9 +14,9 @@ thread's analysis.json time and size. Digesting twice after one analyze gives th
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -101,12 +101,12 @@ def snippet(text: str, limit: int = SNIPPET_CHARS) -> str:
 
 
 def summarise(found: AnalysisSet) -> RunSummary:
-    return RunSummary(
-        run_id=run_id(found),
-        run_time=run_time(found.root),
-        threads=tuple(thread_summary(t) for t in found.threads),
-        failed=dict(found.failed),
-    )
+    """The summary of a folder, reading one thread at a time (an unreadable analysis.json is
+    recorded in ``found.skipped``; a folder with none readable and no state file is an InputError)."""
+    threads = tuple(thread_summary(t) for t in found)
+    if found.files and not threads and not (found.root / STATE_FILE).is_file():
+        raise found.nothing_read()
+    return RunSummary(run_id=run_id(found), run_time=run_time(found.root), threads=threads, failed=dict(found.failed))
 
 
 def thread_summary(t: AnalysedThread) -> ThreadSummary:
@@ -168,12 +168,12 @@ def run_id(found: AnalysisSet) -> str:
         h.update(str(state.stat().st_mtime_ns).encode())
     except OSError:
         h.update(b"-")
-    for t in found.threads:
+    for file in found.files:
         try:
-            st = (t.folder / "analysis.json").stat()
+            st = file.stat()
         except OSError:
             continue
-        h.update(f"\0{t.name}\0{st.st_mtime_ns}\0{st.st_size}".encode())
+        h.update(f"\0{file.parent.name}\0{st.st_mtime_ns}\0{st.st_size}".encode())
     return h.hexdigest()
 
 
@@ -181,14 +181,13 @@ def run_time(root: Path) -> str | None:
     """When the last run wrote the folder: the state file's time, else the newest analysis.json's."""
     times = []
     for p in [root / STATE_FILE, *root.glob("*/analysis.json")]:
-        try:
-            times.append(os.stat(p).st_mtime)
-        except OSError:
-            continue
+        with contextlib.suppress(OSError):
+            times.append(p.stat().st_mtime)
+            if p.name == STATE_FILE:
+                break
     if not times:
         return None
-    stamp = (root / STATE_FILE).stat().st_mtime if (root / STATE_FILE).exists() else max(times)
-    return datetime.fromtimestamp(stamp, timezone.utc).isoformat(timespec="seconds")
+    return datetime.fromtimestamp(max(times), timezone.utc).isoformat(timespec="seconds")
 
 
 def _thread_json(t: ThreadSummary) -> dict[str, Any]:

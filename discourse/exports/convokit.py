@@ -26,12 +26,14 @@ as ConvoKit's does. JSON is ASCII-escaped, as ConvoKit writes it.
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from discourse.core.errors import OutputError
 from discourse.exports.source import AnalysedThread, number
@@ -71,25 +73,38 @@ def _epoch(created: Any) -> int | float | None:
     return int(ts) if ts.is_integer() else ts
 
 
-def _ids(threads: list[AnalysedThread]) -> tuple[list[str], bool]:
-    """Conversation ids, and whether comment ids need their folder as a prefix to be unique."""
-    thread_ids = [t.thread_id for t in threads]
-    seen = Counter(thread_ids)
+def needs_prefix(threads: Iterable[AnalysedThread]) -> bool:
+    """Do the thread and comment ids collide anywhere in the export (so every utterance id must be
+    prefixed by its thread folder's name)?"""
+    seen: set[str] = set()
     for t in threads:
-        seen.update(c["id"] for c in t.comments)
-    if all(n == 1 for n in seen.values()):
-        return thread_ids, False
-    return [t.name for t in threads], True
+        for uid in (t.thread_id, *(c["id"] for c in t.comments)):
+            if uid in seen:
+                return True
+            seen.add(uid)
+    return False
 
 
 def corpus_files(threads: Iterable[AnalysedThread]) -> dict[str, str]:
-    """The five corpus files as text (file name -> content)."""
-    threads = list(threads)
-    conv_ids, prefixed = _ids(threads)
-    utterances: list[dict[str, Any]] = []
-    conversations: dict[str, Any] = {}
-    speakers: dict[str, Counter[str]] = {}
-    for t, conv in zip(threads, conv_ids, strict=True):
+    """The five corpus files as text (file name -> content); ``threads`` is iterated twice."""
+    sinks = {name: io.StringIO() for name in (UTTERANCES, *COMPANIONS)}
+    write_corpus_files(threads, sinks)
+    return {name: sink.getvalue() for name, sink in sinks.items()}
+
+
+def write_corpus_files(threads: Iterable[AnalysedThread], sinks: Mapping[str, TextIO]) -> tuple[int, int]:
+    """Write the five files into ``sinks`` (file name -> text stream), one thread at a time;
+    ``threads`` is iterated twice (the ids first). Returns (threads, comments)."""
+    prefixed = needs_prefix(threads)
+    speakers: dict[str, Counter[str]] = {UNKNOWN_SPEAKER: Counter()}
+    utt_index: dict[str, list[str]] = {}
+    conv_index: dict[str, list[str]] = {}
+    out, convs = sinks[UTTERANCES], sinks["conversations.json"]
+    n_threads = n_comments = 0
+    version = ""
+    convs.write("{")
+    for t in threads:
+        conv = t.name if prefixed else t.thread_id
 
         def uid(cid: str, conv: str = conv) -> str:
             return f"{conv}/{cid}" if prefixed else cid
@@ -97,10 +112,7 @@ def corpus_files(threads: Iterable[AnalysedThread]) -> dict[str, str]:
         items = {str(a.get("comment_id")): a for a in t.list_of("attention")}
         flag = t.flag_threshold()
         article = {ROLE: ARTICLE, "title": str(t.thread.get("title") or ""), "thread_id": t.thread_id}
-        utterances.append(
-            _utterance(conv, conv, str(t.thread.get("article") or ""), UNKNOWN_SPEAKER, None, None, article)
-        )
-        speakers.setdefault(UNKNOWN_SPEAKER, Counter())
+        lines = [_utterance(conv, conv, str(t.thread.get("article") or ""), UNKNOWN_SPEAKER, None, None, article)]
         for c in t.comments:
             meta = _comment_meta(c, items.get(c["id"]), flag)
             if uid(c["id"]) != c["id"]:
@@ -109,35 +121,44 @@ def corpus_files(threads: Iterable[AnalysedThread]) -> dict[str, str]:
             speaker = author if isinstance(author, str) else UNKNOWN_SPEAKER
             parent = c.get("parent_id")
             reply = uid(parent) if isinstance(parent, str) else conv
-            utterances.append(_utterance(uid(c["id"]), conv, c["text"], speaker, reply, _epoch(c.get("created")), meta))
+            lines.append(_utterance(uid(c["id"]), conv, c["text"], speaker, reply, _epoch(c.get("created")), meta))
             counts = speakers.setdefault(speaker, Counter())
             counts["comments"] += 1
             counts["flagged"] += int(bool(meta["flagged"]))
-        conversations[conv] = {"meta": _conversation_meta(t), "vectors": []}
+        for line in lines:
+            _index(utt_index, line["meta"])
+            out.write(json.dumps(line) + "\n")
+        cmeta = _conversation_meta(t)
+        _index(conv_index, cmeta)
+        convs.write((", " if n_threads else "") + json.dumps(conv) + ": " + json.dumps({"meta": cmeta, "vectors": []}))
+        n_threads += 1
+        n_comments += len(t.comments)
+        version = version or str(t.data.get("schema_version") or "")
+    convs.write("}")
     speaker_json: dict[str, dict[str, Any]] = {
         s: {"meta": {"comments": n["comments"], "flagged": n["flagged"]}, "vectors": []} for s, n in speakers.items()
     }
     corpus_meta = {
         "generator": "discourse export --to convokit",
-        "schema_version": str(threads[0].data.get("schema_version") or "") if threads else "",
-        "threads": len(threads),
-        "comments": sum(len(t.comments) for t in threads),
+        "schema_version": version,
+        "threads": n_threads,
+        "comments": n_comments,
     }
+    spk_index: dict[str, list[str]] = {}
+    for data in speaker_json.values():
+        _index(spk_index, data["meta"])
     index = {
-        "utterances-index": _index(u["meta"] for u in utterances),
-        "speakers-index": _index(s["meta"] for s in speaker_json.values()),
-        "conversations-index": _index(c["meta"] for c in conversations.values()),
-        "overall-index": _index([corpus_meta]),
+        "utterances-index": utt_index,
+        "speakers-index": spk_index,
+        "conversations-index": conv_index,
+        "overall-index": _index({}, corpus_meta),
         "version": 1,
         "vectors": [],
     }
-    return {
-        UTTERANCES: "".join(json.dumps(u) + "\n" for u in utterances),
-        "speakers.json": json.dumps(speaker_json),
-        "conversations.json": json.dumps(conversations),
-        "corpus.json": json.dumps(corpus_meta),
-        "index.json": json.dumps(index),
-    }
+    sinks["speakers.json"].write(json.dumps(speaker_json))
+    sinks["corpus.json"].write(json.dumps(corpus_meta))
+    sinks["index.json"].write(json.dumps(index))
+    return n_threads, n_comments
 
 
 def _utterance(
@@ -203,30 +224,42 @@ def _conversation_meta(t: AnalysedThread) -> dict[str, Any]:
     }
 
 
-def _index(metas: Iterable[Mapping[str, Any]]) -> dict[str, list[str]]:
-    """Each meta key's type as ConvoKit records it (``"<class 'float'>"``), from its first non-null value."""
-    none = [str(type(None))]
-    out: dict[str, list[str]] = {}
-    for meta in metas:
-        for key, value in meta.items():
-            if key not in out or (out[key] == none and value is not None):
-                out[key] = [str(type(value))]
-    return out
+def _index(index: dict[str, list[str]], meta: Mapping[str, Any]) -> dict[str, list[str]]:
+    """Record each meta key's type as ConvoKit does (``["<class 'float'>"]``), from its first
+    non-null value."""
+    for key, value in meta.items():
+        if key not in index or (index[key] == _NONE and value is not None):
+            index[key] = [str(type(value))]
+    return index
 
 
-def write_corpus(threads: Iterable[AnalysedThread], out: str | Path) -> Path:
-    """Write the corpus folder ``out`` whole (an earlier corpus there is replaced; a folder holding
-    anything else is refused)."""
-    target = Path(out)
+_NONE = [str(type(None))]
+
+
+def check_target(target: Path) -> None:
+    """Refuse a file, or a folder holding anything but an earlier corpus (never overwritten)."""
     if target.exists() and not target.is_dir():
         raise OutputError(f"{target} is a file; a ConvoKit corpus is a folder")
     if target.is_dir() and any(target.iterdir()) and not (target / UTTERANCES).is_file():
         raise OutputError(f"{target} holds other files and is not a ConvoKit corpus; choose another --out")
-    files = corpus_files(threads)
+
+
+def write_into(threads: Iterable[AnalysedThread], folder: Path) -> tuple[int, int]:
+    """Write the five files into ``folder``; return (threads, comments)."""
+    names = (UTTERANCES, *COMPANIONS)
+    with contextlib.ExitStack() as stack:
+        sinks = {n: stack.enter_context((folder / n).open("w", encoding="utf-8", newline="")) for n in names}
+        return write_corpus_files(threads, sinks)
+
+
+def write_corpus(threads: Iterable[AnalysedThread], out: str | Path) -> Path:
+    """Write the corpus folder ``out`` whole: built hidden beside it and renamed into place (an
+    earlier corpus there is replaced; a folder holding anything else is refused)."""
+    target = Path(out)
+    check_target(target)
     try:
         with atomic_folder(target) as tmp:
-            for name in (UTTERANCES, *COMPANIONS):
-                (tmp / name).write_text(files[name], encoding="utf-8")
+            write_into(threads, tmp)
     except OSError as exc:
         raise OutputError(f"cannot write {target}: {exc.strerror or exc}") from None
     return target

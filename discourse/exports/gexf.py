@@ -13,8 +13,8 @@ node without them was not scored: GEXF has no NaN). Characters XML 1.0 cannot ho
 
 from __future__ import annotations
 
-import io
 from collections.abc import Iterable, Mapping
+from pathlib import Path
 from typing import Any
 
 import networkx as nx
@@ -28,13 +28,13 @@ def _obj(value: Any) -> Mapping[str, Any]:
 
 
 def reply_graph(threads: Iterable[AnalysedThread]) -> nx.DiGraph:
-    threads = list(threads)
-    prefix = len(threads) > 1
     g: nx.DiGraph = nx.DiGraph()
+    count = 0
     for t in threads:
+        count += 1
 
         def node(cid: str, t: AnalysedThread = t) -> str:
-            return f"{t.name}/{cid}" if prefix else cid
+            return f"{t.name}/{cid}"
 
         root = node("root")
         flagged = {
@@ -91,10 +91,14 @@ def reply_graph(threads: Iterable[AnalysedThread]) -> nx.DiGraph:
                 )
             else:
                 g.add_edge(root, node(c["id"]), confidence=0.0, evidence=f"missing parent {parent}")
+    if count == 1:  # one thread: graph.graphml's node ids
+        g = nx.relabel_nodes(g, {n: n.split("/", 1)[1] for n in g.nodes})
     return g
 
 
-def gexf_bytes(threads: Iterable[AnalysedThread]) -> bytes:
-    buf = io.BytesIO()
-    nx.write_gexf(for_graphml(reply_graph(threads)), buf, encoding="utf-8")
-    return buf.getvalue()
+def write_gexf(threads: Iterable[AnalysedThread], path: Path) -> tuple[int, int]:
+    """Write the graph to ``path`` (built whole in memory first); return (threads, comments)."""
+    g = reply_graph(threads)
+    nx.write_gexf(for_graphml(g), path, encoding="utf-8")
+    kinds = [k for _, k in g.nodes(data="kind")]
+    return kinds.count("article"), kinds.count("comment")

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Iterator
+from pathlib import Path
 from typing import Any
 
 from discourse.exports.source import AnalysedThread, number
@@ -31,5 +32,12 @@ def comment_lines(threads: Iterable[AnalysedThread]) -> Iterator[str]:
             yield json.dumps(row, ensure_ascii=False) + "\n"
 
 
-def jsonl_text(threads: Iterable[AnalysedThread]) -> str:
-    return "".join(comment_lines(threads))
+def write_jsonl(threads: Iterable[AnalysedThread], path: Path) -> tuple[int, int]:
+    """Write the lines to ``path``, one thread at a time; return (threads, comments)."""
+    n_threads = n_comments = 0
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        for t in threads:
+            fh.writelines(comment_lines([t]))
+            n_threads += 1
+            n_comments += len(t.comments)
+    return n_threads, n_comments

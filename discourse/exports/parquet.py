@@ -3,42 +3,61 @@
 Needs pyarrow (``pip install 'discourse[parquet]'``); without it, a one-line error says so.
 Strings are UTF-8, scores float64, ``author_inferred`` bool, the evidence columns list<string>;
 a missing value is null. The file's key-value metadata records ``discourse.schema_version`` (of the
-analysis.json files read) and ``discourse.columns`` (this module's doc of the columns).
+analysis.json files read). Threads are read twice (the label columns first, then the rows) and
+written in row groups of at most 65,536 rows, so memory stays at one row group whatever the folder.
 """
 
 from __future__ import annotations
 
-import io
+from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 
 from discourse.core.errors import OutputError
-from discourse.exports.table import CommentTable
+from discourse.exports.source import AnalysedThread
+from discourse.exports.table import columns, kind, labels, thread_rows
 
 INSTALL_HINT = "pip install 'discourse[parquet]' (or pip install pyarrow)"
+ROW_GROUP = 65536
 
 
-def parquet_bytes(table: CommentTable, schema_version: str = "") -> bytes:
-    """The table as a Parquet file (snappy-compressed)."""
+def write_parquet(threads: Iterable[AnalysedThread], path: Path, row_group: int = ROW_GROUP) -> tuple[int, int]:
+    """Write the comments of ``threads`` (iterated twice) to ``path``; return (threads, comments)."""
     try:
         import pyarrow as pa
         import pyarrow.parquet as pq
     except ImportError:
         raise OutputError(f"Parquet export needs pyarrow, which is not installed: {INSTALL_HINT}") from None
 
+    tox, stance = labels(threads)
+    names = columns(tox, stance)
     types: dict[str, Any] = {
         "str": pa.string(),
         "bool": pa.bool_(),
         "list": pa.list_(pa.string()),
         "float": pa.float64(),
     }
-    fields = [pa.field(name, types[table.kind(name)]) for name in table.columns]
-    columns = list(zip(*table.rows, strict=True)) if table.rows else [() for _ in table.columns]
-    meta = {"discourse.schema_version": schema_version, "discourse.columns": "comments.csv's, typed"}
+    version = next((str(t.data.get("schema_version") or "") for t in threads), "")
+    schema = pa.schema([pa.field(n, types[kind(n)]) for n in names], metadata={"discourse.schema_version": version})
+    n_threads = n_comments = 0
+    rows: list[tuple[Any, ...]] = []
+
+    def flush(writer: Any) -> None:
+        cols = list(zip(*rows, strict=True)) if rows else [() for _ in names]
+        arrays = [pa.array(list(col), type=f.type) for col, f in zip(cols, schema, strict=True)]
+        writer.write_table(pa.Table.from_arrays(arrays, schema=schema))
+        rows.clear()
+
     try:
-        arrays = [pa.array(list(col), type=f.type) for col, f in zip(columns, fields, strict=True)]
-        data = pa.Table.from_arrays(arrays, schema=pa.schema(fields, metadata=meta))
-        buf = io.BytesIO()
-        pq.write_table(data, buf, compression="snappy")
+        with pq.ParquetWriter(path, schema, compression="snappy") as writer:
+            for t in threads:
+                rows.extend(thread_rows(t, tox, stance))
+                n_threads += 1
+                n_comments += len(t.comments)
+                if len(rows) >= row_group:
+                    flush(writer)
+            if rows or not n_comments:
+                flush(writer)
     except (pa.ArrowException, UnicodeEncodeError) as exc:
         raise OutputError(f"cannot write Parquet: {str(exc).splitlines()[0]}") from None
-    return buf.getvalue()
+    return n_threads, n_comments

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -75,13 +75,35 @@ class AnalysedThread:
 
 @dataclass(frozen=True)
 class AnalysisSet:
-    """What a folder holds: its analysed threads (sorted by folder name), the analysis.json files
-    that could not be read, and the inputs whose last run failed (from the state file)."""
+    """The analysed threads of a folder, read one at a time: iterating yields each readable thread
+    (memory: one thread at a time), and may be repeated; each unreadable analysis.json is recorded
+    in ``skipped`` (path relative to the root -> why) as it is met. ``failed`` lists the inputs whose
+    last run failed (from the state file)."""
 
     root: Path
-    threads: tuple[AnalysedThread, ...]
-    skipped: tuple[tuple[str, str], ...]  # (path relative to root, why)
+    files: tuple[Path, ...]
+    single: bool  # the root is one thread folder
     failed: tuple[tuple[str, str], ...]  # (source file, error)
+    skipped: dict[str, str] = field(default_factory=dict)
+
+    def __iter__(self) -> Iterator[AnalysedThread]:
+        for file in self.files:
+            rel = file.name if self.single else str(file.relative_to(self.root))
+            try:
+                thread = _read_thread(file)
+            except (OSError, UnicodeDecodeError, ValueError) as exc:  # JSONDecodeError is a ValueError
+                self.skipped[rel] = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+                continue
+            yield thread
+
+    def nothing_read(self) -> InputError:
+        """The error for a folder none of whose analysis.json files could be read."""
+        first = next(iter(self.skipped.items()), None)
+        why = f" ({len(self.skipped)} analysis.json could not be read: {first[0]}: {first[1]})" if first else ""
+        return InputError(
+            f"no analysed threads in {self.root} (no analysis.json in it or its sub-folders){why}; "
+            f"run discourse analyze INPUT --out {self.root} first"
+        )
 
 
 def number(value: Any, default: float) -> float:
@@ -92,8 +114,10 @@ def number(value: Any, default: float) -> float:
 def read_analyses(path: str | Path, *, allow_failures_only: bool = False) -> AnalysisSet:
     """The analysed threads under ``path``: an output folder (every ``*/analysis.json`` directly
     below it) or one thread folder (holding ``analysis.json``); a path to an analysis.json means its
-    folder. Raises InputError when there is nothing to read; with ``allow_failures_only``, an
-    output folder whose runs all failed (a state file, no thread) is not an error."""
+    folder. Raises InputError when there is no analysis.json to read; with ``allow_failures_only``,
+    an output folder whose runs all failed (a state file, no thread) is not an error. Files are
+    read when the set is iterated; a reader that meets no readable thread raises
+    :meth:`AnalysisSet.nothing_read`."""
     root = Path(path)
     if root.is_file() and root.name == ANALYSIS_JSON:
         root = root.parent
@@ -107,22 +131,10 @@ def read_analyses(path: str | Path, *, allow_failures_only: bool = False) -> Ana
         if single
         else sorted(p for p in root.glob(f"*/{ANALYSIS_JSON}") if not p.parent.name.startswith("."))
     )
-    threads: list[AnalysedThread] = []
-    skipped: list[tuple[str, str]] = []
-    for file in files:
-        rel = file.name if single else str(file.relative_to(root))
-        try:
-            threads.append(_read_thread(file))
-        except (OSError, UnicodeDecodeError, ValueError) as exc:  # JSONDecodeError is a ValueError
-            skipped.append((rel, str(exc).splitlines()[0] if str(exc) else type(exc).__name__))
-    failed = () if single else _failed_inputs(root)
-    if not threads and not (allow_failures_only and (root / STATE_FILE).is_file()):
-        why = f" ({len(skipped)} analysis.json could not be read: {skipped[0][0]}: {skipped[0][1]})" if skipped else ""
-        raise InputError(
-            f"no analysed threads in {root} (no analysis.json in it or its sub-folders){why}; "
-            f"run discourse analyze INPUT --out {root} first"
-        )
-    return AnalysisSet(root, tuple(threads), tuple(skipped), failed)
+    found = AnalysisSet(root, tuple(files), single, () if single else _failed_inputs(root))
+    if not files and not (allow_failures_only and (root / STATE_FILE).is_file()):
+        raise found.nothing_read()
+    return found
 
 
 def _read_thread(file: Path) -> AnalysedThread:

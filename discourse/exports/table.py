@@ -40,15 +40,16 @@ class CommentTable:
     columns: tuple[str, ...]
     rows: tuple[tuple[Any, ...], ...]
 
-    def kind(self, column: str) -> str:
-        """``str``, ``bool``, ``list`` (of str) or ``float``."""
-        if column in STRING_COLUMNS:
-            return "str"
-        if column in BOOL_COLUMNS:
-            return "bool"
-        if column in LIST_COLUMNS:
-            return "list"
-        return "float"
+
+def kind(column: str) -> str:
+    """A column's type: ``str``, ``bool``, ``list`` (of str) or ``float``."""
+    if column in STRING_COLUMNS:
+        return "str"
+    if column in BOOL_COLUMNS:
+        return "bool"
+    if column in LIST_COLUMNS:
+        return "list"
+    return "float"
 
 
 def _obj(value: Any) -> Mapping[str, Any]:
@@ -67,21 +68,21 @@ def _strs(value: Any) -> list[str]:
     return [str(v) for v in value] if isinstance(value, list) else []
 
 
-def _labels(threads: Iterable[AnalysedThread], layer: str, key: str) -> list[str]:
-    seen: dict[str, None] = {}
+def labels(threads: Iterable[AnalysedThread]) -> tuple[list[str], list[str]]:
+    """The toxicity and stance label names of ``threads``, each in first-seen order."""
+    tox: dict[str, None] = {}
+    stance: dict[str, None] = {}
     for t in threads:
         for c in t.comments:
-            for label in _obj(_obj(c.get(layer)).get(key)):
-                seen.setdefault(str(label), None)
-    return list(seen)
+            for label in _obj(_obj(c.get("toxicity")).get("labels")):
+                tox.setdefault(str(label), None)
+            for label in _obj(_obj(c.get("stance")).get("scores")):
+                stance.setdefault(str(label), None)
+    return list(tox), list(stance)
 
 
-def comment_table(threads: Iterable[AnalysedThread]) -> CommentTable:
-    """The comments of ``threads``, in thread then document order."""
-    threads = list(threads)
-    tox_labels = _labels(threads, "toxicity", "labels")
-    stance_labels = _labels(threads, "stance", "scores")
-    columns = (
+def columns(tox_labels: list[str], stance_labels: list[str]) -> tuple[str, ...]:
+    return (
         "thread_id",
         "id",
         "author",
@@ -101,32 +102,42 @@ def comment_table(threads: Iterable[AnalysedThread]) -> CommentTable:
         "stance_evidence",
         "text",
     )
+
+
+def thread_rows(t: AnalysedThread, tox_labels: list[str], stance_labels: list[str]) -> list[tuple[Any, ...]]:
+    """One thread's rows, in document order, for :func:`columns` of the same labels."""
+    thread_id = str(t.thread.get("id") or "")
     rows = []
-    for t in threads:
-        thread_id = str(t.thread.get("id") or "")
-        for c in t.comments:
-            tox, st = _obj(c.get("toxicity")), _obj(c.get("stance"))
-            tox_scores, st_scores = _obj(tox.get("labels")), _obj(st.get("scores"))
-            rows.append(
-                (
-                    thread_id,
-                    c["id"],
-                    _str(c.get("author")),
-                    bool(c.get("author_inferred")),
-                    _str(c.get("parent_id")),
-                    _float(c.get("parent_confidence")),
-                    _strs(c.get("parent_evidence")),
-                    _str(c.get("created")),
-                    _float(tox.get("score")),
-                    *(_float(tox_scores.get(x)) for x in tox_labels),
-                    _str(tox.get("model")),
-                    _strs(tox.get("evidence")),
-                    _str(st.get("label")),
-                    *(_float(st_scores.get(x)) for x in stance_labels),
-                    _str(st.get("target_id")),
-                    _str(st.get("model")),
-                    _strs(st.get("evidence")),
-                    c["text"],
-                )
+    for c in t.comments:
+        tox, st = _obj(c.get("toxicity")), _obj(c.get("stance"))
+        tox_scores, st_scores = _obj(tox.get("labels")), _obj(st.get("scores"))
+        rows.append(
+            (
+                thread_id,
+                c["id"],
+                _str(c.get("author")),
+                bool(c.get("author_inferred")),
+                _str(c.get("parent_id")),
+                _float(c.get("parent_confidence")),
+                _strs(c.get("parent_evidence")),
+                _str(c.get("created")),
+                _float(tox.get("score")),
+                *(_float(tox_scores.get(x)) for x in tox_labels),
+                _str(tox.get("model")),
+                _strs(tox.get("evidence")),
+                _str(st.get("label")),
+                *(_float(st_scores.get(x)) for x in stance_labels),
+                _str(st.get("target_id")),
+                _str(st.get("model")),
+                _strs(st.get("evidence")),
+                c["text"],
             )
-    return CommentTable(columns, tuple(rows))
+        )
+    return rows
+
+
+def comment_table(threads: Iterable[AnalysedThread]) -> CommentTable:
+    """The comments of ``threads`` (iterated twice), in thread then document order."""
+    tox_labels, stance_labels = labels(threads)
+    rows = [row for t in threads for row in thread_rows(t, tox_labels, stance_labels)]
+    return CommentTable(columns(tox_labels, stance_labels), tuple(rows))
