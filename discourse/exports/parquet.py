@@ -4,7 +4,7 @@ Needs pyarrow (``pip install 'discourse[parquet]'``); without it, a one-line err
 Strings are UTF-8, scores float64, ``author_inferred`` bool, the evidence columns list<string>;
 a missing value is null. The file's key-value metadata records ``discourse.schema_version`` (of the
 analysis.json files read). Threads are read twice (the label columns first, then the rows) and
-written in row groups of at most 65,536 rows, so memory stays at one row group whatever the folder.
+written in row groups of at most 10,000 rows, so memory stays at one row group whatever the folder.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from discourse.exports.source import AnalysedThread
 from discourse.exports.table import columns, kind, labels, thread_rows
 
 INSTALL_HINT = "pip install 'discourse[parquet]' (or pip install pyarrow)"
-ROW_GROUP = 65536
+ROW_GROUP = 10000
 
 
 def write_parquet(threads: Iterable[AnalysedThread], path: Path, row_group: int = ROW_GROUP) -> tuple[int, int]:

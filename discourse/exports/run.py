@@ -1,7 +1,7 @@
 """``export(ANALYSIS_DIR, to=...)``: read the analysed threads, write one export file or folder.
 
 Threads are read one at a time (each writer goes over the folder once or twice), so memory stays
-at about one thread whatever the folder holds, except for GEXF, whose graph is built whole. The
+at about one thread whatever the folder holds (GEXF also keeps the edges until the end). The
 output is written to a hidden temporary file (or folder) beside ``--out`` and renamed into place:
 a reader sees the old export or the new one, never half of one.
 """
@@ -104,4 +104,4 @@ def _write_file(found: AnalysisSet, to: str, path: Path) -> tuple[int, int]:
         return write_jsonl(found, path)
     from discourse.exports.gexf import write_gexf
 
-    return write_gexf(found, path)
+    return write_gexf(found, path, prefix=not found.single)  # a thread folder keeps graph.graphml's ids
