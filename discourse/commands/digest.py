@@ -201,9 +201,9 @@ def compare(
                 still = cid in _comment_ids(root, t)
                 why = "no longer flagged" if still else "comment no longer in the thread"
                 out["resolved"].append(change(r, f, why, still))
-        if t.max_toxicity - old.max_toxicity >= min_rise:
+        if _rose(old.max_toxicity, t.max_toxicity, min_rise):
             out["tox"].append(Rise(r, old.max_toxicity, t.max_toxicity, f"flags {len(old.flags)} -> {len(t.flags)}"))
-        if t.escalation - old.escalation >= min_rise or t.escalated > old.escalated:
+        if _rose(old.escalation, t.escalation, min_rise) or t.escalated > old.escalated:
             detail = f"escalated chains {old.escalated} -> {t.escalated}"
             out["esc"].append(Rise(r, old.escalation, t.escalation, detail))
     for t in gone:
@@ -225,6 +225,11 @@ def compare(
         "failed": tuple(failures),
         "recovered": tuple(recovered),
     }
+
+
+def _rose(before: float, after: float, by: float) -> bool:
+    """``after - before >= by`` on the 6 decimals analysis.json keeps (0.15 - 0.10 is 0.0499999...)."""
+    return round(after - before, 6) >= by
 
 
 def _comment_ids(root: Path, t: ThreadSummary) -> set[str]:
