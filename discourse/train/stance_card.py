@@ -350,4 +350,8 @@ def write_card(path: Path, results: dict[str, Any], meta: dict[str, Any]) -> Non
 
 
 def write_report(path: Path, results: dict[str, Any]) -> None:
-    path.write_text(report_text(results), encoding="utf-8")
+    """Write the head's report, keeping the cross-encoder's section (scripts/train_stance_pair.py) if any."""
+    from discourse.train.stance_pair_card import preserved_section
+
+    kept = preserved_section(path)
+    path.write_text(report_text(results).rstrip() + ("\n\n" + kept if kept else "") + "\n", encoding="utf-8")

@@ -138,7 +138,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     preds_file = args.work / "heldout_fp32.npz"
     if not preds_file.exists():
         t0 = time.perf_counter()
-        np.savez(preds_file, **predict(net, test_b, args.max_length))
+        np.savez(preds_file, **predict(net, test_b, args.max_length))  # type: ignore[arg-type]
         log(f"held-out predicted in {time.perf_counter() - t0:.0f}s")
     preds = dict(np.load(preds_file))
     from discourse.train.stance_metrics import scores
@@ -151,5 +151,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     from discourse.train.stance_pair_ship import ship
 
+    args.train_rows = train_b
     ship(net, test_b, preds, args, log)
     return 0

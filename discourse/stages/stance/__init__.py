@@ -1,10 +1,13 @@
 """``stance.v1``: each reply's stance toward its parent (a top-level comment's toward the
 article): agree / disagree / neutral / query, with the model and the cue that decided it.
 
-The default model ``stance-minilm-v1`` is a head over the shared encoder vectors of reply and
-target plus lexical cue features (model kinds ``linear_head`` / ``mlp_head``, read from the
-shared pass: no second encoder run); an explicit cue ("I disagree") decides the label. Any
-Hugging Face pair classifier can replace it (``model: {hf_model: <folder>, labels: [...]}``).
+Model kinds: ``stance_pair`` (``stance-pair-minilm-v1``, a cross-encoder that reads target and reply
+together, every pair of the group in one length-sorted pass, with the deciding reply sentence as
+evidence; see :mod:`~discourse.stages.stance.pair_model`), and ``linear_head`` / ``mlp_head``
+(``stance-minilm-v1``, a head over the shared encoder vectors plus lexical cue features: no second
+encoder run). For every kind an explicit cue ("I disagree") decides the label. A user's Hugging
+Face classifier (``model: {hf_model: <folder>, labels: [...]}``) runs through ``stance_pair``,
+reading (target, reply) like an NLI model reads (premise, hypothesis).
 """
 
 from __future__ import annotations
@@ -65,7 +68,7 @@ PAIR_KIND = register_model_kind("stance_pair", _build_pair, inputs="text_pair", 
 @dataclass(frozen=True)
 class StanceConfig:
     model: ModelSpec = ModelSpec(name=DEFAULT_MODEL)  # or {hf_model: "<folder>", labels: [...]}
-    sentence_evidence: bool = True  # pair models: find the deciding reply sentence (one extra pass)
+    sentence_evidence: bool = True  # pair models: name the reply sentence that decided the label
 
 
 def _load(spec: ModelSpec) -> Loaded:
@@ -112,9 +115,10 @@ class StanceStage:
                 pairs.extend(
                     (c.text, root if c.parent_id is None else byid[c.parent_id].text) for c in d.thread.comments
                 )
-            scores = model.predict_batch(pairs)
             if loaded.kind.name == PAIR_KIND.name and self.config.sentence_evidence:
-                explained = model.explain_pairs(pairs, scores)
+                scores, explained = model.predict_explained(pairs)
+            else:
+                scores = model.predict_batch(pairs)
         else:
             raise ConfigError(
                 f"stance.v1 needs a model that reads (reply, target) pairs; "

@@ -33,6 +33,10 @@ _STOP = frozenset(
 class PairIds(NamedTuple):
     input_ids: list[int]
     token_type_ids: list[int]
+    reply: str = ""
+    """The reply text as read (after any trimming)."""
+    reply_tokens: tuple[tuple[int, int], ...] = ()
+    """(position in ``input_ids``, character offset in ``reply``) of every reply token."""
 
 
 def _bow(text: str) -> Counter[str]:
@@ -77,9 +81,19 @@ def select_text(tok: Any, text: str, query: str, budget: int) -> str:
 
 
 def _encode(tok: Any, target: str, reply: str, max_length: int | None) -> PairIds:
-    enc = tok(target, reply, truncation="longest_first" if max_length else False, max_length=max_length)
+    enc = tok(
+        target,
+        reply,
+        truncation="longest_first" if max_length else False,
+        max_length=max_length,
+        return_offsets_mapping=bool(getattr(tok, "is_fast", False)),
+    )
     types = enc.get("token_type_ids") or [0] * len(enc["input_ids"])
-    return PairIds(list(enc["input_ids"]), list(types))
+    where: tuple[tuple[int, int], ...] = ()
+    if "offset_mapping" in enc:
+        seq = enc.sequence_ids()
+        where = tuple((i, int(off[0])) for i, (s, off) in enumerate(zip(seq, enc["offset_mapping"])) if s == 1)
+    return PairIds(list(enc["input_ids"]), list(types), reply, where)
 
 
 def encode_pair(tok: Any, target: str, reply: str, max_length: int = 256) -> PairIds:

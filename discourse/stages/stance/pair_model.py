@@ -9,10 +9,11 @@ read premise and hypothesis).
 
 Every pair of every thread in a group goes through ONE length-sorted pass. The explicit-cue rule of
 :mod:`discourse.stages.stance.model` is applied on top (when the labels include the cue's label).
-For model-decided non-neutral labels, :meth:`StancePairClassifier.deciding_sentences` finds the
-reply sentence that carried most of the decision by occlusion: one extra batched pass over the
-reply with each sentence left out (at most ``MAX_OCCLUDED`` sentences per reply); the sentence whose
-removal lowers the label's probability most is the evidence.
+For model-decided non-neutral labels, :meth:`StancePairClassifier.predict_explained` names the reply
+sentence that carried most of the decision from the same pass (each token's exact share of the
+logits: the head is linear over the mean of token states). A user's Hugging Face classifier pools
+differently: for it, :meth:`~StancePairClassifier.deciding_sentences` runs one occlusion pass (each
+sentence left out, at most ``MAX_OCCLUDED`` per reply).
 """
 
 from __future__ import annotations
@@ -201,11 +202,56 @@ class StancePairClassifier:
         pairs = [_pair_of(x) for x in inputs]
         if not pairs:
             return []
-        proba = self.predict_pairs([(t, r) for r, t in pairs])
+        return self._with_cues(self.predict_pairs([(t, r) for r, t in pairs]), pairs)
+
+    def _with_cues(self, proba: np.ndarray, pairs: Sequence[tuple[str, str]]) -> list[dict[str, float]]:
         cues = [find_cues(r) for r, _ in pairs]
         usable = [c if (e := explicit_cue(c)) is None or e.label in self.labels else [] for c in cues]
         proba = apply_cue_rule(proba, usable, self._weights, self.labels)
         return [dict(zip(self.labels, map(float, row), strict=True)) for row in proba]
+
+    def predict_explained(self, inputs: Sequence[Any]) -> tuple[list[dict[str, float]], list[tuple[str, ...]]]:
+        """:meth:`predict_batch` plus evidence, from the SAME pass: cue-decided labels -> the cue
+        phrases (deciding cue first); model-decided labels other than neutral -> the reply sentence
+        whose tokens carry the largest share of the label's logit over the others' (the head is
+        linear over the mean of token states, so the shares add up exactly), then supporting cue
+        phrases. A user's Hugging Face classifier has no such shares: one occlusion pass instead."""
+        from discourse.stages.stance.pair_net import predict_with_shares
+
+        pairs = [_pair_of(x) for x in inputs]
+        if not pairs:
+            return [], []
+        net = self._load()
+        encs = encode_pairs(self._tok, [(t, r) for r, t in pairs], int(self.max_length or 256))
+        proba, shares = predict_with_shares(net, encs, self.batch_size, self._bf16, int(self._tok.pad_token_id or 0))
+        scores = self._with_cues(proba, pairs)
+        if any(sh is None for sh in shares):
+            sents = self.deciding_sentences(pairs, scores)
+        else:
+            sents = [
+                self._top_sentence(e, sh, s, r) for e, sh, s, (r, _) in zip(encs, shares, scores, pairs, strict=True)
+            ]
+        evidence = []
+        for (reply, _), s, sent in zip(pairs, scores, sents, strict=True):
+            label = max(s, key=lambda k: s[k])
+            cues = evidence_for(reply, label) if label in LABELS else []
+            evidence.append(tuple(dict.fromkeys([sent, *cues] if sent else cues)))
+        return scores, evidence
+
+    def _top_sentence(self, enc: Any, share: Any, scores: Mapping[str, float], reply: str) -> str | None:
+        label = max(scores, key=lambda k: scores[k])
+        if label == "neutral" or explicit_cue(find_cues(reply)) is not None or share is None or not len(share):
+            return None
+        spans = sentence_spans(enc.reply)
+        if not spans:
+            return None
+        k = self.labels.index(label)
+        others = [j for j in range(share.shape[1]) if j != k]
+        margin = share[:, k] - share[:, others].mean(axis=1)
+        starts = np.array([c for _, c in enc.reply_tokens])
+        totals = [float(margin[(starts >= a) & (starts < b)].sum()) for a, b in spans]
+        a, b = spans[int(np.argmax(totals))]
+        return str(enc.reply[a:b].strip())
 
     def deciding_sentences(self, inputs: Sequence[Any], scores: Sequence[Mapping[str, float]]) -> list[str | None]:
         """Per ``(reply, target)`` pair with its scores (from :meth:`predict_batch`): the reply sentence
@@ -230,16 +276,6 @@ class StancePairClassifier:
             left = float(p[k])  # probability of the label without this sentence: lowest = deciding
             if i not in best or left < best[i]:
                 best[i], out[i] = left, sent
-        return out
-
-    def explain_pairs(self, inputs: Sequence[Any], scores: Sequence[Mapping[str, float]]) -> list[tuple[str, ...]]:
-        """Evidence per pair: cue-decided labels -> the cue phrases (deciding cue first); model-decided
-        labels -> the deciding sentence, then any cue phrases that support the label."""
-        out = []
-        for x, s, sent in zip(inputs, scores, self.deciding_sentences(inputs, scores), strict=True):
-            label = max(s, key=lambda k: s[k])
-            cues = evidence_for(_pair_of(x)[0], label) if label in LABELS else []
-            out.append(tuple(dict.fromkeys([sent, *cues] if sent else cues)))
         return out
 
     def evidence(self, text: str, label: str | None = None) -> list[str]:

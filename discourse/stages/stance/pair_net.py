@@ -18,23 +18,31 @@ from torch import nn
 from discourse.stages.stance.pair_input import PairIds
 
 
-class PairNet(nn.Module):  # type: ignore[misc]
+class PairNet(nn.Module):
     def __init__(self, encoder: Any, n_labels: int, dropout: float = 0.1) -> None:
         super().__init__()
         self.encoder = encoder
         self.drop = nn.Dropout(dropout)
         self.head = nn.Linear(int(encoder.config.hidden_size), n_labels)
 
-    def forward(self, input_ids: torch.Tensor, token_type_ids: torch.Tensor, attention_mask: torch.Tensor) -> Any:
+    def forward(
+        self, input_ids: torch.Tensor, token_type_ids: torch.Tensor, attention_mask: torch.Tensor, tokens: bool = False
+    ) -> Any:
+        """Logits (batch, labels); with ``tokens`` also each token's exact share of them (batch, seq,
+        labels): the head is linear over the MEAN of the token states, so logit = sum of shares + bias."""
         h = self.encoder(
             input_ids=input_ids, token_type_ids=token_type_ids, attention_mask=attention_mask
         ).last_hidden_state
         m = attention_mask.unsqueeze(-1).to(h.dtype)
-        pooled = (h * m).sum(1) / m.sum(1).clamp(min=1)
-        return self.head(self.drop(pooled))
+        n = m.sum(1).clamp(min=1)
+        logits = self.head(self.drop((h * m).sum(1) / n))
+        if not tokens:
+            return logits
+        shares = (h * m).float() @ self.head.weight.float().T / n.float().unsqueeze(-1)
+        return logits, shares
 
 
-class HFNet(nn.Module):  # type: ignore[misc]
+class HFNet(nn.Module):
     """A Hugging Face ``...ForSequenceClassification`` behind :class:`PairNet`'s call signature."""
 
     def __init__(self, model: Any) -> None:
@@ -54,7 +62,7 @@ def collate(encs: Sequence[PairIds], idx: Sequence[int], pad_id: int = 0) -> tup
     types = torch.zeros(len(idx), n, dtype=torch.long)
     mask = torch.zeros(len(idx), n, dtype=torch.long)
     for j, i in enumerate(idx):
-        a, b = encs[i]
+        a, b = encs[i].input_ids, encs[i].token_type_ids
         ids[j, : len(a)] = torch.tensor(a)
         types[j, : len(b)] = torch.tensor(b)
         mask[j, : len(a)] = 1
@@ -66,15 +74,35 @@ def predict_proba(
     net: nn.Module, encs: Sequence[PairIds], batch_size: int = 32, bf16: bool = True, pad_id: int = 0
 ) -> np.ndarray:
     """Softmax probabilities (n, labels), in input order; batches are length-sorted."""
+    return predict_with_shares(net, encs, batch_size, bf16, pad_id, shares=False)[0]
+
+
+@torch.inference_mode()
+def predict_with_shares(
+    net: nn.Module,
+    encs: Sequence[PairIds],
+    batch_size: int = 32,
+    bf16: bool = True,
+    pad_id: int = 0,
+    shares: bool = True,
+) -> tuple[np.ndarray, list[np.ndarray | None]]:
+    """Probabilities (n, labels) and, for a :class:`PairNet` when ``shares``, every pair's reply tokens'
+    shares of the logits (reply tokens, labels) in the order of ``PairIds.reply_tokens``; else None."""
     net.eval()
+    want = shares and isinstance(net, PairNet)
     order = sorted(range(len(encs)), key=lambda i: len(encs[i].input_ids))
     rows: dict[int, np.ndarray] = {}
+    parts: list[np.ndarray | None] = [None] * len(encs)
     for k in range(0, len(order), batch_size):
         b = order[k : k + batch_size]
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
-            logits = net(*collate(encs, b, pad_id))
-        for i, p in zip(b, torch.softmax(logits.float(), -1).numpy(), strict=True):
+            out = net(*collate(encs, b, pad_id), tokens=True) if want else net(*collate(encs, b, pad_id))
+        logits, per_token = out if want else (out, None)
+        for j, (i, p) in enumerate(zip(b, torch.softmax(logits.float(), -1).numpy(), strict=True)):
             rows[i] = p
+            if per_token is not None:
+                pos = [t for t, _ in encs[i].reply_tokens]
+                parts[i] = per_token[j, pos].numpy()
     if not rows:
-        return np.zeros((0, 0), np.float32)
-    return np.stack([rows[i] for i in range(len(encs))])
+        return np.zeros((0, 0), np.float32), parts
+    return np.stack([rows[i] for i in range(len(encs))]), parts

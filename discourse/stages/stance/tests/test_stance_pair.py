@@ -66,9 +66,10 @@ def test_pair_is_target_then_reply(tiny_pair: Path) -> None:
     from transformers import AutoTokenizer
 
     tok = AutoTokenizer.from_pretrained(str(tiny_pair))
-    ids, types = encode_pair(tok, "the stadium is good", "i disagree")
+    ids, types, reply, where = encode_pair(tok, "the stadium is good", "i disagree")
     assert tok.decode(ids) == "[CLS] the stadium is good [SEP] i disagree [SEP]"
     assert types == [0] * 6 + [1] * 3
+    assert reply == "i disagree" and where == ((6, 0), (7, 2))  # reply tokens: position, character
 
 
 def test_a_long_target_keeps_what_the_reply_answers(tiny_pair: Path) -> None:
@@ -77,7 +78,7 @@ def test_a_long_target_keeps_what_the_reply_answers(tiny_pair: Path) -> None:
     tok = AutoTokenizer.from_pretrained(str(tiny_pair))
     filler = " ".join(["the town will vote on it."] * 30)
     target = f"{filler} bike lanes spend money. {filler}"
-    ids, _ = encode_pair(tok, target, "bike lanes are bad", max_length=32)
+    ids = encode_pair(tok, target, "bike lanes are bad", max_length=32).input_ids
     assert len(ids) <= 32
     assert "bike lanes spend money" in tok.decode(ids)  # not the first 32 tokens
     # a reply that quotes its parent: the quoted passage picks the target's sentences
@@ -106,25 +107,61 @@ def test_scores_every_label_and_is_independent_of_batching(model: StancePairClas
 def test_explicit_cue_decides_over_the_model(model: StancePairClassifier) -> None:
     s = model.predict_batch([("I disagree, the debt stays", "the stadium is good")])[0]
     assert max(s, key=lambda k: s[k]) == "disagree" and s["disagree"] >= 0.8
-    ev = model.explain_pairs([("I disagree, the debt stays", "the stadium is good")], [s])[0]
-    assert ev[0] == "I disagree"
+    scores, ev = model.predict_explained([("I disagree, the debt stays", "the stadium is good")])
+    assert np.allclose(list(scores[0].values()), list(s.values()), atol=1e-6) and ev[0][0] == "I disagree"
 
 
-def test_deciding_sentence_is_the_one_whose_removal_hurts_most(model: StancePairClassifier) -> None:
-    targets = ["public money for jobs", "the stadium is good", "hello", "bike lanes"]
-    reply = "the debt stays for years. what about jobs? you are an idiot. thank you."
-    pairs = [(reply, t) for t in targets]
-    scores = model.predict_batch(pairs)
-    sents = model.deciding_sentences(pairs, scores)
-    checked = 0
-    for (r, t), s, sent in zip(pairs, scores, sents, strict=True):
+def test_token_shares_add_up_to_the_logits(model: StancePairClassifier) -> None:
+    import torch
+
+    from discourse.stages.stance.pair_input import encode_pairs
+    from discourse.stages.stance.pair_net import collate
+
+    net = model._load()
+    encs = encode_pairs(model._tok, PAIRS, 64)
+    with torch.no_grad():
+        logits, shares = net(*collate(encs, range(len(encs))), tokens=True)
+    assert torch.allclose(shares.sum(1) + net.head.bias, logits, atol=1e-4)
+
+
+def test_deciding_sentence_carries_the_largest_share(model: StancePairClassifier) -> None:
+    targets = ["public money for jobs", "the stadium is good", "hello", "bike lanes", "no", "why"]
+    parts = ["the debt stays for years.", "what about jobs?", "you are an idiot.", "thank you."]
+    pairs = [(" ".join(parts), t) for t in targets]
+    scores, evidence = model.predict_explained(pairs)
+    plain = model.predict_batch(pairs)
+    assert np.allclose([list(x.values()) for x in scores], [list(x.values()) for x in plain], atol=1e-6)
+    decided = 0
+    for s, ev in zip(scores, evidence, strict=True):
         label = max(s, key=lambda k: s[k])
         if label == "neutral":
-            assert sent is None
+            assert ev == ()
             continue
-        parts = ["the debt stays for years.", "what about jobs?", "you are an idiot.", "thank you."]
-        left = [model.predict_pairs([(t, " ".join(p for p in parts if p != q))])[0][LABELS.index(label)] for q in parts]
-        assert sent == parts[int(np.argmin(left))]
+        assert ev[0] in parts  # a whole sentence of the reply, first
+        decided += 1
+    assert decided, "the random model called every pair neutral: change the seed"
+    # a one-sentence reply is its own deciding sentence; an explicit cue is the evidence instead
+    (s1,), (ev1,) = model.predict_explained([("the debt stays for years", "hello")])
+    assert ev1 == (() if max(s1, key=lambda k: s1[k]) == "neutral" else ("the debt stays for years",))
+
+
+def test_hf_model_sentence_by_occlusion(tmp_path: Path) -> None:
+    """A user's classifier has no token shares: the deciding sentence is the one whose removal
+    lowers the label's probability most (one extra pass)."""
+    folder = tiny_bert_classifier(tmp_path / "hf", ["agree", "disagree", "neutral", "query"], seed=4)
+    clf = StancePairClassifier(hf_model=str(folder))
+    parts = ["you are an idiot.", "thank you for your kind words.", "this article is bad.", "no."]
+    checked = 0
+    for target in ["people think this is good", "you are bad", "i hate this", "the reply"]:
+        (s,), (ev,) = clf.predict_explained([(" ".join(parts), target)])
+        label = max(s, key=lambda k: s[k])
+        if label == "neutral":
+            continue
+        left = [
+            clf.predict_pairs([(target, " ".join(p for p in parts if p != q))])[0][clf.labels.index(label)]
+            for q in parts
+        ]
+        assert ev[0] == parts[int(np.argmin(left))]
         checked += 1
     assert checked, "the random model called every pair neutral: change the seed"
 
@@ -183,19 +220,20 @@ def _threads() -> list[Thread]:
 def test_stage_runs_the_pair_model_once_per_group(
     tiny_config: dict, tiny_pair: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    from discourse.stages.stance import pair_net
+
     calls: list[int] = []
-    real = StancePairClassifier.predict_pairs
+    real = pair_net.predict_with_shares
 
-    def counting(self: StancePairClassifier, pairs: list[tuple[str, str]]) -> np.ndarray:
-        calls.append(len(pairs))
-        return real(self, pairs)
+    def counting(net: object, encs: list, *args: object, **kw: object) -> tuple:
+        calls.append(len(encs))
+        return real(net, encs, *args, **kw)
 
-    monkeypatch.setattr(StancePairClassifier, "predict_pairs", counting)
+    monkeypatch.setattr(pair_net, "predict_with_shares", counting)
     stages = {**tiny_config["stages"], "stance.v1": {"model": {"path": str(tiny_pair)}}}
     pipe = discourse.Pipeline(load_config({**tiny_config, "stages": stages}))
     results = [a.to_json() for a in pipe.analyze(_threads())]
-    assert calls and calls[0] == 12  # every comment of the three threads in the first (main) pass
-    assert len(calls) <= 2  # plus at most one occlusion pass
+    assert calls == [12]  # every comment of the three threads in ONE pass, evidence included
     for res in results:
         stance = {c["id"]: c["stance"] for c in res["comments"]}
         assert stance["c2"]["label"] == "disagree" and stance["c2"]["evidence"][0] == "I disagree"
