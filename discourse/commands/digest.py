@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -153,11 +154,14 @@ def _match(now: Iterable[ThreadSummary], before: Iterable[ThreadSummary]) -> dic
     out = {t.key: old[t.key] for t in now if t.key in old}
     used = {t.key for t in out.values()}
     left_now = [t for t in now if t.key not in out]
-    left_old = [t for t in before if t.key not in used]
+    left_old: dict[str, list[ThreadSummary]] = {}
+    for t in before:
+        if t.key not in used:
+            left_old.setdefault(t.thread_id, []).append(t)
+    ids_now = Counter(t.thread_id for t in left_now)
     for t in left_now:
-        same_now = [x for x in left_now if x.thread_id == t.thread_id]
-        same_old = [x for x in left_old if x.thread_id == t.thread_id]
-        if len(same_now) == 1 and len(same_old) == 1:
+        same_old = left_old.get(t.thread_id, [])
+        if ids_now[t.thread_id] == 1 and len(same_old) == 1:
             out[t.key] = same_old[0]
     return out
 
@@ -180,7 +184,8 @@ def compare(
         return FlagChange(r, f.comment_id, f.author, f.priority, f.codes, f.snippet, why, link(r, f.comment_id, exists))
 
     earlier = _match(now.threads, before.threads) if before is not None else {}
-    gone = [t for t in before.threads if t not in earlier.values()] if before is not None else []
+    matched = {id(t) for t in earlier.values()}
+    gone = [t for t in before.threads if id(t) not in matched] if before is not None else []
     out: dict[str, list[Any]] = {k: [] for k in ("new_threads", "new_flags", "resolved", "tox", "esc", "chains")}
     for t in now.threads:
         r = ref(t)
