@@ -328,3 +328,26 @@ def test_an_unreachable_scheduler_is_one_line(corpus: Path, tiny_config: dict, t
         run_batch([corpus], tmp_path / "out", load_config(tiny_config), engine=engine)
     assert "\n" not in str(err.value)
     assert not list((tmp_path / "out").glob("*/analysis.json"))
+
+
+def test_without_a_scheduler_a_local_cluster_runs_the_batch_and_stops(
+    corpus: Path, tiny_config: dict, local_run: dict[str, bytes], tmp_path: Path
+) -> None:
+    import psutil
+
+    before = {p.pid for p in psutil.Process().children(recursive=True)}
+    events: list[Event] = []
+    out = tmp_path / "out"
+    run_batch(
+        [corpus],
+        out,
+        load_config(tiny_config),
+        group_texts=GROUP_TEXTS,
+        engine=DaskEngine(n_workers=1),
+        on_event=events.append,
+    )
+    assert [e.data["workers"] for e in events if e.kind == "cluster"] == [1]
+    got = snapshot(out)
+    assert sorted(got) == sorted(local_run) and [k for k in local_run if got[k] != local_run[k]] == []
+    left = [p for p in psutil.Process().children(recursive=True) if p.pid not in before and p.is_running()]
+    assert [p for p in left if p.status() != psutil.STATUS_ZOMBIE] == []  # the cluster went with the run

@@ -20,6 +20,7 @@ for the run and closed after it.
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Iterator
 from typing import Any
@@ -82,6 +83,7 @@ class DaskEngine:
                     threads_per_worker=1,
                     processes=True,
                     dashboard_address=None,
+                    silence_logs=logging.ERROR,  # the run's own progress lines say what happens
                 )
             address = self.scheduler or cluster.scheduler_address
             client = Client(address, timeout=self.connect_timeout)
