@@ -280,7 +280,7 @@ class StancePairClassifier:
 
     def evidence(self, text: str, label: str | None = None) -> list[str]:
         """Cue phrases in ``text`` that support ``label`` (the model's sentence needs the target:
-        see :meth:`explain_pairs`)."""
+        see :meth:`predict_explained`)."""
         return evidence_for(text, label)
 
 
