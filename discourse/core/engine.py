@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from discourse.core.analysis import Analysis
+from discourse.core.cache import ResultCache
 from discourse.core.config import Config, load_config
 from discourse.core.errors import PipelineError
 from discourse.core.layers import GIVEN, LAYERS, Annotations, layer_spec
@@ -45,10 +46,12 @@ class Doc:
 
 
 class Resources:
-    """Lazily built, shared objects (models, fitted weights) for a run, by key."""
+    """Lazily built, shared objects (models, fitted weights) for a run, by key; and the run's
+    result cache, if it has one (stages with costly per-comment outputs read and fill it)."""
 
-    def __init__(self) -> None:
+    def __init__(self, cache: ResultCache | None = None) -> None:
         self._cache: dict[str, Any] = {}
+        self.results = cache
 
     def get(self, key: str, build: Callable[[], Any]) -> Any:
         if key not in self._cache:

@@ -1,0 +1,164 @@
+"""A content-addressed cache of per-comment model outputs, so a nightly run re-reads only what changed.
+
+Stages key each result by everything it depends on (the model files' sha256, the stage's
+settings and the comment's text; see :func:`content_key`) and store it as bytes under a
+``kind`` of their choosing. The cache is one SQLite file (``DIR/.discourse-cache/results.sqlite``
+beside a batch's outputs): every write is one transaction, so a kill leaves it as it was before
+the write or after it, and concurrent processes wait for each other (WAL mode, a busy timeout).
+It is bounded: past ``max_bytes`` the least recently used rows are dropped. A damaged or
+unreadable cache is set aside with a warning and the run goes on without it: a cache never
+decides whether a run succeeds.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sqlite3
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+CACHE_DIR = ".discourse-cache"
+CACHE_FILE = "results.sqlite"
+MAX_BYTES = 2 * 2**30
+"""Default bound on the cache's stored values (2 GiB: about a million comments' encoder outputs)."""
+
+_CHUNK = 500  # SQLite's parameter limit is 999 in old builds
+
+
+def content_key(*parts: str | bytes) -> str:
+    """A stable key for a result from everything it depends on (length-prefixed, so parts cannot run together)."""
+    h = hashlib.sha256()
+    for p in parts:
+        b = p.encode("utf-8", "surrogatepass") if isinstance(p, str) else p
+        h.update(len(b).to_bytes(8, "little"))
+        h.update(b)
+    return h.hexdigest()
+
+
+class ResultCache:
+    """Results by (kind, key). Use :meth:`open` for a batch's output folder."""
+
+    def __init__(self, path: Path, max_bytes: int = MAX_BYTES) -> None:
+        self.path = path
+        self.max_bytes = max_bytes
+        self.warnings: list[str] = []
+        self.hits = 0
+        self.misses = 0
+        self._db: sqlite3.Connection | None = None
+        try:
+            self._db = self._connect()
+        except sqlite3.DatabaseError as exc:  # damaged: set it aside, start afresh
+            self._set_aside(exc)
+
+    @classmethod
+    def open(cls, out: Path, max_bytes: int = MAX_BYTES) -> ResultCache:
+        folder = Path(out) / CACHE_DIR
+        folder.mkdir(parents=True, exist_ok=True)
+        return cls(folder / CACHE_FILE, max_bytes)
+
+    def _connect(self) -> sqlite3.Connection:
+        db = sqlite3.connect(self.path, timeout=60.0, isolation_level=None, check_same_thread=False)
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=NORMAL")
+        db.execute(
+            "CREATE TABLE IF NOT EXISTS results (kind TEXT NOT NULL, key TEXT NOT NULL, value BLOB NOT NULL,"
+            " size INTEGER NOT NULL, used REAL NOT NULL, PRIMARY KEY (kind, key)) WITHOUT ROWID"
+        )
+        db.execute("CREATE INDEX IF NOT EXISTS results_used ON results (used)")
+        db.execute("PRAGMA quick_check").fetchone()
+        return db
+
+    def _set_aside(self, exc: Exception) -> None:
+        self.close()
+        try:
+            self.path.replace(self.path.with_name(self.path.name + f".damaged-{int(time.time())}"))
+            self._db = self._connect()
+            self.warnings.append(f"result cache {self.path} was unreadable ({exc}); set aside and started afresh")
+        except (OSError, sqlite3.DatabaseError) as again:
+            self._db = None
+            self.warnings.append(f"result cache {self.path} is unusable ({again}); running without it")
+
+    def get_many(self, kind: str, keys: Sequence[str]) -> dict[str, bytes]:
+        """The stored values among ``keys`` (missing keys are simply absent)."""
+        if self._db is None or not keys:
+            self.misses += len(keys)
+            return {}
+        found: dict[str, bytes] = {}
+        wanted = list(dict.fromkeys(keys))
+        try:
+            for s in range(0, len(wanted), _CHUNK):
+                part = wanted[s : s + _CHUNK]
+                marks = ",".join("?" * len(part))
+                rows = self._db.execute(
+                    f"SELECT key, value FROM results WHERE kind = ? AND key IN ({marks})",  # noqa: S608 - only '?' marks
+                    (kind, *part),
+                ).fetchall()
+                found.update((k, bytes(v)) for k, v in rows)
+            if found:
+                now = time.time()
+                with self._transaction() as db:
+                    db.executemany(
+                        "UPDATE results SET used = ? WHERE kind = ? AND key = ?", [(now, kind, k) for k in found]
+                    )
+        except sqlite3.DatabaseError as exc:
+            self._set_aside(exc)
+            found = {}
+        self.hits += sum(1 for k in keys if k in found)
+        self.misses += sum(1 for k in keys if k not in found)
+        return found
+
+    def put_many(self, kind: str, items: Mapping[str, bytes]) -> None:
+        """Store ``items`` in one transaction, then drop the least recently used rows past the bound."""
+        if self._db is None or not items:
+            return
+        now = time.time()
+        try:
+            with self._transaction() as db:
+                db.executemany(
+                    "INSERT OR REPLACE INTO results (kind, key, value, size, used) VALUES (?, ?, ?, ?, ?)",
+                    [(kind, k, v, len(v), now) for k, v in items.items()],
+                )
+            self._evict()
+        except sqlite3.DatabaseError as exc:
+            self._set_aside(exc)
+
+    def size(self) -> int:
+        """Bytes of stored values."""
+        if self._db is None:
+            return 0
+        return int(self._db.execute("SELECT coalesce(sum(size), 0) FROM results").fetchone()[0])
+
+    def _evict(self) -> None:
+        assert self._db is not None
+        total = self.size()
+        if total <= self.max_bytes:
+            return
+        target = int(self.max_bytes * 0.9)  # some headroom, so eviction is not paid on every write
+        with self._transaction() as db:
+            drop: list[tuple[str, str]] = []
+            for kind, key, size in db.execute("SELECT kind, key, size FROM results ORDER BY used").fetchall():
+                if total <= target:
+                    break
+                drop.append((kind, key))
+                total -= size
+            db.executemany("DELETE FROM results WHERE kind = ? AND key = ?", drop)
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction (taken at once, so two processes never deadlock upgrading a read)."""
+        assert self._db is not None
+        db = self._db
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            yield db
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        db.execute("COMMIT")
+
+    def close(self) -> None:
+        if self._db is not None:
+            self._db.close()
+            self._db = None
