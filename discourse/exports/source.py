@@ -19,9 +19,9 @@ from typing import Any
 
 from discourse.batch import STATE_FILE, THREAD_MARKER
 from discourse.core.errors import InputError
+from discourse.exports.schema import check_analysis
 
 ANALYSIS_JSON = "analysis.json"
-SCHEMA_MAJOR = "1"
 DEFAULT_FLAG = 0.5  # attention.v1's default flag threshold, for an analysis.json that records none
 
 
@@ -139,17 +139,7 @@ def read_analyses(path: str | Path, *, allow_failures_only: bool = False) -> Ana
 
 def _read_thread(file: Path) -> AnalysedThread:
     data = json.loads(file.read_text(encoding="utf-8"))
-    if not isinstance(data, dict):
-        raise ValueError("not an analysis.json (not a JSON object)")
-    version = str(data.get("schema_version") or "")
-    if version.split(".")[0] != SCHEMA_MAJOR:
-        raise ValueError(f"schema_version {version or '(none)'} is not {SCHEMA_MAJOR}.x")
-    comments = data.get("comments")
-    if not isinstance(comments, list):
-        raise ValueError("not an analysis.json (no comments list)")
-    for k, c in enumerate(comments):
-        if not isinstance(c, dict) or not isinstance(c.get("id"), str) or not isinstance(c.get("text"), str):
-            raise ValueError(f"comment {k} has no string id and text")
+    check_analysis(data)
     try:
         marker = json.loads((file.parent / THREAD_MARKER).read_text(encoding="utf-8"))
     except (OSError, ValueError):
