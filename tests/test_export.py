@@ -234,3 +234,36 @@ def test_cli_export_writes_the_default_path_and_says_so(out: Path) -> None:
     assert res.exit_code == 0, res.output
     assert res.output == f"6 comments in 2 threads -> {out / 'comments.jsonl'}\n"
     assert (out / "comments.jsonl").is_file()
+
+
+def test_gexf_reads_back_as_the_graph_networkx_itself_would_write(out: Path, tmp_path: Path) -> None:
+    """Our streamed GEXF against networkx's own writer, for the graph the docs describe."""
+    expected = nx.DiGraph()
+    for folder, data in _analyses(out).items():
+        flagged = {a["comment_id"] for a in data["attention"] if a["priority"] >= 0.5}
+        tid = data["thread"]["id"]
+        expected.add_node(
+            f"{folder}/root", label=data["thread"]["title"], thread_id=tid, comment_id="", kind="article",
+            text=data["thread"]["article"], author="", author_inferred=False, created="", toxicity_model="",
+            stance="", flagged=False,
+        )  # fmt: skip
+        for c in data["comments"]:
+            expected.add_node(
+                f"{folder}/{c['id']}", label=c["id"], thread_id=tid, comment_id=c["id"], kind="comment",
+                text=c["text"], author=c["author"] or "", author_inferred=c["author_inferred"],
+                created=c["created"] or "", toxicity_model=c["toxicity"]["model"], stance=c["stance"]["label"],
+                flagged=c["id"] in flagged, toxicity=c["toxicity"]["score"],
+                stance_score=c["stance"]["scores"][c["stance"]["label"]],
+            )  # fmt: skip
+            parent = f"{folder}/{c['parent_id'] or 'root'}"
+            expected.add_edge(
+                parent,
+                f"{folder}/{c['id']}",
+                confidence=c["parent_confidence"],
+                evidence=";".join(c["parent_evidence"]),
+            )
+    nx.write_gexf(expected, tmp_path / "nx.gexf")
+    theirs = nx.read_gexf(tmp_path / "nx.gexf")
+    ours = nx.read_gexf(export(out, "gexf", tmp_path / "ours.gexf").path)
+    assert list(ours.nodes(data=True)) == list(theirs.nodes(data=True))
+    assert list(ours.edges(data=True)) == list(theirs.edges(data=True))
