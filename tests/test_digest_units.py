@@ -95,3 +95,35 @@ def test_damaged_files_are_reported_not_fatal(tmp_path: Path) -> None:
     assert bad.exit_code == 2 and "1 analysis.json could not be read: x/analysis.json" in bad.output
     exp = CliRunner().invoke(main, ["export", str(only), "--to", "jsonl"])
     assert exp.exit_code == 2 and "could not be read" in exp.output and not (only / "comments.jsonl").exists()
+
+
+def _flat(out: Path, texts: list[str], flagged: list[int], edited_ids: bool = False) -> None:
+    """A flat-text thread (ids are positions c1, c2, ...) with the comments at ``flagged`` flagged."""
+    d = out / "flat-1"
+    d.mkdir(parents=True)
+    data = {
+        "schema_version": "1.1",
+        "thread": {"id": "flat", "title": "Flat", "structure_inferred": not edited_ids},
+        "comments": [{"id": f"c{k + 1}", "author": "x", "text": t} for k, t in enumerate(texts)],
+        "attention": [{"comment_id": f"c{k + 1}", "priority": 0.9, "codes": ["INSULT"]} for k in flagged],
+    }
+    (d / "analysis.json").write_text(json.dumps(data), encoding="utf-8")
+    (d / THREAD_MARKER).write_text(json.dumps({"source": "/flat.txt", "thread_id": "flat"}), encoding="utf-8")
+
+
+def test_flat_text_ids_that_shift_do_not_make_old_flags_look_new(tmp_path: Path) -> None:
+    day1, day2 = tmp_path / "day1", tmp_path / "day2"
+    _flat(day1, ["hello", "you idiot", "calm down", "get lost"], flagged=[1, 3])
+    # a reply inserted near the top shifts every id below it; "get lost" is no longer flagged
+    _flat(day2, ["hello", "a new reply", "you idiot", "calm down", "get lost", "you fool"], flagged=[2, 5])
+    d = build_digest(day2, since=day1)
+    assert [(f.comment_id, f.snippet) for f in d.new_flags] == [("c6", "you fool")]
+    assert [(f.comment_id, f.snippet, f.why) for f in d.resolved_flags] == [("c5", "get lost", "no longer flagged")]
+
+
+def test_an_edited_comment_of_a_structured_export_is_the_same_flag(tmp_path: Path) -> None:
+    day1, day2 = tmp_path / "day1", tmp_path / "day2"
+    _flat(day1, ["hello", "you idiot"], flagged=[1], edited_ids=True)
+    _flat(day2, ["hello", "you idiot!!"], flagged=[1], edited_ids=True)
+    d = build_digest(day2, since=day1)
+    assert not d.new_flags and not d.resolved_flags

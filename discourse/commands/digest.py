@@ -32,7 +32,7 @@ import contextlib
 import json
 from collections import Counter
 from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -45,6 +45,7 @@ from discourse.commands.digest_runs import (
     Flag,
     RunSummary,
     ThreadSummary,
+    fingerprint,
     history_json,
     load_history,
     summarise,
@@ -192,8 +193,9 @@ def compare(
         old = earlier.get(t.key)
         if old is None:
             out["new_threads"].append(r)
+        pairs = pair_flags(old, t) if old is not None else {}
         for cid, f in t.flags.items():
-            if old is None or cid not in old.flags:
+            if cid not in pairs:
                 out["new_flags"].append(change(r, f, "new thread" if old is None else "newly flagged", True))
         for key, ch in t.chains.items():
             if old is None or key not in old.chains:
@@ -201,11 +203,15 @@ def compare(
                 out["chains"].append(NewChain(r, ch.participants, ch.turns, ch.outcome, ch.escalation, href))
         if old is None:
             continue
-        for cid, f in old.flags.items():
-            if cid not in t.flags:
-                still = cid in _comment_ids(root, t)
-                why = "no longer flagged" if still else "comment no longer in the thread"
-                out["resolved"].append(change(r, f, why, still))
+        kept = set(pairs.values())
+        resolved = [f for cid, f in old.flags.items() if cid not in kept]
+        present = _comments(root, t) if resolved else {}
+        for f in resolved:  # linked to where the comment is now, when it is still there
+            now_id = present.get(f.fingerprint) or (
+                f.comment_id if t.structured and f.comment_id in present.values() else None
+            )
+            why = "no longer flagged" if now_id else "comment no longer in the thread"
+            out["resolved"].append(change(r, replace(f, comment_id=now_id or f.comment_id), why, now_id is not None))
         if _rose(old.max_toxicity, t.max_toxicity, min_rise):
             out["tox"].append(Rise(r, old.max_toxicity, t.max_toxicity, f"flags {len(old.flags)} -> {len(t.flags)}"))
         if _rose(old.escalation, t.escalation, min_rise) or t.escalated > old.escalated:
@@ -237,12 +243,41 @@ def _rose(before: float, after: float, by: float) -> bool:
     return round(after - before, 6) >= by
 
 
-def _comment_ids(root: Path, t: ThreadSummary) -> set[str]:
+def pair_flags(old: ThreadSummary, now: ThreadSummary) -> dict[str, str]:
+    """Which of ``now``'s flags were flagged before: current comment id -> earlier comment id. The
+    same comment is the same id with the same text; else the same text elsewhere (flat-text ids are
+    positions: a reply inserted above shifts them); else, where ids come from the export on both
+    sides, the same id (its text was edited)."""
+    pairs: dict[str, str] = {}
+    for cid, f in now.flags.items():
+        before = old.flags.get(cid)
+        if before is not None and before.fingerprint == f.fingerprint:
+            pairs[cid] = cid
+    pool: dict[str, list[str]] = {}
+    for cid, f in old.flags.items():
+        if cid not in pairs.values():
+            pool.setdefault(f.fingerprint, []).append(cid)
+    for cid, f in now.flags.items():
+        if cid not in pairs and pool.get(f.fingerprint):
+            pairs[cid] = pool[f.fingerprint].pop(0)
+    if now.structured and old.structured:
+        used = set(pairs.values())
+        for cid in now.flags:
+            if cid not in pairs and cid in old.flags and cid not in used:
+                pairs[cid] = cid
+    return pairs
+
+
+def _comments(root: Path, t: ThreadSummary) -> dict[str, str]:
+    """The thread's comments now: text fingerprint -> comment id (the first with that text)."""
     try:
         data = json.loads((root / t.folder / "analysis.json").read_text(encoding="utf-8"))
-        return {str(c.get("id")) for c in data["comments"]}
+        out: dict[str, str] = {}
+        for c in data["comments"]:
+            out.setdefault(fingerprint(str(c.get("text") or "")), str(c.get("id")))
+        return out
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
-        return set()
+        return {}
 
 
 # -- the API --------------------------------------------------------------------------------------

@@ -36,6 +36,7 @@ class Flag:
     codes: tuple[str, ...]
     author: str | None
     snippet: str
+    fingerprint: str = ""  # of the comment's text: finds the same comment when flat-text ids shift
 
 
 @dataclass(frozen=True)
@@ -57,6 +58,7 @@ class ThreadSummary:
     max_toxicity: float
     escalation: float  # the highest chain escalation (toxicity slope per turn); 0 with no chain
     escalated: int  # chains whose outcome is "escalated"
+    structured: bool = True  # ids come from the export (stable), not from position (flat text)
     flags: Mapping[str, Flag] = field(default_factory=dict)  # comment id -> flag
     chains: Mapping[str, ChainSummary] = field(default_factory=dict)  # pair key -> chain
 
@@ -95,6 +97,10 @@ def pair_key(a: str, b: str) -> str:
     return "\x00".join(sorted((a, b)))
 
 
+def fingerprint(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+
+
 def snippet(text: str, limit: int = SNIPPET_CHARS) -> str:
     flat = " ".join(text.split())
     return flat if len(flat) <= limit else flat[: limit - 1].rstrip() + "…"
@@ -127,6 +133,7 @@ def thread_summary(t: AnalysedThread) -> ThreadSummary:
             codes=tuple(str(x) for x in codes) if isinstance(codes, list) else (),
             author=author if isinstance(author, str) else None,
             snippet=snippet(str(c.get("text") or "")),
+            fingerprint=fingerprint(str(c.get("text") or "")),
         )
     chains: dict[str, ChainSummary] = {}
     for ch in t.list_of("chains"):
@@ -153,6 +160,7 @@ def thread_summary(t: AnalysedThread) -> ThreadSummary:
         max_toxicity=round(max(tox, default=0.0), 6),
         escalation=round(max((c.escalation for c in chains.values()), default=0.0), 6),
         escalated=sum(1 for c in chains.values() if c.outcome == "escalated"),
+        structured=not t.thread.get("structure_inferred", False),
         flags=flags,
         chains=chains,
     )
@@ -200,6 +208,7 @@ def _thread_json(t: ThreadSummary) -> dict[str, Any]:
         "max_toxicity": t.max_toxicity,
         "escalation": t.escalation,
         "escalated": t.escalated,
+        "structured": t.structured,
         "flags": [
             {
                 "comment_id": f.comment_id,
@@ -207,6 +216,7 @@ def _thread_json(t: ThreadSummary) -> dict[str, Any]:
                 "codes": list(f.codes),
                 "author": f.author,
                 "snippet": f.snippet,
+                "fingerprint": f.fingerprint,
             }
             for f in t.flags.values()
         ],
@@ -225,7 +235,14 @@ def _thread_json(t: ThreadSummary) -> dict[str, Any]:
 
 def _thread_from(d: Mapping[str, Any]) -> ThreadSummary:
     flags = [
-        Flag(str(f["comment_id"]), float(f["priority"]), tuple(f["codes"]), f.get("author"), str(f["snippet"]))
+        Flag(
+            str(f["comment_id"]),
+            float(f["priority"]),
+            tuple(f["codes"]),
+            f.get("author"),
+            str(f["snippet"]),
+            str(f.get("fingerprint") or ""),
+        )
         for f in d["flags"]
     ]
     chains = [
@@ -247,6 +264,7 @@ def _thread_from(d: Mapping[str, Any]) -> ThreadSummary:
         max_toxicity=float(d["max_toxicity"]),
         escalation=float(d["escalation"]),
         escalated=int(d["escalated"]),
+        structured=bool(d.get("structured", True)),
         flags={f.comment_id: f for f in flags},
         chains={pair_key(*c.participants): c for c in chains},
     )
