@@ -127,3 +127,10 @@ def test_an_edited_comment_of_a_structured_export_is_the_same_flag(tmp_path: Pat
     _flat(day2, ["hello", "you idiot!!"], flagged=[1], edited_ids=True)
     d = build_digest(day2, since=day1)
     assert not d.new_flags and not d.resolved_flags
+
+
+def test_a_thread_folder_is_not_an_output_folder(tmp_path: Path) -> None:
+    _thread(tmp_path / "out", "a-1", "/a", "a", [0.1])
+    res = CliRunner().invoke(main, ["digest", str(tmp_path / "out" / "a-1")])
+    assert res.exit_code == 2 and "is one thread's folder" in res.output and res.output.count("\n") == 1
+    assert not (tmp_path / "out" / "a-1" / SNAPSHOT).exists()

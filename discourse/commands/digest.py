@@ -295,6 +295,9 @@ def build_digest(
     root = Path(out_dir)
     if not root.is_dir():
         raise InputError(f"{root} is not a folder")
+    for folder in (root, *([Path(since)] if since is not None else [])):
+        if (folder / "analysis.json").is_file():
+            raise InputError(f"{folder} is one thread's folder; digest the output folder that holds it")
     with contextlib.ExitStack() as stack:
         try:
             stack.enter_context(locked(root, lambda event: on_wait(event.message) if on_wait else None))
