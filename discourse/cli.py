@@ -47,7 +47,7 @@ def main() -> None:
     "as_json",
     is_flag=True,
     help="Print one JSON object per line on stdout for every event (start, parse, group, thread, skip, fail, "
-    "done, wait) and a final summary, for scripts.",
+    "done, wait, cluster) and a final summary, for scripts.",
 )
 @click.option(
     "--engine",
@@ -256,6 +256,10 @@ from discourse.commands.toxicity import calibrate, evaluate, train  # noqa: E402
 main.add_command(train)
 main.add_command(evaluate)
 main.add_command(calibrate)
+
+from discourse.commands.structure import evaluate_structure  # noqa: E402
+
+evaluate.add_command(evaluate_structure)
 
 from discourse.commands.serve import serve  # noqa: E402  (fastapi and uvicorn wait for the command)
 
