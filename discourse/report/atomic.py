@@ -13,11 +13,13 @@ folder aside; :func:`recover_folders` puts it back (and removes abandoned tempor
 from __future__ import annotations
 
 import contextlib
+import io
 import os
 import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import BinaryIO, TextIO
 
 TMP_PREFIX = ".discourse-tmp."
 OLD_PREFIX = ".discourse-old."
@@ -38,6 +40,17 @@ def atomic_write_bytes(path: str | Path, data: bytes) -> Path:
 
     The file keeps the mode of the file it replaces (a new file gets the umask default).
     """
+    with atomic_writer(path) as fh:
+        fh.write(data)
+    return Path(path)
+
+
+@contextlib.contextmanager
+def atomic_writer(path: str | Path) -> Iterator[BinaryIO]:
+    """Yield a binary file that replaces ``path`` atomically when the block ends without an
+    exception (as :func:`atomic_write_bytes`, for output written in pieces, so a big file is
+    never held whole in memory). On an exception the temporary file is removed and ``path``
+    is untouched."""
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     try:
@@ -47,7 +60,7 @@ def atomic_write_bytes(path: str | Path, data: bytes) -> Path:
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     try:
         with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
+            yield fh
             fh.flush()
             os.fsync(fh.fileno())
         os.chmod(tmp, mode)  # mkstemp makes 0600; keep the old file's mode or the umask default
@@ -57,7 +70,16 @@ def atomic_write_bytes(path: str | Path, data: bytes) -> Path:
             os.unlink(tmp)
         raise
     _fsync_dir(target.parent)
-    return target
+
+
+@contextlib.contextmanager
+def atomic_text_writer(path: str | Path, encoding: str = "utf-8", newline: str | None = "") -> Iterator[TextIO]:
+    """:func:`atomic_writer` as text (newlines written as given unless ``newline`` says otherwise)."""
+    with atomic_writer(path) as raw:
+        fh = io.TextIOWrapper(raw, encoding=encoding, newline=newline)
+        yield fh
+        fh.flush()
+        fh.detach()  # the binary file is closed (and fsynced) by atomic_writer
 
 
 def atomic_write_text(path: str | Path, text: str, encoding: str = "utf-8") -> Path:

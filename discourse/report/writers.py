@@ -12,13 +12,14 @@ import csv
 import io
 import json
 from pathlib import Path
+from typing import TextIO
 
 import networkx as nx
 
 from discourse.core.analysis import Analysis
 from discourse.core.config import OutputConfig
 from discourse.graph import for_graphml, to_digraph
-from discourse.report.atomic import atomic_write_bytes, atomic_write_text
+from discourse.report.atomic import atomic_text_writer, atomic_write_bytes, atomic_write_text
 from discourse.report.html import render_report
 
 ANALYSIS_JSON = "analysis.json"
@@ -37,11 +38,15 @@ def write_outputs(analysis: Analysis, out_dir: str | Path, output: OutputConfig 
     if wanted.graphml:
         written[GRAPHML] = atomic_write_bytes(out / GRAPHML, graphml_bytes(analysis))
     if wanted.csv:
-        written[COMMENTS_CSV] = atomic_write_text(out / COMMENTS_CSV, comments_csv(analysis))
+        with atomic_text_writer(out / COMMENTS_CSV) as fh:
+            write_comments_csv(analysis, fh)
+        written[COMMENTS_CSV] = out / COMMENTS_CSV
     if wanted.html:
         written[REPORT_HTML] = atomic_write_text(out / REPORT_HTML, render_report(analysis))
-    text = json.dumps(analysis.to_json(), ensure_ascii=False, indent=2) + "\n"
-    written[ANALYSIS_JSON] = atomic_write_text(out / ANALYSIS_JSON, text)
+    with atomic_text_writer(out / ANALYSIS_JSON) as fh:  # streamed: a huge thread's JSON is never one string
+        json.dump(analysis.to_json(), fh, ensure_ascii=False, indent=2)
+        fh.write("\n")
+    written[ANALYSIS_JSON] = out / ANALYSIS_JSON
     return written
 
 
@@ -65,6 +70,13 @@ def spreadsheet_safe(cell: str) -> str:
 
 
 def comments_csv(analysis: Analysis) -> str:
+    """:func:`write_comments_csv` as a string."""
+    buf = io.StringIO()
+    write_comments_csv(analysis, buf)
+    return buf.getvalue()
+
+
+def write_comments_csv(analysis: Analysis, fh: TextIO) -> None:
     """One row per comment for spreadsheets and data frames: the scalar fields of
     analysis.json plus one column per toxicity label (``tox_<label>``) and stance label
     (``stance_<label>``), as RFC 4180 CSV (CRLF line ends, a cell holding a line break, quote or
@@ -101,8 +113,7 @@ def comments_csv(analysis: Analysis) -> str:
         "stance_evidence",
         "text",
     ]
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\r\n")  # RFC 4180; with "\n" alone a bare CR in a cell went unquoted
+    w = csv.writer(fh, lineterminator="\r\n")  # RFC 4180; with "\n" alone a bare CR in a cell went unquoted
     w.writerow([spreadsheet_safe(h) for h in head])  # label names come from model files
     for c in data["comments"]:
         tox = c["toxicity"] or {}
@@ -128,4 +139,3 @@ def comments_csv(analysis: Analysis) -> str:
             c["text"],
         ]
         w.writerow([spreadsheet_safe(v) if isinstance(v, str) else v for v in row])
-    return buf.getvalue()
