@@ -1,5 +1,6 @@
-"""``discourse train toxicity``, ``discourse evaluate toxicity FILE.csv`` and ``discourse calibrate FILE.csv``:
-thin commands over :mod:`discourse.train.toxicity_train` and :mod:`discourse.train.toxicity_site`."""
+"""``discourse train toxicity``, ``discourse train toxicity-spans``, ``discourse evaluate toxicity FILE.csv`` and
+``discourse calibrate FILE.csv``: thin commands over :mod:`discourse.train.toxicity_train`,
+:mod:`discourse.train.toxicity_spans_fit` and :mod:`discourse.train.toxicity_site`."""
 
 from __future__ import annotations
 
@@ -44,6 +45,30 @@ def train_toxicity(data: str | None, models: str | None, reports: str | None, ca
     for src, v in result["loso"].items():
         click.echo(f"{src:<14} LOSO AUROC {v['auroc']:.3f} (tox-block alone {v['toxblock_auroc']:.3f})")
     click.echo(f"wrote {s.models or 'models'}/{result['model']} and {s.reports}/toxicity.md")
+
+
+@train.command("toxicity-spans")
+@click.option(
+    "--data", type=click.Path(exists=True, file_okay=False), help="The labelled data (../shared/data/labeled)."
+)
+@click.option(
+    "--models", type=click.Path(file_okay=False), help="The models/ folder to write (default: the shipped one)."
+)
+@click.option("--reports", type=click.Path(file_okay=False), help="Where toxicity_spans.json goes (default: reports/).")
+@domain_errors
+def train_toxicity_spans(data: str | None, models: str | None, reports: str | None) -> None:
+    """Rebuild models/tox-spans-v1 (the evidence words: layer-3 token probe, lexicon, tox-block word table)."""
+    from discourse.train import REPO
+    from discourse.train.toxicity_spans_fit import SpanSettings
+    from discourse.train.toxicity_spans_fit import train as run
+
+    s = SpanSettings(reports=Path(reports) if reports else REPO / "reports", models=Path(models) if models else None)
+    if data:
+        s.labeled = Path(data)
+    result = run(s)
+    for name, v in result["held_out"].items():
+        click.echo(f"{name:<10} held-out evidence char-F1 {v['char_f1']:.3f} ({v['posts']} posts)")
+    click.echo(f"wrote {s.models or 'models'}/{result['model']} and {s.reports}/toxicity_spans.json")
 
 
 @click.group()

@@ -6,7 +6,10 @@ batches sorted by length. From that single pass we keep
 
 * one L2-normalised mean-pooled vector per text (all windows pooled together), and
 * one vector per sentence, pooled from the same token states via the tokenizer's
-  character offsets (used by TextRank in the chain summaries).
+  character offsets (used by TextRank in the chain summaries), and
+* optionally, per token, the output of a small :class:`TokenProbe` applied to one layer's
+  hidden states of that same forward (the toxicity evidence reads layer 3), kept compactly
+  per text (float16 per token, with the token's character offsets).
 
 No other stage runs the encoder again.
 """
@@ -44,6 +47,7 @@ class Encoded:
     sentences: SentenceStore  # per text: sentence character spans and L2-normalised float16 vectors
     n_tokens: np.ndarray  # tokens per text (before any cap)
     capped: list[bool] = field(default_factory=list)  # text longer than max_tokens_per_text
+    tokens: SentenceStore | None = None  # with a token probe: per text, token character spans and probe outputs
 
     @property
     def dim(self) -> int:
@@ -66,7 +70,31 @@ class Encoded:
             self.sentences.take(start, stop),
             self.n_tokens[start:stop],
             self.capped[start:stop],
+            self.tokens.take(start, stop) if self.tokens is not None else None,
         )
+
+
+@dataclass(frozen=True)
+class TokenProbe:
+    """A small map applied to every content token's state at hidden layer ``layer`` (0 = the
+    embeddings, k = after block k) inside the one pass: the state is L2-normalised, then
+    ``state @ weight + bias`` (``weight`` (dim, k)); ``weight=None`` keeps the normalised states
+    themselves (what a probe is trained on). ``name`` is recorded with the run."""
+
+    layer: int
+    weight: np.ndarray | None = None
+    bias: np.ndarray | None = None
+    name: str = ""
+
+    def width(self, dim: int) -> int:
+        return dim if self.weight is None else int(self.weight.shape[1])
+
+    def apply(self, states: np.ndarray) -> np.ndarray:
+        h = _normalise(states.astype(np.float32))
+        if self.weight is None:
+            return h
+        out = h @ self.weight.astype(np.float32)
+        return out + self.bias.astype(np.float32) if self.bias is not None else out
 
 
 def resolve_encoder_path(name: str) -> Path:
@@ -128,6 +156,7 @@ class SentenceEncoder:
         dtype: str = "auto",
         max_tokens_per_text: int = MAX_TOKENS_PER_TEXT,
         threads: int | None = None,
+        token_probe: TokenProbe | None = None,
     ) -> None:
         self.model = model
         self.max_length = max_length
@@ -135,6 +164,8 @@ class SentenceEncoder:
         self.dtype = dtype
         self.max_tokens_per_text = max_tokens_per_text
         self.threads = threads
+        self.token_probe = token_probe
+        self.token_probe_record: ModelRecord | None = None  # the probe's verified files, recorded with a run
         self._model: Any = None
         self._tokenizer: Any = None
         self._path: Path | None = None
@@ -191,6 +222,8 @@ class SentenceEncoder:
         n_tokens = np.zeros(n, dtype=np.int64)
         capped = [False] * n
         writer = StoreWriter(n, dim, spill_bytes)
+        probe = self._checked_probe()
+        tokens = StoreWriter(n, probe.width(dim), spill_bytes) if probe is not None else None
         for s in range(0, n, slice_size):
             idx = order[s : s + slice_size]
             part = self._encode([texts[i] for i in idx])
@@ -198,9 +231,25 @@ class SentenceEncoder:
             for i, c in zip(idx, part.capped, strict=True):
                 capped[i] = c
             writer.add(idx, part.spans, part.sentence_vectors)
+            if tokens is not None:
+                tokens.add(idx, part.token_offsets, part.token_rows)
             del part
             release_heap()
-        return Encoded(vectors, writer.build(), n_tokens, capped)
+        return Encoded(vectors, writer.build(), n_tokens, capped, tokens.build() if tokens is not None else None)
+
+    def _checked_probe(self) -> TokenProbe | None:
+        probe = self.token_probe
+        if probe is None:
+            return None
+        n_layers = int(self._model.config.num_hidden_layers)
+        dim = int(self._model.config.hidden_size)
+        if not 0 <= probe.layer <= n_layers or (probe.weight is not None and probe.weight.shape[0] != dim):
+            raise ModelError(
+                f"token probe {probe.name or ''} reads layer {probe.layer} of width "
+                f"{'any' if probe.weight is None else probe.weight.shape[0]}; encoder {self.model!r} has "
+                f"{n_layers} layers of width {dim}"
+            )
+        return probe
 
     def _encode(self, texts: Sequence[str]) -> _Slice:
         import torch
@@ -226,6 +275,9 @@ class SentenceEncoder:
         spans = [sentence_spans(t) for t in texts]
         # token -> sentence index, and chunking into windows
         chunks: list[tuple[int, list[int], np.ndarray]] = []  # (text idx, ids, sentence idx per token)
+        chunk_start: list[int] = []  # first token of each chunk in its text (for the token probe)
+        probe = self.token_probe
+        token_offsets: list[np.ndarray] = []
         n_tokens = np.zeros(n, dtype=np.int64)
         capped: list[bool] = []
         for i in range(n):
@@ -239,8 +291,15 @@ class SentenceEncoder:
             sent_idx = np.searchsorted(bounds, starts, side="right") - 1 if len(bounds) else np.full(len(ids), -1)
             if not ids:
                 chunks.append((i, [], np.zeros(0, dtype=np.int64)))
+                chunk_start.append(0)
             for s in range(0, len(ids), window):
                 chunks.append((i, ids[s : s + window], sent_idx[s : s + window]))
+                chunk_start.append(s)
+            if probe is not None:
+                token_offsets.append(np.asarray(offs[: len(ids)], dtype=np.int32).reshape(len(ids), 2))
+        token_rows = (
+            [np.zeros((len(o), probe.width(dim)), dtype=np.float32) for o in token_offsets] if probe is not None else []
+        )
 
         sums = np.zeros((n, dim), dtype=np.float64)
         counts = np.zeros(n, dtype=np.float64)
@@ -256,8 +315,18 @@ class SentenceEncoder:
                 for r, (_, ids, _) in enumerate(batch):
                     input_ids[r, : len(ids) + 2] = [cls_id, *ids, sep_id]
                     mask[r, : len(ids) + 2] = 1
-                out = self._model(input_ids=torch.from_numpy(input_ids), attention_mask=torch.from_numpy(mask))
+                out = self._model(
+                    input_ids=torch.from_numpy(input_ids),
+                    attention_mask=torch.from_numpy(mask),
+                    output_hidden_states=probe is not None,
+                )
                 hidden = out.last_hidden_state.float().numpy()
+                if probe is not None:  # the probe's layer of the SAME forward
+                    layer = out.hidden_states[probe.layer].float().numpy()
+                    for r, k in enumerate(batch_idx):
+                        i, ids, _ = chunks[order[k]]
+                        s = chunk_start[order[k]]
+                        token_rows[i][s : s + len(ids)] = probe.apply(layer[r, 1 : len(ids) + 1])
                 for r, (i, ids, sidx) in enumerate(batch):
                     h = hidden[r, : len(ids) + 2]
                     sums[i] += h.sum(axis=0)
@@ -265,7 +334,7 @@ class SentenceEncoder:
                     if len(ids) and len(spans[i]):
                         _add_by_sentence(sent_sums[i], sidx, h[1 : len(ids) + 1])
         vectors = _normalise(sums / np.maximum(counts, 1)[:, None]).astype(np.float32)
-        return _Slice(vectors, spans, [_normalise(s) for s in sent_sums], n_tokens, capped)
+        return _Slice(vectors, spans, [_normalise(s) for s in sent_sums], n_tokens, capped, token_offsets, token_rows)
 
 
 @dataclass
@@ -277,6 +346,8 @@ class _Slice:
     sentence_vectors: list[np.ndarray]
     n_tokens: np.ndarray
     capped: list[bool]
+    token_offsets: list[np.ndarray] = field(default_factory=list)  # with a token probe: (tokens, 2) per text
+    token_rows: list[np.ndarray] = field(default_factory=list)  # with a token probe: (tokens, width) per text
 
 
 def token_batches(widths: Sequence[int], max_count: int, max_tokens: int = MAX_BATCH_TOKENS) -> list[list[int]]:

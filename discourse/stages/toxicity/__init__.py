@@ -7,6 +7,15 @@ max: it needs ``encode.v1`` earlier in the pipeline and runs tox-block (its ``fe
 itself. Any Hugging Face sequence classifier can
 replace both (``model: {hf_model: <folder>}``). Texts of every thread in a group go through the
 models together; tox-block reads a long comment in windows (see :mod:`.windows`).
+
+Evidence (the words that drove a score, as character offsets) comes from the span model
+``tox-spans-v1`` (:mod:`.evidence`): ``encode.v1`` scores every token with its layer-3 probe in the
+shared pass, and the stage stacks that with a lexicon and tox-block's single-word table, running no
+model again. Without those token scores (no ``encode.v1``, ``token_probe: null``, another encoder)
+the words come from tox-block's occlusion (:meth:`~.toxblock.ToxBlockClassifier.explain`).
+
+With ``context`` (default) a reply is scored on its own words: what it quotes (``>`` lines, runs of
+six or more of its parent's words) is left out of its score and its evidence (:mod:`.context`).
 """
 
 from __future__ import annotations
@@ -20,16 +29,20 @@ import numpy as np
 from discourse.core.engine import Doc, Resources
 from discourse.core.errors import ConfigError
 from discourse.core.layers import register_layer
-from discourse.core.models import Loaded, ModelSource, ModelSpec, load_model, register_model_kind
+from discourse.core.models import Loaded, ModelSource, ModelSpec, load_model, model_source, register_model_kind
 from discourse.core.stage import stage
+from discourse.stages.toxicity.context import own_words, quoted_spans
+from discourse.stages.toxicity.evidence import SpanModel, load_span_model, token_evidence
 from discourse.stages.toxicity.result import ToxicityResult
 from discourse.stages.toxicity.scoring import overall_toxicity
 from discourse.stages.toxicity.windows import Windowed, score_windowed, word_spans
+from discourse.text import scrub_surrogates
 
 register_layer("toxicity", "comment", ToxicityResult, doc="overall score, per-label scores, model, evidence words")
 
 TOXBLOCK = "tox-block-0.1.2"
 DEFAULT_MODEL = TOXBLOCK
+SPAN_MODEL = "tox-spans-v1"
 """tox-block stays the default: the opt-in head tox-minilm-v1 ranks better across sources (see its card)
 but scores civil disagreement on the reference thread as toxic (0.71, 0.91) and drops the attack on the
 commenters to 5th in the queue (tox-block: 1st)."""
@@ -73,10 +86,12 @@ class ToxicityConfig:
     model: ModelSpec = ModelSpec(name=DEFAULT_MODEL)  # or {name: tox-block-0.1.2}, {hf_model: "<folder>"}
     feature_model: ModelSpec = ModelSpec(name=TOXBLOCK)  # what a toxicity_head model reads labels from
     explain_above: float = 0.2  # find the words that drove scores at or above this
+    evidence_model: ModelSpec | None = ModelSpec(name=SPAN_MODEL)  # reads encode.v1's token scores; null = occlusion
     calibration: Calibration | None = None  # a site's Platt map for the head; None = the shipped one
     window_words: int = 80  # tox-block reads a comment of more than window_above words in windows
     window_stride: int = 40
     window_above: int = 90
+    context: bool = True  # score a reply on its own words (its ">" quotes and copies of its parent left out)
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.explain_above <= 1.0:
@@ -100,14 +115,67 @@ class ToxicityStage:
         c = self.config
         return score_windowed(model.predict_batch, texts, c.window_words, c.window_stride, c.window_above)
 
-    def _evidence(self, loaded: Loaded, texts: list[str], scored: list[Windowed], overall: list[float]) -> list[Any]:
-        """Per text: (words, spans) for the comments scoring at least ``explain_above``."""
+    @staticmethod
+    def _own_texts(docs: Sequence[Doc]) -> list[str]:
+        """Every comment's text with what it quotes blanked out (same length, same offsets)."""
+        out: list[str] = []
+        for d in docs:
+            byid = d.thread.by_id()
+            for c in d.thread.comments:
+                parent = byid.get(c.parent_id) if c.parent_id is not None else None
+                out.append(own_words(c.text, quoted_spans(c.text, parent.text if parent else None)))
+        return out
+
+    def _span_model(self) -> SpanModel | None:
+        spec = self.config.evidence_model
+        if spec is None:
+            return None
+
+        def build() -> SpanModel:
+            source, _ = model_source(spec)
+            assert source.folder is not None
+            name = source.record.name if source.record else str(spec.name or spec.path)
+            return load_span_model(source.folder, name, source.record)
+
+        return self.resources.get(f"toxicity-spans:{spec}", build)
+
+    def _token_rows(self, docs: Sequence[Doc]) -> list[tuple[np.ndarray, np.ndarray] | None]:
+        """Per comment of the group: its tokens' offsets and probe logits from the shared pass,
+        when they were made by the span model's probe (else None: occlusion explains it)."""
+        span = self._span_model()
+        out: list[tuple[np.ndarray, np.ndarray] | None] = []
+        for d in docs:
+            ts = d.annotations.value("token_scores") if d.annotations.has_value("token_scores") else None
+            usable = span is not None and ts is not None and ts.store is not None and ts.probe == span.name
+            for k, c in enumerate(d.thread.comments, start=1):
+                same = usable and len(scrub_surrogates(c.text)) == len(c.text)  # offsets are into the same text
+                out.append((ts.spans(k), ts.scores(k)) if same else None)
+        return out
+
+    def _evidence(
+        self,
+        loaded: Loaded,
+        texts: list[str],
+        scored: list[Windowed],
+        overall: list[float],
+        tokens: Sequence[tuple[np.ndarray, np.ndarray] | None],
+    ) -> list[Any]:
+        """Per text: (words, spans) for the comments scoring at least ``explain_above``: from the
+        token scores of the shared pass where there are any, else by occlusion."""
         out: list[Any] = [((), ())] * len(texts)
         hot = [k for k, o in enumerate(overall) if o >= self.config.explain_above]
-        if not hot or not loaded.kind.explains:
+        span = self._span_model() if any(tokens[k] is not None for k in hot) else None
+        if span is not None:
+            known_ids = self._load(ModelSpec(name=span.toxblock)).model.known_ids
+            for k in hot:
+                row = tokens[k]
+                if row is not None:
+                    out[k] = token_evidence(span, texts[k], row[0], row[1], known_ids, scored[k].span)
+        rest = [k for k in hot if tokens[k] is None]
+        if not rest or not loaded.kind.explains:
             return out
-        pieces = [texts[k][scored[k].span[0] : scored[k].span[1]] for k in hot]
-        for k, words in zip(hot, loaded.model.explain(pieces), strict=True):
+        pieces = [texts[k][scored[k].span[0] : scored[k].span[1]] for k in rest]
+        for k, words in zip(rest, loaded.model.explain(pieces), strict=True):
             out[k] = (tuple(words), tuple(word_spans(texts[k], words, scored[k].span)))
         return out
 
@@ -115,16 +183,20 @@ class ToxicityStage:
         if not docs:
             return
         loaded = self._load(self.config.model)
-        texts = [c.text for d in docs for c in d.thread.comments]
+        texts = self._own_texts(docs) if self.config.context else [c.text for d in docs for c in d.thread.comments]
+        tokens = self._token_rows(docs)
         if loaded.kind.inputs == "encoded_text":
-            results, records = self._with_head(loaded, docs, texts)
+            results, records = self._with_head(loaded, docs, texts, tokens)
         elif loaded.kind.inputs in ("text", "text_or_pair"):
-            results, records = self._alone(loaded, texts)
+            results, records = self._alone(loaded, texts, tokens)
         else:
             raise ConfigError(
                 f"toxicity.v1 needs a model that reads texts or encoded texts; {loaded.kind.name} reads"
                 f" {loaded.kind.inputs}"
             )
+        span = self._span_model() if any(t is not None for t in tokens) else None
+        if span is not None and span.record is not None:
+            records.append(span.record)
         at = 0
         for d in docs:
             for record in records:
@@ -133,7 +205,9 @@ class ToxicityStage:
                 d.annotations.set(c.id, "toxicity", results[at])
                 at += 1
 
-    def _alone(self, loaded: Loaded, texts: list[str]) -> tuple[list[ToxicityResult], list[Any]]:
+    def _alone(
+        self, loaded: Loaded, texts: list[str], tokens: Sequence[tuple[np.ndarray, np.ndarray] | None]
+    ) -> tuple[list[ToxicityResult], list[Any]]:
         """A text model on its own: tox-block windowed, any other model on the whole text."""
         model = loaded.model
         if loaded.kind.name == "toxblock":
@@ -141,7 +215,7 @@ class ToxicityStage:
         else:
             scored = [Windowed(dict(s), (0, len(t))) for s, t in zip(model.predict_batch(texts), texts, strict=True)]
         overall = [overall_toxicity(s.scores) for s in scored]
-        evidence = self._evidence(loaded, texts, scored, overall)
+        evidence = self._evidence(loaded, texts, scored, overall, tokens)
         results = [
             ToxicityResult(o, s.scores, model.name, words, spans)
             for o, s, (words, spans) in zip(overall, scored, evidence, strict=True)
@@ -149,7 +223,11 @@ class ToxicityStage:
         return results, [loaded.record or model.record()]
 
     def _with_head(
-        self, loaded: Loaded, docs: Sequence[Doc], texts: list[str]
+        self,
+        loaded: Loaded,
+        docs: Sequence[Doc],
+        texts: list[str],
+        tokens: Sequence[tuple[np.ndarray, np.ndarray] | None],
     ) -> tuple[list[ToxicityResult], list[Any]]:
         """The head over the shared encoder vectors and the feature model's windowed labels."""
         from discourse.stages.encode import embeddings
@@ -165,7 +243,7 @@ class ToxicityStage:
         scored = self._windowed(features.model, texts)
         cal = self.config.calibration
         overall = [float(p) for p in head.predict(vectors, [s.scores for s in scored], (cal.a, cal.b) if cal else None)]
-        evidence = self._evidence(features, texts, scored, overall)
+        evidence = self._evidence(features, texts, scored, overall, tokens)
         results = [
             ToxicityResult(o, {**s.scores, **product_labels(o, s.scores)}, head.name, words, spans)
             for o, s, (words, spans) in zip(overall, scored, evidence, strict=True)
