@@ -47,7 +47,10 @@ THREAD_MARKER = ".discourse-thread.json"
 LOCK_FILE = ".discourse.lock"
 """Held (``flock``) by the run writing into the folder; a second run waits for it."""
 SAVE_EVERY_S = 2.0
-"""The state file is rewritten at most this often while a run goes (and always at its end)."""
+"""The state file is rewritten at most this often while a run goes (and always at its end)..."""
+SAVE_SHARE = 0.05
+"""... and, when it has grown big (a file of 100,000 threads), so that writing it takes at most
+this share of the run's time."""
 INPUT_SUFFIXES = {".txt", ".text", ".json", ".jsonl", ".ndjson", ".csv", ".tsv", ".tab", ".xml"}
 
 
@@ -318,6 +321,7 @@ class _Run:
         self.result = BatchResult()
         self.t0 = time.perf_counter()
         self.saved_at = -SAVE_EVERY_S
+        self.save_every = SAVE_EVERY_S
         self.files_total = self.files_done = self.threads_done = self.comments_done = 0
         self.bytes_total = self.bytes_done = 0
         self.open: dict[str, _File] = {}  # parsed, not finished: their threads are in flight
@@ -442,9 +446,9 @@ class _Run:
             f.analysed += 1
             self.threads_done += 1
             self.comments_done += len(item.thread.comments)
-            self.state[f.src] = self.record(f)
             complete = len(f.done) == len(f.ids)
             if complete:
+                self.state[f.src] = self.record(f)  # a file part-way is recorded when the state is saved
                 self.result.processed.append(str(f.path))
                 self.finish(f)
             else:
@@ -502,13 +506,19 @@ class _Run:
         self.save_state(soon=True)
 
     def save_state(self, soon: bool = False) -> None:
-        """Write the state file; with ``soon``, only if the last write is 2 s old. The state is
-        the fast path for reruns, the thread markers the truth: a killed run's last seconds are
-        found again from them (a file whose threads are all written is not analysed again)."""
-        if soon and time.monotonic() - self.saved_at < SAVE_EVERY_S:
+        """Write the state file; with ``soon``, only if the last write is 2 s old (or older, for a
+        big state: see SAVE_SHARE). The files part-way are recorded here, not per thread, so a
+        file of n threads costs O(n), not O(n²). The state is the fast path for reruns, the thread
+        markers the truth: a killed run's last seconds are found again from them (a file whose
+        threads are all written is not analysed again)."""
+        if soon and time.monotonic() - self.saved_at < self.save_every:
             return
+        t0 = time.monotonic()
+        for f in self.open.values():
+            self.state[f.src] = self.record(f)
         write_or_fail(self.out / STATE_FILE, json.dumps(self.state, indent=1, sort_keys=True))
         self.saved_at = time.monotonic()
+        self.save_every = max(SAVE_EVERY_S, (self.saved_at - t0) / SAVE_SHARE)
 
     def write_index(self) -> None:
         from discourse.report.html import render_index

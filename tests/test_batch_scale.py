@@ -1,0 +1,44 @@
+"""A batch over one big file costs the state file O(threads), not O(threads²): the threads
+written of a file part-way are listed when the state is saved, not again after every thread
+(a JSONL of 20,000 threads would otherwise build 200 million list items)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import discourse.batch as batch
+from discourse.batch import STATE_FILE, run_batch
+from discourse.core.config import load_config
+
+
+def test_one_file_of_many_threads_lists_each_thread_a_bounded_number_of_times(
+    tmp_path: Path, tiny_config: dict, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    n = 120
+    rows = []
+    for k in range(n):
+        rows += [
+            {"thread_id": f"th{k}", "id": "1", "parent_id": None, "author": "Ann", "text": f"The plan {k} is bad."},
+            {"thread_id": f"th{k}", "id": "2", "parent_id": "1", "author": "Bob", "text": "Ann, I disagree."},
+        ]
+    src = tmp_path / "big.jsonl"
+    src.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    listed = {"entries": 0}
+    real = batch._Run.record
+
+    def counting(self: Any, f: Any) -> dict[str, Any]:
+        rec = real(self, f)
+        listed["entries"] += len(rec["threads"])
+        return rec
+
+    monkeypatch.setattr(batch._Run, "record", counting)
+    monkeypatch.setattr(batch, "SAVE_EVERY_S", 1e9)  # no timed saves: the count does not depend on speed
+    res = run_batch([src], tmp_path / "out", load_config(tiny_config), group_texts=16)  # many groups
+    assert len(res.processed) == 1
+    state = json.loads((tmp_path / "out" / STATE_FILE).read_text(encoding="utf-8"))
+    assert [e["thread_id"] for e in state[str(src.resolve())]["threads"]] == [f"th{k}" for k in range(n)]
+    assert listed["entries"] <= 2 * n  # each thread listed about once (at the end), not n²/2 times
