@@ -257,6 +257,10 @@ main.add_command(train)
 main.add_command(evaluate)
 main.add_command(calibrate)
 
+from discourse.commands.structure import evaluate_structure  # noqa: E402
+
+evaluate.add_command(evaluate_structure)
+
 from discourse.commands.serve import serve  # noqa: E402  (fastapi and uvicorn wait for the command)
 
 main.add_command(serve)

@@ -8,16 +8,20 @@ originals by their (cleaned) text, so a parse that splits or merges comments is 
 as wrong rather than silently realigned.
 
 Reported per thread and pooled: comments recovered whole, parent accuracy (overall,
-for top-level and for nested comments), author accuracy (on kept author lines and on
-dropped ones), and two baselines: "every comment answers the article" and "every
-comment answers the one before it".
+for top-level and for nested comments, by depth), author accuracy (on kept author lines and on
+dropped ones) and the precision of the inferred names, the calibration of the link confidences
+(ECE), and two baselines: "every comment answers the article" and "every comment answers the
+one before it". Each thread is given a kind from its true tree (:func:`thread_kind`) so the
+numbers can be pooled by kind.
 """
 
 from __future__ import annotations
 
 import random
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -25,6 +29,7 @@ from discourse.core.thread import Comment, Thread
 from discourse.formats.flat import parse_flat
 from discourse.formats.render_flat import clean_text, render_flat
 from discourse.stages.reply_graph.links import ReplyWeights, infer_structure
+from discourse.stages.reply_graph.scorer import LinkScorer
 
 Embed = Callable[[Sequence[str]], np.ndarray]
 """texts -> (n, dim) L2-normalised vectors; index 0 is the article."""
@@ -47,13 +52,47 @@ class Counts:
     baseline_root_ok: int = 0
     baseline_previous_ok: int = 0
     threads: list[str] = field(default_factory=list)
+    kinds: list[str] = field(default_factory=list)
+    by_depth: Counter[str] = field(default_factory=Counter)  # "d3" comments at depth 3, "d3_ok" right
+    links: list[tuple[float, bool]] = field(default_factory=list)  # (confidence, right) per inferred link
 
     def add(self, other: Counts) -> None:
         for name in self.__dataclass_fields__:
-            if name == "threads":
-                self.threads.extend(other.threads)
+            if name in ("threads", "kinds", "links"):
+                getattr(self, name).extend(getattr(other, name))
+            elif name == "by_depth":
+                self.by_depth.update(other.by_depth)
             else:
                 setattr(self, name, getattr(self, name) + getattr(other, name))
+
+    def depth_rates(self, cap: int = 4) -> dict[str, float]:
+        """Parent accuracy by true depth (0 = top level; ``cap`` and deeper pooled)."""
+        out: dict[str, float] = {}
+        for d in range(cap + 1):
+            keys = [
+                k for k in self.by_depth if not k.endswith("_ok") and (int(k[1:]) >= cap if d == cap else k == f"d{d}")
+            ]
+            n = sum(self.by_depth[k] for k in keys)
+            ok = sum(self.by_depth[k + "_ok"] for k in keys)
+            if n:
+                out[f"{d}+" if d == cap else str(d)] = round(ok / n, 4)
+        return out
+
+    def ece(self, bins: int = 10) -> float:
+        """Expected calibration error of the link confidences (equal-width bins)."""
+        if not self.links:
+            return float("nan")
+        total = 0.0
+        for b in range(bins):
+            lo, hi = b / bins, (b + 1) / bins
+            sel = [(c, ok) for c, ok in self.links if lo <= c < hi or (b == bins - 1 and c == 1.0)]
+            if sel:
+                total += (
+                    len(sel)
+                    / len(self.links)
+                    * abs(sum(c for c, _ in sel) / len(sel) - sum(ok for _, ok in sel) / len(sel))
+                )
+        return round(total, 4)
 
     def rates(self) -> dict[str, float | int]:
         def r(a: int, b: int) -> float:
@@ -73,7 +112,45 @@ class Counts:
             "author_precision_inferred": r(self.dropped_authors_ok, self.dropped_authors_named),
             "baseline_all_top_level": r(self.baseline_root_ok, self.comments),
             "baseline_previous_comment": r(self.baseline_previous_ok, self.comments),
+            "link_ece": self.ece(),
+            "mean_confidence": round(sum(c for c, _ in self.links) / len(self.links), 4)
+            if self.links
+            else float("nan"),
         }
+
+
+KINDS = ("two-person", "chat", "forum")
+
+
+def thread_kind(thread: Thread) -> str:
+    """``two-person`` (two authors write 90% or more of 4+ comments), ``chat`` (median comment
+    under 80 characters: IRC, tweets), else ``forum``."""
+    authors = Counter(c.author for c in thread.comments if c.author)
+    n = len(thread.comments)
+    if n >= 4 and sum(k for _, k in authors.most_common(2)) >= 0.9 * n:
+        return "two-person"
+    lengths = sorted(len(c.text) for c in thread.comments)
+    if lengths and lengths[len(lengths) // 2] < 80:
+        return "chat"
+    return "forum"
+
+
+def pooled(counts: Sequence[Counts]) -> Counts:
+    total = Counts()
+    for c in counts:
+        total.add(c)
+    return total
+
+
+def summary(counts: Sequence[Counts]) -> dict[str, Any]:
+    """Pooled rates, by depth, and by thread kind."""
+    total = pooled(counts)
+    kinds = {k: pooled([c for c in counts if c.kinds == [k]]) for k in KINDS}
+    return {
+        **total.rates(),
+        "by_depth": total.depth_rates(),
+        "by_kind": {k: v.rates() for k, v in kinds.items() if v.comments},
+    }
 
 
 def renderable(thread: Thread) -> Thread:
@@ -100,18 +177,19 @@ def evaluate_thread(
     drop_fraction: float = 0.0,
     seed: int = 0,
     embed: Embed | None = None,
-    weights: ReplyWeights | None = None,
+    weights: ReplyWeights | LinkScorer | None = None,
+    beam: int = 8,
 ) -> Counts:
     truth = renderable(thread)
     rng = random.Random(f"{seed}:{thread.id}")
     dropped = {c.id for c in truth.comments if rng.random() < drop_fraction}
     flat = render_flat(truth, drop_author=lambda c: c.id in dropped)
     parsed = parse_flat(flat, thread.id)
-    vectors = article = None
+    vectors = article = title = None
     if embed is not None:
         v = embed([parsed.article or parsed.title] + [c.text for c in parsed.comments])
-        vectors, article = v[1:], (v[0] if parsed.article else None)
-    got = infer_structure(parsed, vectors, article, weights)
+        vectors, article, title = v[1:], (v[0] if parsed.article else None), (None if parsed.article else v[0])
+    got = infer_structure(parsed, vectors, article, weights, beam=beam, title_vector=title)
 
     # match parsed comments to originals by cleaned text, in order
     pool: dict[str, list[str]] = {}
@@ -125,7 +203,8 @@ def evaluate_thread(
     true_by = truth.by_id()
     got_by_true = {to_true[c.id]: c for c in got.comments if c.id in to_true}
 
-    n = Counts(threads=[thread.id])
+    n = Counts(threads=[thread.id], kinds=[thread_kind(truth)])
+    depth = truth.depth()
     order = [c.id for c in truth.comments]
     for k, tc in enumerate(truth.comments):
         n.comments += 1
@@ -148,6 +227,10 @@ def evaluate_thread(
         n.parent_ok += ok
         n.top_level_ok += ok and top
         n.nested_ok += ok and not top
+        d = depth.get(tc.id, 1) - 1  # 0 = top level
+        n.by_depth[f"d{d}"] += 1
+        n.by_depth[f"d{d}_ok"] += ok
+        n.links.append((float(gc.parent_confidence), ok))
         if tc.id in dropped:
             n.dropped_authors += 1
             n.dropped_authors_named += gc.author is not None
@@ -178,9 +261,10 @@ def evaluate(
     drop_fraction: float = 0.0,
     seed: int = 0,
     embed: Embed | None = None,
-    weights: ReplyWeights | None = None,
+    weights: ReplyWeights | LinkScorer | None = None,
+    beam: int = 8,
 ) -> Counts:
     total = Counts()
     for t in threads:
-        total.add(evaluate_thread(t, drop_fraction, seed, embed, weights))
+        total.add(evaluate_thread(t, drop_fraction, seed, embed, weights, beam))
     return total

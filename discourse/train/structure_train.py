@@ -1,0 +1,403 @@
+"""Fit ``models/reply-links-v2`` and measure reply structure on held-out threads and sources.
+
+    python scripts/fit_reply_links.py [--shared ../shared/data] [--cache DIR] [--no-save]
+
+1. Every source of :mod:`discourse.train.structure_data` rendered flat (one author line in five
+   dropped, seed 0), parsed back and aligned; threads split 60/10/30 by a hash of their id.
+2. The scorer: an MLP fitted as a conditional logit on the true paths of the fitting threads,
+   then twice more with the states its own greedy decoding reaches added (DAgger), each source
+   weighted equally; a temperature and a calibration map fitted on the dev threads.
+3. Measured on the test threads of each source, the whole r/nfl thread (never fitted on) and the
+   two-person chains cut out of the test threads: the beam (8), greedy decoding, the linear
+   ``reply-links-v1`` and both baselines, with 20% and 0% of author lines dropped.
+
+Writes ``models/reply-links-v2`` (model.json + card, registered) and ``reports/reply_graph.md``
++ ``.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from discourse.core.thread import Comment, Thread
+from discourse.stages.encode.encoder import DEFAULT_ENCODER
+from discourse.stages.reply_graph import load_reply_weights
+from discourse.stages.reply_graph.features import FEATURES
+from discourse.stages.reply_graph.scorer import PRIOR_TERMS, LinkScorer
+from discourse.train import REPO, SHARED_DATA
+from discourse.train.reply_links import CachedEmbedder
+from discourse.train.structure_data import SOURCES, TEST_ONLY, load_sources
+from discourse.train.structure_eval import Counts, evaluate_thread, renderable, summary
+from discourse.train.structure_fit import (
+    Example,
+    by_split,
+    collect_own_rows,
+    collect_rows,
+    decoded_links,
+    ece,
+    fit_calibration,
+    fit_listwise,
+    fit_temperature,
+    join_rows,
+    make_example,
+    split_of,
+    with_calibration,
+)
+
+NAME = "reply-links-v2"
+DROP = 0.2
+LICENCES = {
+    "irc": "Ubuntu IRC disentanglement (Kummerfeld et al. 2019): CC BY 4.0",
+    "rumoureval-twitter": "RumourEval 2019 Twitter (reportedly CC BY 4.0, unverified; tweets): research use",
+    "rumoureval-reddit": "RumourEval 2019 Reddit (reportedly CC BY 4.0, unverified): research use",
+    "wikiconv": "WikiConv / wikidetox talk pages (CC BY-SA 3.0, Wikipedia text)",
+}
+
+
+def two_person_chains(threads: Sequence[Thread], min_len: int = 4) -> list[Thread]:
+    """Exchanges between two people cut out of real threads: every maximal run down a
+    root-to-leaf path where two authors alternate, as a thread of its own (a chain: each
+    comment answers the one before)."""
+    out: list[Thread] = []
+    for t in threads:
+        t = renderable(t)
+        kids = t.children()
+        by = t.by_id()
+        for leaf in [c for c in t.comments if not kids.get(c.id)]:
+            path = []
+            cur: Comment | None = leaf
+            while cur is not None:
+                path.append(cur)
+                cur = by.get(cur.parent_id) if cur.parent_id else None
+            path.reverse()
+            run: list[Comment] = [path[0]]
+            for c in path[1:]:
+                a, b = run[-1].author, (run[-2].author if len(run) > 1 else None)
+                if c.author != a and (b is None or c.author == b):
+                    run.append(c)
+                    continue
+                if len(run) >= min_len:
+                    break
+                run = [run[-1], c] if c.author != run[-1].author else [c]
+            if len(run) >= min_len:
+                ids = [c.id for c in run]
+                if any(o.meta.get("chain_of") == ids[0] for o in out):
+                    continue  # one chain per starting comment
+                comments = tuple(
+                    Comment(id=c.id, text=c.text, author=c.author, parent_id=None if k == 0 else ids[k - 1])
+                    for k, c in enumerate(run)
+                )
+                out.append(
+                    Thread(
+                        id=f"{t.id}/chain-{ids[0]}",
+                        title=t.title,
+                        comments=comments,
+                        article=t.article,
+                        source_format=t.source_format,
+                        meta={"chain_of": ids[0]},
+                    )
+                )
+    return out
+
+
+_INDENT = re.compile(r"^[:*#]+\s*")
+
+
+def unindented(threads: Sequence[Thread]) -> list[Thread]:
+    """The same talk-page threads with the wiki indentation taken off every comment (a forum that
+    shows no depth marker)."""
+    out = []
+    for t in threads:
+        comments = tuple(replace(c, text=_INDENT.sub("", c.text) or c.text) for c in t.comments)
+        out.append(replace(t, id=f"{t.id}/plain", comments=comments))
+    return out
+
+
+def augmented(fit_threads: Mapping[str, Sequence[Thread]]) -> dict[str, list[Thread]]:
+    """Extra fitting threads made from the fitting threads only: two-person chains, indentation
+    taken off, under an article (the thread's own, else its title as the article) as on a news site."""
+    chains = unindented(two_person_chains([t for ts in fit_threads.values() for t in ts]))
+    return {"chains": [replace(t, article=t.article or t.title) for t in chains]}
+
+
+def linear_prior() -> tuple[float, ...]:
+    """The shipped linear scorer's weights (``reply-links-v1``) as the prior the network corrects."""
+    v1, _ = load_reply_weights("reply-links-v1")
+    return tuple(float(getattr(v1, t)) for t in PRIOR_TERMS)
+
+
+def fit_scorer(
+    fit: Sequence[Example], dev: Sequence[Example], dagger: int = 2, seed: int = 0, prior: Sequence[float] = ()
+) -> LinkScorer:
+    rows = collect_rows(fit)
+    scorer = fit_listwise(rows, seed=seed, prior=prior)
+    for _ in range(dagger):
+        scorer = fit_listwise(join_rows(rows, collect_own_rows(fit, scorer)), seed=seed, prior=prior)
+    scorer = fit_temperature(scorer, collect_rows(dev))
+    p, right = decoded_links(scorer, dev)
+    return with_calibration(scorer, fit_calibration(p, right))
+
+
+def measure(threads: Sequence[Thread], scorer: Any, embed: CachedEmbedder, drop: float, beam: int = 8) -> list[Counts]:
+    return [evaluate_thread(t, drop, 0, embed, scorer, beam) for t in threads]
+
+
+def evaluations(
+    tests: Mapping[str, Sequence[Thread]], scorer: LinkScorer, embed: CachedEmbedder
+) -> tuple[list[dict[str, Any]], dict[str, list[Counts]]]:
+    """Every system on every set; and the per-thread counts of the shipped setting by set."""
+    v1, _ = load_reply_weights("reply-links-v1")
+    table = []
+    shipped: dict[str, list[Counts]] = {}
+    for name, threads in tests.items():
+        for drop in (DROP, 0.0):
+            for label, sc, beam in (("v2 beam 8", scorer, 8), ("v2 greedy", scorer, 1), ("v1 greedy", v1, 1)):
+                if drop == 0.0 and label != "v2 beam 8":
+                    continue
+                t0 = time.perf_counter()
+                counts = measure(threads, sc, embed, drop, beam)
+                if label == "v2 beam 8" and drop == DROP:
+                    shipped[name] = counts
+                s = summary(counts)
+                s.update(set=name, authors_dropped=drop, system=label, seconds=round(time.perf_counter() - t0, 1))
+                table.append(s)
+                print(f"{name:22} drop {drop:.0%} {label:10} parent {s['parent_accuracy']:.3f}", flush=True)
+    return table, shipped
+
+
+def _f(x: Any) -> str:
+    return "—" if x is None or (isinstance(x, float) and np.isnan(x)) else f"{x:.3f}"
+
+
+def report_markdown(results: Mapping[str, Any]) -> str:
+    rows = results["evaluations"]
+    main = [r for r in rows if r["system"] == "v2 beam 8" and r["authors_dropped"] == DROP]
+    lines = [
+        "# Reply structure from flat text",
+        "",
+        "Known reply trees rendered as scrapers flatten them (depth first, siblings oldest first, one",
+        "author line in five dropped at random, seed 0), parsed back, and rebuilt by the reply-graph",
+        "stage: a learned link scorer (`models/reply-links-v2`, an MLP over pair features) decoded",
+        "over the whole thread by a beam of 8 (see `discourse/stages/reply_graph/`). Every number is",
+        "on threads never fitted on: the test 30% of each source's threads (split by a hash of the",
+        "thread id), the whole r/nfl thread (`formats/reddit-nfl-thread`: a source never fitted on),",
+        "and `two-person chains` (every maximal exchange of two alternating authors, 4+ comments,",
+        "cut out of those test threads).",
+        "",
+        "Reproduce: `python scripts/fit_reply_links.py` (fits, measures, writes this file; needs",
+        "../shared/data; about "
+        + f"{results['minutes']:.0f} minutes on 2 cores with the MiniLM vectors cached in `--cache`). One",
+        "set again: `discourse evaluate structure DIR --drop 0.2` on a folder of exports with known trees.",
+        "",
+        "## Targets (v2, beam 8, 20% of author lines dropped)",
+        "",
+        "| set | comments | parent acc. | better baseline +0.05 | met | top-level found (>= 0.70) |"
+        " dropped authors named right (>= 0.40) | their precision (>= 0.85) | link ECE |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in main:
+        bar = max(r["baseline_previous_comment"], r["baseline_all_top_level"]) + 0.05
+        met = "yes" if r["parent_accuracy"] >= bar else "no"
+        lines.append(
+            f"| {r['set']} | {r['comments']} | {_f(r['parent_accuracy'])} | {_f(bar)} | {met} |"
+            f" {_f(r['parent_accuracy_top_level'])} | {_f(r['author_accuracy_dropped'])} |"
+            f" {_f(r['author_precision_inferred'])} | {_f(r['link_ece'])} |"
+        )
+    overall = results["overall"]
+    lines += [
+        "",
+        f"Overall (all held-out comments pooled, chains excluded): parent accuracy {_f(overall['parent_accuracy'])}"
+        f" (target 0.70), top-level found {_f(overall['parent_accuracy_top_level'])} (target 0.70),"
+        f" dropped authors named right {_f(overall['author_accuracy_dropped'])} at precision"
+        f" {_f(overall['author_precision_inferred'])} (targets 0.40 at 0.85), link ECE {_f(overall['link_ece'])}.",
+        "",
+        "## By thread kind (v2, beam 8, 20% dropped; kind from the true tree)",
+        "",
+        "| set | kind | comments | parent acc. | baseline: article | baseline: previous | met (+0.05) |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for r in main:
+        for kind, k in r["by_kind"].items():
+            bar = max(k["baseline_previous_comment"], k["baseline_all_top_level"]) + 0.05
+            lines.append(
+                f"| {r['set']} | {kind} | {k['comments']} | {_f(k['parent_accuracy'])} |"
+                f" {_f(k['baseline_all_top_level'])} | {_f(k['baseline_previous_comment'])} |"
+                f" {'yes' if k['parent_accuracy'] >= bar else 'no'} |"
+            )
+    lines += [
+        "",
+        "## By depth (v2, beam 8, 20% dropped; 0 = top level)",
+        "",
+        "| set | " + " | ".join(f"depth {d}" for d in ("0", "1", "2", "3", "4+")) + " |",
+        "|---|---|---|---|---|---|",
+    ]
+    for r in main:
+        lines.append(
+            f"| {r['set']} | " + " | ".join(_f(r["by_depth"].get(d)) for d in ("0", "1", "2", "3", "4+")) + " |"
+        )
+    lines += [
+        "",
+        "## Every system on every set",
+        "",
+        "| set | authors dropped | system | comments | parent acc. | top-level | nested | baseline: article |"
+        " baseline: previous | authors named right (dropped) | precision | link ECE | mean confidence | seconds |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        lines.append(
+            f"| {r['set']} | {r['authors_dropped']:.0%} | {r['system']} | {r['comments']} |"
+            f" {_f(r['parent_accuracy'])} | {_f(r['parent_accuracy_top_level'])} |"
+            f" {_f(r['parent_accuracy_nested'])} | {_f(r['baseline_all_top_level'])} |"
+            f" {_f(r['baseline_previous_comment'])} | {_f(r['author_accuracy_dropped'])} |"
+            f" {_f(r['author_precision_inferred'])} | {_f(r['link_ece'])} | {_f(r['mean_confidence'])} |"
+            f" {r['seconds']} |"
+        )
+    cal = results["calibration"]
+    lines += [
+        "",
+        "## Confidence",
+        "",
+        "`parent_confidence` is the decoded link's probability mapped through an isotonic calibration fitted on"
+        f" the dev threads: ECE of the raw probabilities on the dev threads {cal['dev_ece_raw']:.3f}, after"
+        f" {cal['dev_ece_calibrated']:.3f}; the per-set ECE above is on held-out threads. A link below 0.7 feeds"
+        " attention's `LOW_CONFIDENCE_LINK` reason and is drawn dashed in the report.",
+        "",
+        "## Notes",
+        "",
+        "- v1 is the earlier linear scorer (greedy); its weights were fitted on RumourEval Reddit and WikiConv",
+        "  threads, some of which are in these test splits, so its numbers there are optimistic.",
+        "- A two-person chain has a 1.00 previous-comment baseline: +0.05 over it cannot be met by any system;",
+        "  the row says how close the decoder stays to it.",
+        "- WikiConv texts keep the talk page's `:` indentation, which gives the depth away; the `indent_*`",
+        "  features read it (a page that shows indentation is the explicit marker the issue asks to use).",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def card(results: Mapping[str, Any], scorer: LinkScorer) -> str:
+    sets = "\n".join(f"- {LICENCES[s]}: {results['fit_threads'][s]} threads" for s in LICENCES)
+    extra = ", ".join(f"{s} {k}" for s, k in results["fit_threads"].items() if s not in LICENCES)
+    rows = [r for r in results["evaluations"] if r["system"] == "v2 beam 8" and r["authors_dropped"] == DROP]
+    held = "\n".join(
+        f"| {r['set']} | {r['comments']} | {r['parent_accuracy']:.3f} | {r['baseline_previous_comment']:.3f} |"
+        f" {r['baseline_all_top_level']:.3f} | {_f(r['link_ece'])} |"
+        for r in rows
+    )
+    hidden = " x ".join(str(w.shape[1]) for w, _ in scorer.layers[:-1])
+    return f"""# reply-links-v2: learned reply-link scorer
+
+Scores each candidate parent of a comment in a flat (depth-first) listing; the reply-graph stage
+decodes the whole thread with a beam of 8 over these scores. An MLP ({len(FEATURES)} features ->
+{hidden} ReLU -> 1 logit), numpy at prediction time, weights in `model.json` (no pickle). The
+features are `discourse.stages.reply_graph.features.FEATURES`: addressing and @-mentions, quotes,
+turn-taking, who has spoken, MiniLM similarity (the shared encoder pass), distance and depth on the
+path, a newcomer's first comment, reply-like openings, wiki indentation, and thread-level shape
+(two-person share, comment length, article or not) that acts as a per-kind prior.
+
+## Training data (research use: the licences below)
+{sets}
+- Made from those fitting threads (no other data): {extra} threads (two-person chains cut out of
+  them, indentation taken off, under an article).
+
+Rendered flat with one author line in five dropped; 60% of each source's threads fitted, 10% for
+the temperature ({scorer.temperature:.3f}) and the isotonic calibration of `parent_confidence`, 30%
+held out. Fitted as a conditional logit (softmax over a comment's candidates), then twice more with
+the states its own greedy decoding reaches (DAgger), each source weighted equally.
+Reproduce: `python scripts/fit_reply_links.py`.
+
+## Held-out parent accuracy (beam 8, 20% of author lines dropped)
+| set | comments | v2 | baseline: previous | baseline: article | link ECE |
+|---|---|---|---|---|---|
+{held}
+
+## Known failure modes
+- Reddit-style threads with no addressing and short replies (r/nfl): top-level versus reply is
+  often a guess; the parent is right about half the time.
+- A thread kind unlike all four sources (a Q&A site with accepted answers, say) gets the prior of
+  whichever it resembles most.
+- Authors: inferred only from addressing and established turn-taking; rarely possible on Reddit.
+"""
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    ap = argparse.ArgumentParser(description="Fit reply-links-v2 and measure reply structure on held-out threads.")
+    ap.add_argument("--shared", type=Path, default=SHARED_DATA)
+    ap.add_argument("--cache", type=Path, default=REPO / ".cache" / "reply_links_emb.npz")
+    ap.add_argument("--irc-logs", type=int, default=60, help="IRC training logs to read (the dev logs are added)")
+    ap.add_argument("--no-save", action="store_true", help="measure only; do not write the model")
+    ap.add_argument("--encoder", default=DEFAULT_ENCODER)
+    ap.add_argument("--reports", type=Path, default=REPO / "reports")
+    ap.add_argument("--models", type=Path, default=REPO / "models")
+    return ap.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    from discourse.core.modelfiles import register
+    from discourse.report.atomic import atomic_write_text
+
+    args = parse_args(argv)
+    t0 = time.perf_counter()
+    sources = load_sources(args.shared, irc_logs=args.irc_logs, sources=SOURCES)
+    embed = CachedEmbedder(args.cache, model=args.encoder)
+    examples = {
+        name: [e for e in (make_example(t, name, DROP, 0, embed) for t in threads) if e]
+        for name, threads in sources.items()
+        if name != TEST_ONLY
+    }
+    split = by_split(examples)
+    fit_threads = {n: [t for t in ts if split_of(t.id) == "fit"] for n, ts in sources.items() if n != TEST_ONLY}
+    for name, threads in augmented(fit_threads).items():
+        split["fit"] += [e for e in (make_example(t, name, DROP, 0, embed) for t in threads) if e]
+    embed.save()
+    scorer = fit_scorer(split["fit"], split["dev"])
+    p, right = decoded_links(scorer, split["dev"])
+    calibration = {
+        "dev_ece_raw": round(ece(p, right), 4),
+        "dev_ece_calibrated": round(ece(scorer.confidence(p), right), 4),
+    }
+    tests: dict[str, list[Thread]] = {
+        name: [t for t in threads if split_of(t.id) == "test"] for name, threads in sources.items() if name != TEST_ONLY
+    }
+    tests[TEST_ONLY] = list(sources[TEST_ONLY])
+    tests["two-person chains"] = two_person_chains([t for ts in tests.values() for t in ts])
+    table, shipped = evaluations(tests, scorer, embed)
+    embed.save()
+    overall = summary([c for name, cs in shipped.items() if name != "two-person chains" for c in cs])
+    results: dict[str, Any] = {
+        "evaluations": table,
+        "overall": overall,
+        "calibration": calibration,
+        "fit_threads": {
+            s: sum(1 for e in split["fit"] if e.source == s) for s in sorted({e.source for e in split["fit"]})
+        },
+        "test_threads": {s: len(ts) for s, ts in tests.items()},
+        "minutes": (time.perf_counter() - t0) / 60,
+    }
+    text = report_markdown(results)
+    atomic_write_text(args.reports / "reply_graph.md", text)
+    atomic_write_text(args.reports / "reply_graph.json", json.dumps(results, indent=2, default=float) + "\n")
+    print(text)
+    if not args.no_save:
+        folder = args.models / NAME
+        meta = {
+            "name": NAME,
+            "kind": "reply_link_scorer",
+            **scorer.to_meta(),
+            "encoder": args.encoder,
+            "fitted_on": results["fit_threads"],
+        }
+        atomic_write_text(folder / "model.json", json.dumps(meta) + "\n")
+        atomic_write_text(folder / "README.md", card(results, scorer))
+        register(NAME, folder, version="2.0.0", root=args.models, kind="reply_link_scorer")
+        print(f"saved {folder}")
+    return 0
