@@ -72,6 +72,7 @@ class DaskEngine:
         self.connect_timeout = connect_timeout
 
     def run(self, config: Config, jobs: Iterator[Job], say: Say) -> Results:
+        import dask
         from distributed import Client, LocalCluster, as_completed
         from distributed.scheduler import KilledWorker
 
@@ -102,7 +103,9 @@ class DaskEngine:
                 f"dask cluster at {address}: {len(nthreads)} worker(s), {sum(nthreads.values())} thread(s)",
                 {"scheduler": address, "workers": len(nthreads), "threads": sum(nthreads.values())},
             )
-            yield from self._run(client, config, jobs, as_completed, KilledWorker)
+            # a group is one big task on purpose (up to 20,000 texts in one model pass): no warning
+            with dask.config.set({"distributed.admin.large-graph-warning-threshold": "1GiB"}):
+                yield from self._run(client, config, jobs, as_completed, KilledWorker)
         finally:
             client.close()
             if cluster is not None:
