@@ -20,6 +20,7 @@ for the run and closed after it.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 from collections.abc import Iterator
@@ -105,14 +106,20 @@ class DaskEngine:
             )
             # a group is one big task on purpose (up to 20,000 texts in one model pass): no warning
             with dask.config.set({"distributed.admin.large-graph-warning-threshold": "1GiB"}):
-                yield from self._run(client, config, jobs, as_completed, KilledWorker)
+                yield from self._run(client, address, config, jobs, as_completed, KilledWorker)
         finally:
             client.close()
             if cluster is not None:
                 cluster.close()
 
     def _run(
-        self, client: Any, config: Config, jobs: Iterator[Job], as_completed: Any, killed: type[Exception]
+        self,
+        client: Any,
+        address: str,
+        config: Config,
+        jobs: Iterator[Job],
+        as_completed: Any,
+        killed: type[Exception],
     ) -> Results:
         """Keep about GROUPS_PER_THREAD groups per worker thread submitted; hand back each as it
         completes (any order), then submit the next. Inputs are pulled only as groups are sent."""
@@ -130,11 +137,13 @@ class DaskEngine:
                 inflight[future] = job
                 done.add(future)
 
-        fill()
+        with lost_cluster(address):
+            fill()
         for future in done:
             job = inflight.pop(future)
             try:
-                results: list[ThreadResult] = list(future.result())
+                with lost_cluster(address):
+                    results: list[ThreadResult] = list(future.result())
             except killed as exc:
                 n = len(job.threads)
                 raise ClusterError(
@@ -143,4 +152,22 @@ class DaskEngine:
                 ) from None
             future.release()
             yield job, results
-            fill()
+            with lost_cluster(address):
+                fill()
+
+
+@contextlib.contextmanager
+def lost_cluster(address: str) -> Iterator[None]:
+    """The scheduler gone (its groups cancelled, its connection closed) as a one-line ClusterError;
+    an error raised by a group itself (a model that will not load...) passes through as it is."""
+    from concurrent.futures import CancelledError
+
+    from distributed.comm.core import CommClosedError
+
+    try:
+        yield
+    except (CancelledError, CommClosedError) as exc:
+        why = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise ClusterError(
+            f"lost the dask scheduler at {address} ({why}); the threads written so far are kept, rerun to resume"
+        ) from None
