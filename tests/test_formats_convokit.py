@@ -82,6 +82,7 @@ def test_a_convokit_corpus_is_read_conversation_by_conversation(tmp_path: Path) 
     assert p1.comments[1].text == "No.\nPublic money should not pay for it."
     assert p1.comments[1].created == "2017-07-14T02:41:00+00:00" and p1.comments[3].created is None
     assert p1.validate() == [] and not p1.warnings and p1.structure_known
+    assert p1.comments[1].meta["score"] == 3 and p1.meta["subreddit"] == "town"  # shown in the report
 
 
 def test_utterances_jsonl_is_detected_and_other_jsonl_is_not(tmp_path: Path) -> None:

@@ -16,8 +16,9 @@ exactly: their first utterance per conversation is the article (``meta.discourse
 "article", holding the title and thread id), and utterance meta keeps what ConvoKit has no field for
 (``discourse_id`` when the utterance id had to be prefixed to be unique in the corpus,
 ``author_known``, ``author_inferred``, ``author_evidence``, ``parent_confidence``,
-``parent_evidence``, the verbatim ``created``). Everything else in meta (our labels, a foreign
-corpus's own fields) is not read: a new analysis computes its own.
+``parent_evidence``, the verbatim ``created``). Our labels in meta are not read: a new analysis
+computes its own. Of a foreign corpus's meta, the fields the report shows are kept (:data:`SITE_META`,
+and the conversation's ``subreddit``).
 
 ``discourse analyze CORPUS_DIR`` reads the folder as one input (:func:`corpus_inputs`); the
 ``convokit`` format is also detected from an ``utterances.jsonl`` file's content.
@@ -43,6 +44,8 @@ ARTICLE = "article"
 SPEAKER_KEYS = ("speaker", "user")
 CONVERSATION_KEYS = ("conversation_id", "root")
 REPLY_KEYS = ("reply-to", "reply_to")
+SITE_META = ("score", "stickied", "distinguished", "permalink", "url", "removed", "deleted")
+"""Utterance meta kept on the comment (the report shows them), as ConvoKit's Reddit corpora have them."""
 
 
 def _first(row: Mapping[str, Any], keys: Iterable[str]) -> Any:
@@ -183,20 +186,28 @@ def _thread(conv: str, rows: list[dict[str, Any]], conv_data: Any) -> Thread:
                 parent_confidence=float(confidence) if isinstance(confidence, int | float) else 1.0,
                 parent_evidence=tuple(str(e) for e in evidence) if isinstance(evidence, list) else (),
                 created=created,
-                meta={"author_evidence": meta["author_evidence"]}
-                if isinstance(meta.get("author_evidence"), str)
-                else {},
+                meta=_comment_meta(meta),
             )
         )
     title = ameta.get("title") if isinstance(ameta.get("title"), str) else cmeta.get("title")
     given = ameta.get("thread_id")
     thread_id = given if isinstance(given, str) else conv
     article = article_row.get("text") if article_row is not None else ""
+    subreddit = cmeta.get("subreddit")
     return assemble(
         thread_id,
         comments,
         title=title if isinstance(title, str) else conv,
         article=article if isinstance(article, str) else "",
         source_format="convokit",
-        meta={"conversation_id": conv},
+        meta={"conversation_id": conv, **({"subreddit": subreddit} if isinstance(subreddit, str) else {})},
     )
+
+
+def _comment_meta(meta: Mapping[str, Any]) -> dict[str, Any]:
+    """What the comment keeps of its utterance meta: the author evidence (ours), and the site's
+    score, flags and link (a foreign corpus's), when they are plain values."""
+    out = {k: meta[k] for k in SITE_META if isinstance(meta.get(k), str | int | float | bool)}
+    if isinstance(meta.get("author_evidence"), str):
+        out["author_evidence"] = meta["author_evidence"]
+    return out
