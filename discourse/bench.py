@@ -138,6 +138,39 @@ def measure_pipeline(text: str, cfg: Any) -> Row:
     return out
 
 
+def measure_many(folder: Path, cfg: Any) -> Row:
+    """Every thread file of ``folder`` through the pipeline together (``analyze_threads``: the
+    stages run over a group of threads at once) and every renderer, as :func:`measure_pipeline`
+    does for one thread: parse, analyse, analysis.json, report.html, GraphML."""
+    from discourse.api import analyze_thread, analyze_threads, load_threads
+    from discourse.core.engine import Pipeline
+    from discourse.report.html import render_report
+    from discourse.report.writers import graphml_bytes
+
+    pipe = Pipeline(cfg)
+    out: Row = {}
+    t0 = time.perf_counter()
+    warm = load_threads("Warm up\n\nArticle.\n\n\nAnn Lee\n\nHello there.\n\nBob Ray\n\nHi Ann, I disagree.\n")
+    render_report(analyze_thread(warm[0], pipe))
+    out["load_s"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    threads = [t for f in sorted(folder.glob("*.txt")) for t in load_threads(f.read_text(encoding="utf-8"))]
+    n = 0
+    stages: dict[str, float] = {}
+    for a in analyze_threads(threads, pipe):
+        json.dumps(a.to_json())
+        render_report(a)
+        graphml_bytes(a)
+        n += len(a.thread.comments)
+        for k, v in a.timings.items():
+            stages[k] = stages.get(k, 0.0) + v
+    out["seconds"] = time.perf_counter() - t0
+    out["comments"] = n
+    out["threads"] = len(threads)
+    out["stages_s"] = {k: round(v, 3) for k, v in stages.items()}
+    return out
+
+
 def measure_embedding(text: str, cfg: Any) -> Row:
     """The same comments merely embedded by the configured encoder, in length-sorted batches."""
     from discourse.api import load_threads
@@ -161,6 +194,8 @@ def child(mode: str, path: str, dtype: str) -> Row:
         out = measure_batch(Path(path), cfg)
     elif mode == "pipeline":
         out = measure_pipeline(Path(path).read_text(encoding="utf-8"), cfg)
+    elif mode == "many":
+        out = measure_many(Path(path), cfg)
     else:
         out = measure_embedding(Path(path).read_text(encoding="utf-8"), cfg)
     out["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -207,6 +242,28 @@ def run_folder(pool: Sequence[str], n_threads: int, per_thread: int, work: Path,
         flush=True,
     )
     return r
+
+
+def run_many_vs_one(pool: Sequence[str], n_threads: int, per_thread: int, work: Path, dtype: str) -> list[Row]:
+    """``n_threads`` threads of ``per_thread`` comments through the pipeline together, against one
+    thread of ``n_threads * per_thread`` comments; the same work per comment (parse, analyse, render)."""
+    folder = work / f"many_{n_threads}x{per_thread}"
+    folder.mkdir(exist_ok=True)
+    for k in range(n_threads):
+        (folder / f"t{k:04d}.txt").write_text(build_thread(pool, per_thread, seed=k + 1), encoding="utf-8")
+    one = work / f"thread_{n_threads * per_thread}.txt"
+    one.write_text(build_thread(pool, n_threads * per_thread), encoding="utf-8")
+    rows = []
+    for mode, path, label in (("many", folder, f"{n_threads} threads x {per_thread}"), ("pipeline", one, "1 thread")):
+        r = run_child(mode, path, dtype)
+        r.update(mode=f"{label} (pipeline)", size=r["comments"], comments_per_s=r["comments"] / r["seconds"])
+        rows.append(r)
+        print(f"{label:<22} {r['comments_per_s']:7.1f} comments/s  {r['seconds']:8.2f} s", flush=True)
+    ratio = rows[0]["comments_per_s"] / rows[1]["comments_per_s"]
+    print(f"many / one = {ratio:.3f} (target >= 0.90); load average {os.getloadavg()}", flush=True)
+    rows[0]["many_over_one"] = ratio
+    rows[0]["loadavg"] = list(os.getloadavg())
+    return rows
 
 
 # -- the report -------------------------------------------------------------------------------------
@@ -295,7 +352,7 @@ def report(rows: Sequence[Row], pool_size: int, dtype: str) -> str:
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--sizes", type=int, nargs="+", default=[100, 1000, 10000])
+    ap.add_argument("--sizes", type=int, nargs="*", default=[100, 1000, 10000])
     ap.add_argument("--shared", type=Path, default=REPO.parent / "shared" / "data")
     ap.add_argument("--dtype", default="auto", help="encoder dtype: auto | fp32 | bf16")
     ap.add_argument("--no-write", action="store_true", help="print only; do not write reports/")
@@ -306,6 +363,15 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         default=[100, 100],
         metavar=("THREADS", "COMMENTS"),
         help="also run a folder of THREADS files of COMMENTS comments through the batch runner (0 0: skip)",
+    )
+    ap.add_argument(
+        "--many",
+        type=int,
+        nargs=2,
+        default=[0, 0],
+        metavar=("THREADS", "COMMENTS"),
+        help="also run THREADS threads of COMMENTS comments through the pipeline together against one thread of"
+        " THREADS*COMMENTS (0 0: skip)",
     )
     ap.add_argument("--work", type=Path, default=REPO / ".cache" / "bench", help="where the input threads go")
     ap.add_argument("--reports", type=Path, default=REPO / "reports", help="where benchmark.md/.json go")
@@ -324,6 +390,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     n_threads, per_thread = args.batch
     if n_threads:
         rows.append(run_folder(pool, n_threads, per_thread, args.work, args.dtype))
+    if args.many[0]:
+        rows += run_many_vs_one(pool, args.many[0], args.many[1], args.work, args.dtype)
     text = report(rows, len(pool), args.dtype)
     print(text)
     if not args.no_write:

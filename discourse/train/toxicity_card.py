@@ -69,7 +69,9 @@ def evidence_text(r: dict) -> str:
             f"(grouped 20 % split, seed 0; {ev['posts_with_empty_gold']} with empty gold): **{_f(ev['char_f1'])}** "
             f"(95 % CI {_f(lo)}–{_f(hi)}; {_f(ev['char_f1_nonempty_gold'])} on posts with gold spans). "
             f"Target 0.65: {'met' if ev['char_f1'] >= 0.65 else 'not met'}. Method: tox-block's occlusion words "
-            "of the best window, every occurrence as character offsets, whitespace-separated neighbours merged."
+            "of the best window, every occurrence as character offsets, whitespace-separated neighbours merged. "
+            "This is now only the fallback (no token scores from encode.v1); the default evidence is "
+            "tox-spans-v1 (its card, and the targets below)."
         )
     parts.append(
         f"Long comment (a toxic sentence followed by 260 ordinary words, {lc['text_words']} words): tox-block on "
