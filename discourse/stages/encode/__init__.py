@@ -23,6 +23,7 @@ from discourse.core.modelfiles import ModelRecord
 from discourse.core.models import ModelSpec, model_source
 from discourse.core.stage import stage
 from discourse.core.thread import Thread
+from discourse.stages.encode.cached import encode_texts
 from discourse.stages.encode.encoder import (
     BATCH_SIZE,
     DEFAULT_ENCODER,
@@ -147,10 +148,11 @@ class EncodeStage:
 
     def __init__(self, config: EncodeConfig, resources: Resources) -> None:
         self.encoder = shared_encoder(config, resources)
+        self.results = resources.results
 
     def __call__(self, docs: Sequence[Doc]) -> None:
         texts = [x for d in docs for x in encoder_texts(d.thread)]
-        encoded = self.encoder.encode(texts)
+        encoded = encode_texts(self.encoder, texts, self.results)  # each distinct text once; cached ones never
         record = self.encoder.record()
         probe = self.encoder.token_probe
         probe_record = self.encoder.token_probe_record

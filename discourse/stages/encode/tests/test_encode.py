@@ -71,3 +71,15 @@ def test_batches_are_bounded_by_count_and_by_padded_tokens() -> None:
         assert len(b) <= 64 and (len(b) == 1 or len(b) * widths[b[0]] <= 8192)
     assert len(batches[0]) == 31 and max(len(b) for b in batches) == 64
     assert token_batches([9000, 10], max_count=64, max_tokens=8192) == [[0], [1]]  # an over-long item alone
+
+
+def test_a_comment_gets_the_same_vectors_whatever_shares_its_pass(tiny_config: dict) -> None:
+    enc = SentenceEncoder(**tiny_config["stages"]["encode.v1"])
+    texts = [f"Reply number {k}. " + "more words here " * (k % 9) for k in range(30)]
+    together = enc.encode(texts)
+    for k in (0, 7, 29):  # alone, and beside a different crowd: bit for bit, not only close
+        alone = enc.encode([texts[k]])
+        assert np.array_equal(alone.vectors[0], together.vectors[k])
+        assert np.array_equal(alone.sentence_vectors[0], together.sentence_vectors[k])
+    other = enc.encode(texts[10:] + ["a much longer text " * 40])
+    assert np.array_equal(other.vectors[:20], together.vectors[10:])
