@@ -129,3 +129,26 @@ def test_layer_names_and_types_are_checked_when_registered() -> None:
         register_layer("test_plain", "thread", int)
     with pytest.raises(PipelineError, match="cannot be many"):
         register_layer("test_many", "comment", Count, many=True)
+
+
+def test_progress_hears_every_stage_start_and_end_and_the_encoder_between(tiny_config: dict) -> None:
+    from discourse.api import load_threads
+    from discourse.core.engine import Resources
+    from discourse.stages.encode.encoder import SentenceEncoder
+    from discourse.testing import DEBATE
+
+    heard: list[tuple[str, float, int]] = []
+    pipeline = Pipeline(tiny_config, Resources(progress=lambda *a: heard.append(a)))
+    thread = load_threads(DEBATE.encode())[0]
+    pipeline.run(thread)
+    n = len(thread.comments)
+    for name in pipeline.config.pipeline:
+        mine = [(f, c) for s, f, c in heard if s == name]
+        assert mine[0] == (0.0, n) and mine[-1] == (1.0, n)
+    order = [s for s, _, _ in heard]
+    assert order.index("encode.v1") < order.index(pipeline.config.pipeline[-1])
+
+    shares: list[float] = []  # a long pass says how far it has got, slice by slice
+    enc = SentenceEncoder(**{k: v for k, v in tiny_config["stages"]["encode.v1"].items() if k != "token_probe"})
+    enc.encode([f"text {k}" for k in range(12)], slice_size=5, progress=shares.append)
+    assert shares == [5 / 12, 10 / 12, 1.0]

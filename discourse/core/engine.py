@@ -23,6 +23,9 @@ from discourse.core.modelfiles import ModelRecord
 from discourse.core.stage import STAGES, Stage, StageSpec
 from discourse.core.thread import Thread
 
+ProgressFn = Callable[[str, float, int], None]
+"""``progress(stage, fraction done, comments in the group)``: how far a group has got."""
+
 GROUP_TEXTS = 20_000
 """Threads are run in groups of about this many texts (comments plus the article)."""
 
@@ -49,9 +52,17 @@ class Resources:
     """Lazily built, shared objects (models, fitted weights) for a run, by key; and the run's
     result cache, if it has one (stages with costly per-comment outputs read and fill it)."""
 
-    def __init__(self, cache: ResultCache | None = None) -> None:
+    def __init__(self, cache: ResultCache | None = None, progress: ProgressFn | None = None) -> None:
         self._cache: dict[str, Any] = {}
         self.results = cache
+        self.progress = progress
+        self._stage = ("", 0)
+
+    def report(self, fraction: float) -> None:
+        """A stage says how far it has got with the current group (0..1); the engine says 0 and 1
+        for every stage, long stages say more in between (the encoder, slice by slice)."""
+        if self.progress is not None:
+            self.progress(self._stage[0], min(max(fraction, 0.0), 1.0), self._stage[1])
 
     def get(self, key: str, build: Callable[[], Any]) -> Any:
         if key not in self._cache:
@@ -106,9 +117,13 @@ class Pipeline:
         """Run every stage over ``docs`` (one group); each stage sees all of them at once."""
         weights = [len(d.thread.comments) + 1 for d in docs]
         total = max(1, sum(weights))
+        comments = sum(weights) - len(docs)
         for spec, fn in self._stages:
             t0 = time.perf_counter()
+            self.resources._stage = (spec.name, comments)
+            self.resources.report(0.0)
             fn(docs)
+            self.resources.report(1.0)
             spent = time.perf_counter() - t0
             for d, w in zip(docs, weights, strict=True):  # each thread's share of the group's time
                 d.timings[spec.name] = d.timings.get(spec.name, 0.0) + spent * w / total

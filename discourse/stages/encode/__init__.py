@@ -148,11 +148,12 @@ class EncodeStage:
 
     def __init__(self, config: EncodeConfig, resources: Resources) -> None:
         self.encoder = shared_encoder(config, resources)
-        self.results = resources.results
+        self.resources = resources
 
     def __call__(self, docs: Sequence[Doc]) -> None:
         texts = [x for d in docs for x in encoder_texts(d.thread)]
-        encoded = encode_texts(self.encoder, texts, self.results)  # each distinct text once; cached ones never
+        # each distinct text once; cached ones never
+        encoded = encode_texts(self.encoder, texts, self.resources.results, self.resources.report)
         record = self.encoder.record()
         probe = self.encoder.token_probe
         probe_record = self.encoder.token_probe_record

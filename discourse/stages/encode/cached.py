@@ -10,7 +10,7 @@ equals a fresh pass bit for bit (tested).
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
@@ -46,20 +46,25 @@ def encoder_identity(encoder: SentenceEncoder) -> str:
     )
 
 
-def encode_texts(encoder: SentenceEncoder, texts: Sequence[str], cache: ResultCache | None = None) -> Encoded:
+def encode_texts(
+    encoder: SentenceEncoder,
+    texts: Sequence[str],
+    cache: ResultCache | None = None,
+    progress: Callable[[float], None] | None = None,
+) -> Encoded:
     """``encoder.encode(texts)``, encoding each distinct text once and, with a cache, only the
-    distinct texts it does not hold (then storing those)."""
+    distinct texts it does not hold (then storing those). ``progress`` hears the share done."""
     first: dict[str, int] = {}
     inverse = np.array([first.setdefault(t, len(first)) for t in texts], dtype=np.int64)
     unique = list(first)
     if cache is None:
-        enc = encoder.encode(unique)
+        enc = encoder.encode(unique, progress=progress)
     else:
         identity = encoder_identity(encoder)
         keys = [content_key(KIND, identity, t) for t in unique]
         found = cache.get_many(KIND, keys)
         todo = [k for k, key in enumerate(keys) if key not in found]
-        fresh = encoder.encode([unique[k] for k in todo]) if todo else None
+        fresh = encoder.encode([unique[k] for k in todo], progress=progress) if todo else None
         if fresh is not None:
             cache.put_many(KIND, {keys[k]: pack(fresh, j) for j, k in enumerate(todo)})
         if fresh is not None and len(todo) == len(unique):

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import ctypes
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -211,7 +211,13 @@ class SentenceEncoder:
         return self._record
 
     # -- the one pass -------------------------------------------------------------
-    def encode(self, texts: Sequence[str], slice_size: int = 4096, spill_bytes: int = SPILL_BYTES) -> Encoded:
+    def encode(
+        self,
+        texts: Sequence[str],
+        slice_size: int = 4096,
+        spill_bytes: int = SPILL_BYTES,
+        progress: Callable[[float], None] | None = None,
+    ) -> Encoded:
         """Encode ``texts`` (see the module docstring). A big pass is taken longest first in slices
         of ``slice_size`` texts, so a huge thread keeps a bounded working set while every batch
         still holds texts of similar length; sentence rows go to a :class:`SentenceStore`, which
@@ -237,6 +243,8 @@ class SentenceEncoder:
                 tokens.add(idx, part.token_offsets, part.token_rows)
             del part
             release_heap()
+            if progress is not None:
+                progress(min(s + slice_size, n) / n)
         return Encoded(vectors, writer.build(), n_tokens, capped, tokens.build() if tokens is not None else None)
 
     def _checked_probe(self) -> TokenProbe | None:
