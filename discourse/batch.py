@@ -438,7 +438,7 @@ class _Run:
         )
         return Job(group, [i.thread for i in group], texts + 1)
 
-    def write_group(self, group: list[_Item], results: list[ThreadResult]) -> None:
+    def write_group(self, group: list[_Item], results: Iterable[ThreadResult]) -> None:
         """Write a finished group's threads (the engine's results, in group order) and tell each."""
         for item, result in zip(group, results, strict=True):
             f = item.file

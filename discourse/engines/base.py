@@ -2,8 +2,8 @@
 
 A :class:`Job` is one group of threads, as the batch forms it (the same groups whatever the
 engine, so the models see the same batches and the outputs are the same bytes). An engine runs
-jobs and yields each with one :class:`ThreadResult` per thread, in the job's order; jobs may
-come back in any order. A result knows its index-entry fields (:func:`summarize`) and how to
+jobs and yields each with an iterator of one :class:`ThreadResult` per thread, in the job's
+order; jobs may come back in any order. A result knows its index-entry fields (:func:`summarize`) and how to
 write its files into a folder the batch has claimed: the batch alone names, marks and renames
 thread folders, so the lock and the state file stay in one process.
 """
@@ -27,8 +27,9 @@ Say = Callable[[str, str, dict[str, Any]], None]
 """How an engine tells the batch something: ``say(kind, message, data)`` (becomes an Event)."""
 
 
-Results = Generator[tuple["Job", list["ThreadResult"]], None, None]
-"""What an engine's ``run`` yields: each job with its results, as it completes."""
+Results = Generator[tuple["Job", Iterator["ThreadResult"]], None, None]
+"""What an engine's ``run`` yields: each job with its results, as it completes. The results come
+one at a time, in the job's order, so a result written can be let go before the next is made."""
 
 
 class ClusterError(DiscourseError):

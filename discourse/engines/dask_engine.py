@@ -143,7 +143,7 @@ class DaskEngine:
             job = inflight.pop(future)
             try:
                 with lost_cluster(address):
-                    results: list[ThreadResult] = list(future.result())
+                    rendered: list[ThreadResult] = list(future.result())
             except killed as exc:
                 n = len(job.threads)
                 raise ClusterError(
@@ -151,9 +151,16 @@ class DaskEngine:
                     "the threads written so far are kept, rerun to resume"
                 ) from None
             future.release()
-            yield job, results
+            yield job, _drain(rendered)
             with lost_cluster(address):
                 fill()
+
+
+def _drain(results: list[ThreadResult]) -> Iterator[ThreadResult]:
+    """The results in order, each let go of here once handed out (a group's files can be 100 MB)."""
+    results.reverse()
+    while results:
+        yield results.pop()
 
 
 @contextlib.contextmanager

@@ -16,7 +16,6 @@ class LocalEngine:
         pipeline: Pipeline | None = None
         for job in jobs:
             pipeline = pipeline or Pipeline(config)
-            results: list[ThreadResult] = [
-                Analysed(a, config.output) for a in pipeline.analyze(job.threads, max_texts=job.max_texts)
-            ]
+            analyses = pipeline.analyze(job.threads, max_texts=job.max_texts)  # made one at a time
+            results: Iterator[ThreadResult] = (Analysed(a, config.output) for a in analyses)
             yield job, results
