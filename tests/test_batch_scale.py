@@ -42,3 +42,23 @@ def test_one_file_of_many_threads_lists_each_thread_a_bounded_number_of_times(
     state = json.loads((tmp_path / "out" / STATE_FILE).read_text(encoding="utf-8"))
     assert [e["thread_id"] for e in state[str(src.resolve())]["threads"]] == [f"th{k}" for k in range(n)]
     assert listed["entries"] <= 2 * n  # each thread listed about once (at the end), not n²/2 times
+
+
+def test_the_compact_state_writes_what_json_dumps_writes() -> None:
+    """Finished files' records are kept as their JSON text; the state file is unchanged by it."""
+    entry = {"folder": "t-1", "thread_id": "t", "title": "Zoë «1»", "source": "/x/ä.jsonl", "seconds": 0.5}
+    data: dict[str, Any] = {
+        "/b/done.jsonl": {"key": "k1", "status": "ok", "threads": [entry, {**entry, "thread_id": "u"}], "total": 2},
+        "/a/half.jsonl": {"key": "k2", "status": "partial", "threads": [entry], "total": 3},
+        "/c/bad.txt": {"key": None, "status": "failed", "error": "cannot read", "threads": []},
+    }
+    state = batch._State(json.loads(json.dumps(data)))
+    assert set(state.frozen) == {"/b/done.jsonl", "/a/half.jsonl"} and set(state.live) == {"/c/bad.txt"}
+    assert state.dumps() == json.dumps(data, indent=1, sort_keys=True)
+    assert all(state.get(src) == rec for src, rec in data.items()) and state.get("/nope") is None
+
+    state["/a/half.jsonl"] = data["/a/half.jsonl"] = {**data["/a/half.jsonl"], "status": "ok", "total": 1}
+    state.freeze("/a/half.jsonl")
+    state["/d/new.txt"] = data["/d/new.txt"] = {"key": "k3", "status": "partial", "threads": [], "total": 1}
+    assert state.dumps() == json.dumps(data, indent=1, sort_keys=True)
+    assert batch._State({}).dumps() == json.dumps({}, indent=1, sort_keys=True)
