@@ -3,15 +3,16 @@
 The candidates for a comment's parent are the article and the comments on the depth-first
 path above it; a learned scorer (``models/reply-links-v2``, model kind ``reply_link_scorer``)
 scores them and a beam over the whole thread picks the best sequence of links, each with a
-calibrated confidence and the evidence (``models/reply-links-v1``, kind ``reply_links``, is the
-earlier linear scorer decoded greedily). Authors lost with their author line are inferred only
-on firm evidence. Threads whose structure is known pass through unchanged.
+calibrated confidence and the evidence. News-site style threads (an article, long comments, no
+wiki indentation) go to its linear fallback: ``models/reply-links-v1``'s weights (kind
+``reply_links``, decoded greedily; ``weights`` overrides them). Authors lost with their author
+line are inferred only on firm evidence. Threads whose structure is known pass through unchanged.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from discourse.core.engine import Doc, Resources
 from discourse.core.errors import ConfigError
@@ -66,18 +67,21 @@ def load_reply_weights(
     spec = ModelSpec(name=model) if isinstance(model, str) else model
     loaded = load_model(spec, task="reply_links")
     if isinstance(loaded.model, LinkScorer):
+        scorer = loaded.model
         if overrides:
-            raise ConfigError(
-                f"reply_graph.v1: 'weights' overrides a linear model's weights; {loaded.model.name} is learned"
-            )
-        return loaded.model, loaded.record
+            if scorer.fallback is None:
+                raise ConfigError(
+                    f"reply_graph.v1: 'weights' sets a linear model's weights; {scorer.name} is learned only"
+                )
+            scorer = replace(scorer, fallback=ReplyWeights.from_config(overrides, scorer.fallback))
+        return scorer, loaded.record
     return ReplyWeights.from_config(overrides, loaded.model), loaded.record
 
 
 @dataclass(frozen=True)
 class ReplyGraphConfig:
-    model: ModelSpec | None = ModelSpec(name="reply-links-v1")  # null = the hand-set prior in ReplyWeights
-    weights: Mapping[str, float] = field(default_factory=dict)  # linear models only: e.g. {similarity: 4.0}
+    model: ModelSpec | None = ModelSpec(name="reply-links-v2")  # null = the hand-set prior in ReplyWeights
+    weights: Mapping[str, float] = field(default_factory=dict)  # the linear scorer's (or fallback's): {similarity: 4.0}
     max_depth: int = MAX_DEPTH  # candidates: the article and at most this many comments up the path
     beam: int = 8  # hypotheses kept by the whole-thread decoder (learned models; 1 = greedy)
 

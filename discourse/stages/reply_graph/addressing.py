@@ -63,6 +63,7 @@ def addressed_names(text: str, strict: bool = False) -> tuple[str, ...]:
     return tuple(seen)
 
 
+@lru_cache(maxsize=65536)
 def name_tokens(author: str | None) -> frozenset[str]:
     """Lower-cased tokens of a display name that can address its owner."""
     if not author:

@@ -48,7 +48,10 @@ def addressed_known(
 ) -> dict[int, tuple[str, str]]:
     """A reply naming a known participant X at its opening (vocative, "@X", "X:"), answering an
     anonymous comment, with no comment of X's above it on the path."""
-    known = sorted({a for a in authors if a})
+    by_token: dict[str, set[str]] = {}
+    for a in {a for a in authors if a}:
+        for t in name_tokens(a):
+            by_token.setdefault(t, set()).add(a)
     votes: dict[int, Counter[str]] = {}
     why: dict[tuple[int, str], str] = {}
     for y, c in enumerate(comments):
@@ -60,7 +63,7 @@ def addressed_known(
         opening = re.match(r"^\s*@?([\w'’\-]{2,40})\s*[:,]", head)
         if opening:
             names.add(opening.group(1))
-        hits = {a for a in known for n in names if n.lower() in name_tokens(a)}
+        hits = {a for n in names for a in by_token.get(n.lower(), ())}
         if len(hits) != 1:
             continue
         (who,) = hits

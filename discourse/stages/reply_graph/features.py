@@ -72,7 +72,7 @@ _REPLY_CUE = re.compile(
     re.IGNORECASE,
 )
 _TOKEN = re.compile(r"[^\W\d_][\w'’\-]*|\w+")
-_INDENT = re.compile(r"^[:*#]+")
+INDENT = re.compile(r"^[:*#]+")
 _QUOTE_LINE = re.compile(r"^\s*(?:>|&gt;)\s?(.+)$", re.MULTILINE)
 
 
@@ -135,10 +135,9 @@ class PathFeatures:
         self.has_article = article_vec is not None
         ids: dict[str, int] = {}
         self.author = np.array([ids.setdefault(a, len(ids)) if a else -1 for a in authors], dtype=np.int64)
-        tokens = {aid: name_tokens(a) for a, aid in ids.items()}
         by_token: dict[str, list[int]] = {}
-        for aid, toks in tokens.items():
-            for t in toks:
+        for name, aid in ids.items():
+            for t in name_tokens(name):
                 by_token.setdefault(t, []).append(aid)
         self.addressed: list[frozenset[int]] = []
         self.mentioned: list[frozenset[int]] = []
@@ -146,37 +145,38 @@ class PathFeatures:
         self.question = np.zeros(n, dtype=bool)
         self.length = np.zeros(n)
         self.shingles: list[frozenset[int]] = []
-        self.indent = np.array([len(m.group(0)) if (m := _INDENT.match(c.text)) else 0 for c in comments])
+        self.indent = np.array([len(m.group(0)) if (m := INDENT.match(c.text)) else 0 for c in comments])
         self.quotes: list[frozenset[int]] = []
-        self.small_shingles: list[frozenset[int]] = []
         for c in comments:
             text = c.text
             names = addressed_names(_edges(text))
-            self.addressed.append(
-                frozenset(aid for aid, toks in tokens.items() if any(m.lower() in toks for m in names))
-            )
+            self.addressed.append(frozenset(aid for m in names for aid in by_token.get(m.lower(), ())))
             head = {w.lower().strip("'’-") for w in _TOKEN.findall(text[:80])}
             self.mentioned.append(frozenset(aid for w in head for aid in by_token.get(w, ())))
             self.cue[len(self.shingles)] = bool(_REPLY_CUE.search(_opening(text)))
             self.question[len(self.shingles)] = "?" in text
             self.length[len(self.shingles)] = math.log1p(len(text))
             self.shingles.append(_shingles(text))
-            q = _quoted(text)
-            self.quotes.append(q)
-            self.small_shingles.append(_shingles(text, 4))
+            self.quotes.append(_quoted(text))
+        self._texts = [c.text for c in comments]
+        self._small: dict[int, frozenset[int]] = {}  # 4-word shingles, only of comments someone quotes
         self.first_of_author = np.zeros(n, dtype=bool)
         self.spoke_before = np.zeros(n, dtype=bool)
-        self.last_by: list[int] = []  # index of the next comment by the same author (n if none)
         self.two_share = np.zeros(n)
         self.n_authors = np.zeros(n)
         seen: Counter[int] = Counter()
+        total = 0
+        top: list[int] = []  # the (at most) two most active authors so far
         for i, a in enumerate(self.author.tolist()):
             if a >= 0:
                 self.first_of_author[i] = seen[a] == 0
                 self.spoke_before[i] = seen[a] > 0
                 seen[a] += 1
-            total = sum(seen.values())
-            self.two_share[i] = sum(c for _, c in seen.most_common(2)) / total if total else 0.0
+                total += 1
+                if a not in top:
+                    top.append(a)
+                top = sorted(top, key=lambda x: -seen[x])[:2]
+            self.two_share[i] = sum(seen[x] for x in top) / total if total else 0.0
             self.n_authors[i] = math.log1p(len(seen))
         nxt = np.full(n, n, dtype=np.int64)
         last: dict[int, int] = {}
@@ -197,7 +197,11 @@ class PathFeatures:
         key = (i, j)
         hit = self._quote_cache.get(key)
         if hit is None:
-            hit = bool(self.shingles[i] & self.shingles[j]) or bool(self.quotes[i] & self.small_shingles[j])
+            hit = bool(self.shingles[i] & self.shingles[j])
+            if not hit and self.quotes[i]:
+                if j not in self._small:
+                    self._small[j] = _shingles(self._texts[j], 4)
+                hit = bool(self.quotes[i] & self._small[j])
             self._quote_cache[key] = hit
         return hit
 

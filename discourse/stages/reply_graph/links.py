@@ -22,77 +22,19 @@ import math
 import re
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, replace
 
 import numpy as np
 
-from discourse.core.errors import ConfigError, ModelError
 from discourse.core.thread import Comment, Thread
 from discourse.stages.reply_graph.addressing import addressed_names, name_tokens
 from discourse.stages.reply_graph.authors import addressed_known, signatures, two_person
 from discourse.stages.reply_graph.decode import beam_decode
 from discourse.stages.reply_graph.features import COL, PathFeatures
 from discourse.stages.reply_graph.scorer import LinkScorer
+from discourse.stages.reply_graph.weights import LINK_FEATURES, ReplyWeights, weights_from_meta
 
-LINK_FEATURES: tuple[str, ...] = (
-    "root",  # the candidate is the article
-    "previous",  # the candidate is the comment just before (depth 0 on the path)
-    "path_depth",  # steps up the path from the previous comment (0 for it, and for the root)
-    "new_participant",  # root only: the author's first comment, and it addresses no one
-    "reply_cue",  # root only: opens like a reply ("Again, I disagree", "Thank you", "you ...")
-    "addressed",  # the comment addresses the candidate's author by name
-    "addresses_other",  # it addresses a known participant who is not the candidate's author
-    "same_author",  # the candidate has the comment's own author
-    "turn_taking",  # the candidate was answering the comment's author (A -> B -> A)
-    "similarity",  # MiniLM cosine to the candidate (to the article for the root)
-    "root_unscored",  # root only: there is no article text to compare with (similarity left 0)
-    "most_similar",  # the candidate is the most similar one
-    "quote",  # the comment repeats six or more consecutive words of the candidate
-)
-
-
-@dataclass(frozen=True, slots=True)
-class ReplyWeights:
-    """One weight per entry of ``LINK_FEATURES``: a candidate's score is their dot product
-    with its features, and a softmax over the candidates gives the link probabilities.
-
-    The defaults are a hand-set prior used only when no fitted model is given; the
-    pipeline loads the weights fitted by ``discourse.train.reply_links`` (shipped as
-    ``models/reply-links-v1``)."""
-
-    root: float = 0.0
-    previous: float = 1.0
-    path_depth: float = -0.5
-    new_participant: float = 1.5
-    reply_cue: float = -1.5
-    addressed: float = 4.0
-    addresses_other: float = -1.5
-    same_author: float = -2.5
-    turn_taking: float = 1.5
-    similarity: float = 5.0
-    root_unscored: float = 1.5
-    most_similar: float = 0.0
-    quote: float = 4.0
-
-    @classmethod
-    def from_config(cls, cfg: Mapping[str, float] | None, base: ReplyWeights | None = None) -> ReplyWeights:
-        names = {f.name for f in fields(cls)}
-        unknown = set(cfg or {}) - names
-        if unknown:
-            raise ConfigError(f"unknown reply-link weight(s) {sorted(unknown)}; known: {', '.join(LINK_FEATURES)}")
-        return replace(base or cls(), **{k: float(v) for k, v in (cfg or {}).items()})
-
-    def vector(self) -> np.ndarray:
-        return np.array([getattr(self, f) for f in LINK_FEATURES], dtype=np.float64)
-
-
-def weights_from_meta(meta: Mapping[str, object], name: str) -> ReplyWeights:
-    """The fitted weights in a ``reply_links`` model's model.json."""
-    try:
-        return ReplyWeights(**{k: float(v) for k, v in dict(meta["weights"]).items()})  # type: ignore[call-overload]
-    except (KeyError, TypeError, ValueError) as exc:
-        raise ModelError(f"reply-link model {name}: unreadable model.json ({exc})") from exc
-
+__all__ = ["LINK_FEATURES", "Candidates", "ReplyWeights", "infer_structure", "weights_from_meta"]
 
 _WORD = re.compile(r"\w+")
 _REPLY_CUE = re.compile(
@@ -338,13 +280,13 @@ def _infer_authors(
     parents = [lk[0] if lk[1] >= min_conf else None for lk in links]
     # 0. A signature closing the comment ("— John").
     changed = _assign(st, signatures(comments, st.authors))
-    known = {a for a in st.authors if a}
+    known_tokens: set[str] = set().union(*(name_tokens(a) for a in {a for a in st.authors if a}))
     # 1. Addressing: a reply names someone who is not a known author -> the anonymous comment it answers.
     votes: dict[int, Counter[str]] = {}
     why: dict[tuple[int, str], str] = {}
     for y, c in enumerate(comments):
         for name in addressed_names(_edges(c.text), strict=True):
-            if any(_matches(name, a) for a in known) or (st.authors[y] and _matches(name, st.authors[y])):
+            if name.lower() in known_tokens or (st.authors[y] and _matches(name, st.authors[y])):
                 continue
             target = parents[y]  # only the comment it answers: further up the path, names go astray
             if target is not None and st.authors[target] is None:
@@ -410,13 +352,18 @@ def infer_structure(
     st = _State([c.author for c in comments], [c.author_inferred for c in comments], [""] * len(comments))
     signals = TextSignals.of(comments)
 
+    scorer: ReplyWeights | LinkScorer = weights or ReplyWeights()
+    if isinstance(scorer, LinkScorer) and scorer.fallback is not None:
+        if scorer.routes_to_fallback(comments, bool(thread.article)):
+            scorer = scorer.fallback
+
     def link() -> list[Link]:
-        if isinstance(weights, LinkScorer):
-            return _link_learned(comments, st.authors, vectors, article_vector, weights, max_depth, beam, title_vector)
-        return _link(comments, st.authors, vectors, article_vector, weights or ReplyWeights(), max_depth, signals)
+        if isinstance(scorer, LinkScorer):
+            return _link_learned(comments, st.authors, vectors, article_vector, scorer, max_depth, beam, title_vector)
+        return _link(comments, st.authors, vectors, article_vector, scorer, max_depth, signals)
 
     links = link()
-    floor = AUTHOR_LINK_CONFIDENCE if isinstance(weights, LinkScorer) else 0.0
+    floor = AUTHOR_LINK_CONFIDENCE if isinstance(scorer, LinkScorer) else 0.0
     for _ in range(max_rounds):
         if not _infer_authors(comments, st, links, floor):
             break

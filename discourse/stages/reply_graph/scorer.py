@@ -12,11 +12,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
 from discourse.core.errors import ModelError
-from discourse.stages.reply_graph.features import COL, FEATURES
+from discourse.core.thread import Comment
+from discourse.stages.reply_graph.features import COL, FEATURES, INDENT
+from discourse.stages.reply_graph.weights import LINK_FEATURES, ReplyWeights, weights_from_meta
 
 PRIOR_TERMS: tuple[str, ...] = (
     "root",
@@ -71,12 +74,27 @@ class LinkScorer:
     calibration: tuple[tuple[float, ...], tuple[float, ...]] = ((0.0, 1.0), (0.0, 1.0))
     name: str = "reply-link-scorer"
     prior: tuple[float, ...] = ()  # weights of PRIOR_TERMS: a linear prior the network corrects
+    fallback: ReplyWeights | None = None  # long-form threads with no depth marker: see routes_to_fallback
+    long_form_chars: float = 150.0
+    indented_share: float = 0.3
 
     def __post_init__(self) -> None:
         if tuple(self.features) != FEATURES:
             raise ModelError(
                 f"reply-link model {self.name}: it was fitted on other features than this version computes"
             )
+
+    def routes_to_fallback(self, comments: Sequence[Comment], has_article: bool = True) -> bool:
+        """News-site style threads (an article, median comment ``long_form_chars`` characters or
+        more, under ``indented_share`` of comments wiki-indented) go to the linear ``fallback``
+        scorer: none of the sources the network was fitted on is like them, and there it did no
+        better than the linear scorer on held-out threads while it broke the reference thread
+        (reports/reply_graph.md)."""
+        if not comments or not has_article:
+            return False
+        lengths = sorted(len(c.text) for c in comments)
+        indented = sum(bool(INDENT.match(c.text)) for c in comments) / len(comments)
+        return lengths[len(lengths) // 2] >= self.long_form_chars and indented < self.indented_share
 
     def logits(self, rows: np.ndarray) -> np.ndarray:
         h = (rows - self.mean) / self.scale
@@ -109,6 +127,15 @@ class LinkScorer:
             "temperature": round(self.temperature, 6),
             "calibration": {"p": list(self.calibration[0]), "right": list(self.calibration[1])},
             "prior": dict(zip(PRIOR_TERMS, self.prior, strict=True)) if self.prior else {},
+            "fallback": (
+                {
+                    "weights": {k: getattr(self.fallback, k) for k in LINK_FEATURES},
+                    "long_form_chars": self.long_form_chars,
+                    "indented_share": self.indented_share,
+                }
+                if self.fallback is not None
+                else None
+            ),
         }
 
     @classmethod
@@ -119,6 +146,7 @@ class LinkScorer:
                 for layer in meta["layers"]  # type: ignore[attr-defined]
             )
             cal = meta.get("calibration") or {"p": [0.0, 1.0], "right": [0.0, 1.0]}
+            fb: dict[str, Any] = dict(meta.get("fallback") or {})  # type: ignore[call-overload]
             return cls(
                 features=tuple(meta["features"]),  # type: ignore[arg-type]
                 mean=np.asarray(meta["mean"], dtype=np.float64),
@@ -128,6 +156,9 @@ class LinkScorer:
                 calibration=(tuple(map(float, cal["p"])), tuple(map(float, cal["right"]))),  # type: ignore[index]
                 name=name,
                 prior=tuple(float(dict(meta.get("prior") or {})[t]) for t in PRIOR_TERMS) if meta.get("prior") else (),  # type: ignore[call-overload]
+                fallback=weights_from_meta(fb, name) if fb else None,
+                long_form_chars=float(fb.get("long_form_chars", 150.0)) if fb else 150.0,
+                indented_share=float(fb.get("indented_share", 0.3)) if fb else 0.3,
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise ModelError(f"reply-link model {name}: unreadable model.json ({exc})") from exc

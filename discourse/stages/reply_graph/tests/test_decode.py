@@ -123,3 +123,25 @@ def test_any_learned_scorer_gives_a_preorder_tree(case: tuple[Thread, np.ndarray
     index = {c.id: k for k, c in enumerate(out.comments)}
     assert all(c.parent_id is None or index[c.parent_id] < k for k, c in enumerate(out.comments))
     assert all(0.0 <= c.parent_confidence <= 1.0 for c in out.comments)
+
+
+def test_long_form_threads_go_to_the_linear_fallback() -> None:
+    from dataclasses import replace
+
+    from discourse.stages.reply_graph.weights import ReplyWeights
+
+    scorer = replace(linear_scorer({"root": 9.0}), fallback=ReplyWeights())
+    long_form = replace(
+        _thread([("Ann Lee", "A long considered comment " * 8), ("Bob Ray", "Hello Ann. " + "I disagree " * 16)]),
+        article="An article.",
+    )
+    chat = replace(_thread([("Ann Lee", "hi all"), ("Bob Ray", "Ann: hi")]), article="An article.")
+    wiki = _thread([("Ann Lee", "Long comment " * 15), ("Bob Ray", ":Long reply " * 15)])
+    assert scorer.routes_to_fallback(long_form.comments, has_article=True)
+    assert not scorer.routes_to_fallback(long_form.comments, has_article=False)  # a talk page, a forum
+    assert not scorer.routes_to_fallback(chat.comments) and not scorer.routes_to_fallback(wiki.comments)
+    # the fallback (hand-set prior: addressing) links Bob to Ann; the learned scorer (root 9) would not
+    assert infer_structure(long_form, weights=scorer).comments[1].parent_id == "c0"
+    assert infer_structure(chat, weights=scorer).comments[1].parent_id is None
+    back = LinkScorer.from_meta(scorer.to_meta(), "x")
+    assert back.fallback == ReplyWeights() and back.long_form_chars == scorer.long_form_chars
