@@ -1,14 +1,16 @@
 """Peak memory of ``discourse analyze`` as the corpus grows: does a batch stream its input?
 
     python scripts/bench_stream.py [--sizes 10000 100000] [--layout jsonl folder] [--work DIR]
-                                   [--config tiny.yaml] [--engine local|dask]
+                                   [--out DIR] [--config tiny.yaml] [--engine local|dask]
 
 For each size, synthetic threads of about 5 comments (a root comment and replies of ~25 words
 from a small vocabulary, a few authors) are written once into ``--work`` (default
 ``/tmp/discourse-bench-stream``), either as ONE JSONL file holding every thread (``jsonl``) or as
 a folder of JSONL files of 50 threads each (``folder``). Then ``discourse analyze SRC --out OUT
 -q`` runs in a fresh process under ``/usr/bin/time -v``; its "Maximum resident set size" is the
-peak RSS of that run. Prints one row per run and a JSON line with every number.
+peak RSS of that run. Prints one row per run and a JSON line with every number. ``--out`` on a
+memory filesystem (``/dev/shm/...``) takes the disk's fsync latency out of the time, not out of
+the RSS (a tmpfs file is not in the process's resident set).
 
 Not a test: timings depend on the machine and whatever else it runs; run it under ``nice``.
 """
@@ -102,6 +104,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000], help="comments per corpus")
     ap.add_argument("--layout", nargs="+", choices=["jsonl", "folder"], default=["jsonl", "folder"])
     ap.add_argument("--work", type=Path, default=Path("/tmp/discourse-bench-stream"))
+    ap.add_argument("--out", type=Path, help="the output folder (default: WORK/out), emptied before each run")
     ap.add_argument("--config", help="a discourse config (e.g. tiny models, to measure the batch alone)")
     ap.add_argument("--engine", default="local", choices=["local", "dask"])
     args = ap.parse_args(argv)
@@ -114,7 +117,7 @@ def main(argv: list[str] | None = None) -> None:
                 "layout": layout,
                 "comments": n,
                 "engine": args.engine,
-                **measure(src, args.work / "out", args.config, args.engine),
+                **measure(src, args.out or args.work / "out", args.config, args.engine),
             }
             rows.append(r)
             print(
