@@ -97,6 +97,13 @@ def evaluate_toxicity(file: str, config_path: str | None, as_json: bool) -> None
     click.echo(f"AUROC {auroc}   F1 at {r['threshold']:.3f}: {r['f1']:.3f}   ECE {r['ece']:.3f}")
     click.echo(f"            predicted toxic  predicted ok\ntoxic       {c['tp']:>15}  {c['fn']:>12}")
     click.echo(f"not toxic   {c['fp']:>15}  {c['tn']:>12}")
+    w = r.get("without_parent")
+    if w:
+        wa = "n/a" if w["auroc"] is None else f"{w['auroc']:.3f}"
+        click.echo(
+            f"parent as context: {w['replies']} replies; the parent changed {w['decisions_changed_by_parent']}"
+            f" decisions ({w['changed_and_now_right']} now right); without it AUROC {wa}, F1 {w['f1']:.3f}"
+        )
 
 
 @click.command()

@@ -1,7 +1,9 @@
 """A site's labelled comments: evaluate ``toxicity.v1`` on them and fit its calibration.
 
-The CSV has columns ``text,label`` (label 0/1) and optionally ``parent`` (read, not used by the
-model) and one 0/1 column per product label (``insult``, ``threat``, ``identity_attack``,
+The CSV has columns ``text,label`` (label 0/1) and optionally ``parent`` (the text the comment
+replies to: the comment is then scored as a reply to it, and ``evaluate`` also scores it without the
+parent and reports how many decisions the parent changed and the metrics both ways) and one 0/1
+column per product label (``insult``, ``threat``, ``identity_attack``,
 ``profanity``, ``severe_toxicity``) for per-attribute thresholds.
 """
 
@@ -67,13 +69,25 @@ def _config(config: str | Path | None, calibration: dict[str, float] | None) -> 
     return load_config({**user, "pipeline": ["encode.v1", "toxicity.v1"], "stages": stages})
 
 
-def score(data: Labelled, config: str | Path | None = None, calibration: dict[str, float] | None = None) -> list[Any]:
-    """The ``toxicity`` result of every text, each scored as a one-comment thread."""
+def score(
+    data: Labelled,
+    config: str | Path | None = None,
+    calibration: dict[str, float] | None = None,
+    with_parents: bool = False,
+) -> list[Any]:
+    """The ``toxicity`` result of every text, each scored as a one-comment thread, or (``with_parents``)
+    as a reply to its row's parent where it has one."""
     from discourse.core.engine import Pipeline
     from discourse.core.thread import Comment, Thread
 
+    def thread(i: int, text: str) -> Thread:
+        parent = data.parents[i] if with_parents else ""
+        if not parent:
+            return Thread(id=f"row{i}", title="", comments=(Comment("c", text),))
+        return Thread(id=f"row{i}", title="", comments=(Comment("p", parent), Comment("c", text, parent_id="p")))
+
     pipeline = Pipeline(_config(config, calibration))
-    threads = [Thread(id=f"row{i}", title="", comments=(Comment("c", t),)) for i, t in enumerate(data.texts)]
+    threads = [thread(i, t) for i, t in enumerate(data.texts)]
     return [doc.annotations.get("c", "toxicity") for doc in pipeline.run_many(threads)]
 
 
@@ -111,10 +125,23 @@ def metrics(y: np.ndarray, p: np.ndarray, threshold: float) -> dict[str, Any]:
 def evaluate(path: Path, config: str | Path | None = None) -> dict[str, Any]:
     """AUROC, F1 at the configured threshold (the calibration's, else 0.5), ECE, confusion matrix."""
     data = read_labelled(path)
-    results = score(data, config)
+    used = any(data.parents)
+    results = score(data, config, with_parents=used)
     cal = _config(config, None).stage("toxicity.v1").calibration
-    out = metrics(data.label, np.array([r.score for r in results]), cal.threshold if cal else 0.5)
-    out.update(model=results[0].model if results else None, file=str(path), parent_used=False)
+    threshold = cal.threshold if cal else 0.5
+    p = np.array([r.score for r in results])
+    out = metrics(data.label, p, threshold)
+    out.update(model=results[0].model if results else None, file=str(path), parent_used=used)
+    if used:  # the same rows without their parents: how often the context changes the decision, and how it scores
+        alone = np.array([r.score for r in score(data, config)])
+        replies = np.array([bool(x) for x in data.parents])
+        changed = (p >= threshold) != (alone >= threshold)
+        out["without_parent"] = {
+            **metrics(data.label, alone, threshold),
+            "replies": int(replies.sum()),
+            "decisions_changed_by_parent": int(changed.sum()),
+            "changed_and_now_right": int((changed & ((p >= threshold) == (data.label == 1))).sum()),
+        }
     return out
 
 

@@ -109,7 +109,7 @@ def load_posts(s: SpanSettings) -> Posts:
     )
 
 
-def fit_probe(p: Posts, ks: Sequence[int]) -> tuple[np.ndarray, float]:
+def fit_probe(p: Posts, ks: Sequence[int] | np.ndarray) -> tuple[np.ndarray, float]:
     """Logistic probe on the posts' token states (standardised; the scaler folded into the weights)."""
     from sklearn.linear_model import LogisticRegression
 
@@ -123,7 +123,7 @@ def fit_probe(p: Posts, ks: Sequence[int]) -> tuple[np.ndarray, float]:
     return w.astype(np.float32), float(lr.intercept_[0] - w @ mean)
 
 
-def fit_lexicon(p: Posts, ks: Sequence[int]) -> dict[str, tuple[int, int]]:
+def fit_lexicon(p: Posts, ks: Sequence[int] | np.ndarray) -> dict[str, tuple[int, int]]:
     """Word -> (times inside a human span, times seen), counting each word of each post once per occurrence."""
     hit: dict[str, int] = defaultdict(int)
     cnt: dict[str, int] = defaultdict(int)
@@ -144,7 +144,7 @@ def toxblock_word_table(name: str = TOXBLOCK) -> np.ndarray:
     model = load_model(ModelSpec(name=name), task="toxicity").model
     model._load()
     table = np.zeros(model.num_words_, dtype=np.float64)
-    ids = [[]] + [[i] for i in range(1, model.num_words_)]
+    ids: list[list[int]] = [[]] + [[i] for i in range(1, model.num_words_)]
     for s in range(0, len(ids), 512):
         table[s : s + 512] = model._forward(model._pad(ids[s : s + 512])).max(axis=1)
     return table
@@ -300,8 +300,8 @@ def train(s: SpanSettings) -> dict[str, Any]:
     root = s.models or models_dir()
     meta = write_model(root / NAME, model, probe, s, log)
     scores = held_out_scores(p, test, root / NAME, s, tox.known_ids)
-    result = {"model": NAME, "command": COMMAND, "held_out": scores, "training": log, "meta": meta}
-    result["seconds"] = round(time.time() - t0, 1)
+    seconds = round(time.time() - t0, 1)
+    result = {"model": NAME, "command": COMMAND, "held_out": scores, "training": log, "meta": meta, "seconds": seconds}
     from discourse.train.toxicity_spans_card import write_card
 
     write_card(root / NAME, result)

@@ -104,6 +104,20 @@ def targets_markdown(folder: Path) -> str:
             )
     if spans:
         out += ["", "## Evidence from the shared pass (tox-spans-v1)", "", *evidence_lines(spans)]
+    cost = _read(folder, "toxicity_spans_cost.json")
+    if cost:
+        out += [
+            "",
+            f"Cost in the encoder pass ({cost['comments']:,} real comments, {cost['tokens']:,} tokens, best of three"
+            f" alternating rounds on the busy machine, load {cost['loadavg_after'][0]:.1f}): "
+            f"{cost['seconds_without_probe']:.1f} s without the probe, {cost['seconds_with_probe']:.1f} s with it"
+            f" ({100 * cost['overhead']:+.0f} %), and {cost['bytes_per_token']:.0f} bytes per token kept (int32"
+            " character offsets + a float16 score; `encode.v1: {token_probe: null}` keeps none). The forward"
+            " alone with `output_hidden_states` and the probe differed from the plain forward by 2-6 %, within"
+            " this machine's noise, so part of that gap is the busy machine. Evidence itself then runs no model:"
+            " lexicon and tox-block word-table look-ups for the comments at or above `explain_above`.",
+            f"Reproduce: `{cost['command']}`.",
+        ]
     if runs:
         r0 = runs[0]
         out += [
@@ -127,6 +141,17 @@ def targets_markdown(folder: Path) -> str:
             )
         out += ["", "Seconds per stage (sum over threads), run 1:", ""]
         out += [f"- {name}: {stages}" for name, stages in (("many", r0["many_stages"]), ("one", r0["one_stages"]))]
+        if r0["many_stages"] and r0["one_stages"]:
+            m_out = r0["many_s"] - r0["many_stages"]["total"]
+            o_out = r0["one_s"] - r0["one_stages"]["total"]
+            out += [
+                "",
+                "Where the small threads pay: the encoder also reads each thread's article (the benchmark gives",
+                f"every thread one), {r0['threads']:,} more texts than the one thread's single article; and parsing",
+                f"and rendering outside the stages took {m_out:.1f} s for the {r0['threads']:,} threads vs"
+                f" {o_out:.1f} s for the one. Toxicity, stance and attention cost the same or less in small threads"
+                " (every model stage runs over the whole group).",
+            ]
         out += ["", f"Reproduce: `{THROUGHPUT_COMMAND}`."]
     return "\n".join(out) + "\n"
 

@@ -70,16 +70,19 @@ def _assess(
     st: StanceResult | None,
     chain: Chain | None,
     cfg: AttentionConfig,
+    earlier_authors: tuple[str, ...] = (),
 ) -> tuple[float, dict[str, str], Target | None]:
     """Priority, {code: reason sentence} and target of one comment."""
     th = cfg.thresholds
     reasons: dict[str, str] = {}
     priority = 0.0
-    target = aimed_at(c, parent)
+    target = aimed_at(c, parent, earlier_authors)
     if target is None:
         how = "aimed at no one in the thread"
-    elif target.kind == "commenters" or parent is None:
+    elif target.kind == "commenters":
         how = f"aimed at the thread’s commenters ({target.cue})"
+    elif parent is None:
+        how = f"aimed at another commenter ({target.cue})"
     else:
         how = f"aimed at {parent.author or 'its parent’s author'} ({target.cue})"
     if tx is not None:
@@ -185,11 +188,13 @@ def rank_attention(
                 escalating.setdefault(cid, ch)
     byid = thread.by_id()
     items: list[AttentionItem] = []
+    authors: dict[str, None] = {}  # authors of the comments so far, in order
     for c in thread.comments:
         parent = byid.get(c.parent_id) if c.parent_id is not None else None
-        priority, reasons, target = _assess(
-            c, parent, annotations.get(c.id, "toxicity"), annotations.get(c.id, "stance"), escalating.get(c.id), cfg
-        )
+        tox, st = annotations.get(c.id, "toxicity"), annotations.get(c.id, "stance")
+        priority, reasons, target = _assess(c, parent, tox, st, escalating.get(c.id), cfg, tuple(authors))
+        if c.author:
+            authors.setdefault(c.author, None)
         if not reasons or priority < cfg.watch_threshold:
             continue
         if priority >= cfg.flag_threshold and not thread.structure_known and c.parent_confidence < cfg.link_confidence:

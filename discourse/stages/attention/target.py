@@ -5,6 +5,9 @@ or a harsh word about a public figure, is not the same. Three cues, all rules (n
 
 * a **reply** that speaks to its parent's author: second person ("you", "your", "you're", "u"),
   or the parent author's name as a vocative (:func:`discourse.stages.reply_graph.addressing.addresses`);
+* a comment with **no parent** (a top-level comment, or a reply whose link was not found) that
+  names an earlier commenter as a vocative ("Ann, you are ..."): the name says whom it speaks to
+  even when the reply link does not;
 * **any** comment that labels the thread's commenters as a group with a name used to dismiss
   fellow posters ("trolls", "shills", "hasbarats", "sock puppets", "paid posters", "bots"), or
   speaks to them as a group ("you people", "all of you", "y'all").
@@ -17,6 +20,7 @@ Quoted lines (``> …``, the parent's words) are left out before looking. Known 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from discourse.core.thread import Comment
@@ -70,14 +74,20 @@ def second_person(text: str) -> str | None:
     return None
 
 
-def aimed_at(comment: Comment, parent: Comment | None) -> Target | None:
-    """Who ``comment`` is aimed at, or None (see the module docstring for the cues)."""
+def aimed_at(comment: Comment, parent: Comment | None, earlier_authors: Sequence[str] = ()) -> Target | None:
+    """Who ``comment`` is aimed at, or None (see the module docstring for the cues);
+    ``earlier_authors`` are the authors of the comments before it (for a comment with no parent)."""
     if parent is not None:
         if parent.author and addresses(unquoted(comment.text), parent.author):
             return Target("commenter", "addressed by name")
         word = second_person(comment.text)
         if word is not None:
             return Target("commenter", f"a reply in the second person, “{word}”")
+    else:
+        own = unquoted(comment.text)
+        named = next((a for a in earlier_authors if a and a != comment.author and addresses(own, a)), None)
+        if named is not None:
+            return Target("commenter", f"addresses {named} by name")
     labels = commenter_labels(comment.text)
     if labels:
         return Target("commenters", "calls the other commenters " + ", ".join(f"“{w}”" for w in labels))

@@ -149,7 +149,7 @@ class ToxicityStage:
             usable = span is not None and ts is not None and ts.store is not None and ts.probe == span.name
             for k, c in enumerate(d.thread.comments, start=1):
                 same = usable and len(scrub_surrogates(c.text)) == len(c.text)  # offsets are into the same text
-                out.append((ts.spans(k), ts.scores(k)) if same else None)
+                out.append((ts.spans(k), ts.scores(k)) if same and ts is not None else None)
         return out
 
     def _evidence(

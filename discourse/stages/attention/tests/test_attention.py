@@ -198,3 +198,14 @@ def test_the_queue_serialises_codes_and_target(tiny_config: dict) -> None:
     a = discourse.analyze(THREAD, config=cfg)
     assert a.attention.flag_threshold == 0.6 and a.attention.watch_threshold == 0.2
     assert all(set(item["codes"]) <= set(CODES) for item in a.to_json()["attention"])
+
+
+def test_a_comment_without_a_parent_that_names_an_earlier_commenter_is_aimed_at_them() -> None:
+    from discourse.stages.attention.target import aimed_at
+
+    insult = Comment("c2", "Ann, you are a stupid idiot.", author="Bob Ray")  # its reply link was not found
+    assert aimed_at(insult, None) is None  # nobody to compare with: "you" alone is not enough
+    target = aimed_at(insult, None, ("Ann Lee", "Bob Ray"))
+    assert target is not None and target.kind == "commenter" and "Ann Lee" in target.cue
+    assert aimed_at(Comment("c3", "Bob, thanks.", author="Bob Ray"), None, ("Bob Ray",)) is None  # not oneself
+    assert aimed_at(Comment("c4", "You people never learn."), None, ("Ann Lee",)).kind == "commenters"  # type: ignore[union-attr]

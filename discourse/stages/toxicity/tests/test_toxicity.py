@@ -90,7 +90,9 @@ def test_full_pipeline_with_hf_toxicity(hf_single: Path) -> None:
         assert tox.labels == pytest.approx(expected, abs=1e-5)  # the same scores as the model alone
         assert tox.score == pytest.approx(overall_toxicity(expected), abs=1e-5)
     names = [m["name"] for m in result.to_json()["models"]]  # no reply-link model: the links are given
-    assert result.stance("c2").target_id == "c1" and names[1:] == [f"hf:{hf_single}", "stance-minilm-v1"]
+    # the encoder, its token probe (evidence for any toxicity model), the user's model, stance
+    assert result.stance("c2").target_id == "c1"
+    assert names[1:] == ["tox-spans-v1", f"hf:{hf_single}", "stance-minilm-v1"]
 
 
 # -- tox-block preprocessing, on a tiny random folder with the real model.json rules ---------------
@@ -252,4 +254,5 @@ def test_the_default_reads_a_long_comment_whole() -> None:
         long, polite = result.toxicity("c1"), result.toxicity("c2")
         assert long is not None and polite is not None
         assert long.labels["toxic"] > 0.8 and long.score > 0.5 and long.score > 5 * polite.score
-        assert "idiot" in long.evidence and any(text[b:e] == "idiot" for b, e in long.evidence_spans)
+        assert "idiot" in long.evidence and any("idiot" in text[b:e] for b, e in long.evidence_spans)
+        assert all(e <= text.index(".") + 1 for _, e in long.evidence_spans)  # only the toxic sentence
