@@ -139,16 +139,17 @@ def targets_markdown(folder: Path) -> str:
                 f"| {k} | {', '.join(f'{x:.1f}' for x in r['loadavg'])} | {r['many_per_s']:.1f} ({r['many_s']:.1f})"
                 f" | {r['one_per_s']:.1f} ({r['one_s']:.1f}) | {r['ratio']:.3f} |"
             )
-        out += ["", "Seconds per stage (sum over threads), run 1:", ""]
-        out += [f"- {name}: {stages}" for name, stages in (("many", r0["many_stages"]), ("one", r0["one_stages"]))]
+        out += ["", "Seconds per stage (sum over threads):", ""]
+        for k, r in enumerate(runs, 1):
+            out += [f"- run {k}, {name}: {r[key]}" for name, key in (("many", "many_stages"), ("one", "one_stages"))]
         if r0["many_stages"] and r0["one_stages"]:
             m_out = r0["many_s"] - r0["many_stages"]["total"]
             o_out = r0["one_s"] - r0["one_stages"]["total"]
             out += [
                 "",
-                "Where the small threads pay: the encoder also reads each thread's article (the benchmark gives",
-                f"every thread one), {r0['threads']:,} more texts than the one thread's single article; and parsing",
-                f"and rendering outside the stages took {m_out:.1f} s for the {r0['threads']:,} threads vs"
+                "Where the small threads paid in run 1: the encoder also read each thread's article (the benchmark",
+                f"gives every thread one), {r0['threads']:,} more texts than the one thread's single article; and",
+                f"parsing and rendering outside the stages took {m_out:.1f} s for the {r0['threads']:,} threads vs"
                 f" {o_out:.1f} s for the one. Toxicity, stance and attention cost the same or less in small threads"
                 " (every model stage runs over the whole group).",
             ]
