@@ -115,6 +115,7 @@ def tiny_config(root: Path) -> dict:
             "encode.v1": {"model": str(enc), "dtype": "fp32", "max_length": 64, "batch_size": 8},
             "stance.v1": {"model": {"hf_model": str(stance)}},
             "toxicity.v1": {"model": {"name": "tox-block-0.1.2"}},  # the default head needs the real encoder
+            "reply_graph.v1": {"model": {"name": "reply-links-v1"}},  # reply-links-v2 needs real similarities
         },
     }
 

@@ -72,8 +72,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--beam", type=int, default=8)
     ap.add_argument("--model", default="reply-links-v2")
     ap.add_argument("--no-memory", action="store_true", help="time only (tracing memory is slow)")
+    ap.add_argument("--save", action="store_true", help="add the numbers to reports/reply_graph.json/.md")
     args = ap.parse_args(argv)
-    run(args.sizes, args.beam, args.model, memory=not args.no_memory)
+    rows = run(args.sizes, args.beam, args.model, memory=not args.no_memory)
+    if args.save:
+        import json
+
+        from discourse.report.atomic import atomic_write_text
+        from discourse.train import REPO
+        from discourse.train.structure_train import report_markdown
+
+        path = REPO / "reports" / "reply_graph.json"
+        results = json.loads(path.read_text(encoding="utf-8"))
+        results["bench"] = rows
+        atomic_write_text(path, json.dumps(results, indent=2, default=float) + "\n")
+        atomic_write_text(path.with_suffix(".md"), report_markdown(results))
     return 0
 
 

@@ -31,6 +31,9 @@ from discourse.formats.render_flat import clean_text, render_flat
 from discourse.stages.reply_graph.links import ReplyWeights, infer_structure
 from discourse.stages.reply_graph.scorer import LinkScorer
 
+LOW_CONFIDENCE = 0.7
+"""Attention's default ``link_confidence``: a flagged comment whose link is less sure gets LOW_CONFIDENCE_LINK."""
+
 Embed = Callable[[Sequence[str]], np.ndarray]
 """texts -> (n, dim) L2-normalised vectors; index 0 is the article."""
 
@@ -98,6 +101,8 @@ class Counts:
         def r(a: int, b: int) -> float:
             return round(a / b, 4) if b else float("nan")
 
+        low = [(c, ok) for c, ok in self.links if c < LOW_CONFIDENCE]
+
         return {
             "threads": len(self.threads),
             "comments": self.comments,
@@ -116,6 +121,11 @@ class Counts:
             "mean_confidence": round(sum(c for c, _ in self.links) / len(self.links), 4)
             if self.links
             else float("nan"),
+            "low_confidence_share": r(len(low), len(self.links)),  # links under LOW_CONFIDENCE (flagged)
+            "accuracy_low_confidence": r(sum(ok for _, ok in low), len(low)),
+            "accuracy_high_confidence": r(
+                sum(ok for c, ok in self.links if c >= LOW_CONFIDENCE), len(self.links) - len(low)
+            ),
         }
 
 

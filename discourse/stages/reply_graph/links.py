@@ -4,16 +4,20 @@ A nested comment section flattened by a scraper is a *preorder* (depth-first)
 listing, so the parent of comment *i* is the article or a comment on the path from
 the article to comment *i-1*. Each candidate on that path is scored from
 measurable signals, and a softmax over the candidates gives the link and its
-confidence in 0..1. The signals are ``LINK_FEATURES`` (who is addressed by name,
-turn-taking, MiniLM similarity, quoting, position on the path, first comment of a
-newcomer, reply-like openings); their weights are fitted as a conditional logit on
-real threads whose structure is known, rendered flat (``discourse.train.reply_links``,
-shipped as ``models/reply-links-v1``), and each can be overridden from the config.
+confidence in 0..1. Two scorers:
 
-Authors lost with their author line are inferred in two passes: from the name
-later replies address the comment by ("John thank you" answering it), then from
-turn-taking (an anonymous reply inside an A↔B exchange answering A is B's).
-Weights are in ``ReplyWeights`` and can be set from the config.
+* the learned :class:`~.scorer.LinkScorer` (``models/reply-links-v2``) over
+  :data:`~.features.FEATURES`, decoded over the whole thread by the beam in :mod:`.decode`,
+  its confidences calibrated; news-site style threads go to its linear fallback;
+* the linear :class:`~.weights.ReplyWeights` over ``LINK_FEATURES`` (who is addressed by
+  name, turn-taking, MiniLM similarity, quoting, position on the path, first comment of a
+  newcomer, reply-like openings; ``models/reply-links-v1``), decoded greedily; each weight
+  can be overridden from the config.
+
+Authors lost with their author line are inferred in rounds (links are decoded again after
+each): from the name later replies address the comment by ("John thank you" answering it), a
+signature, turn-taking (an anonymous reply inside an A↔B exchange answering A is B's), a
+reply naming a known participant, a two-person thread (:mod:`.authors`).
 """
 
 from __future__ import annotations
