@@ -50,6 +50,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--max-length", type=int, default=MAX_LENGTH)
     ap.add_argument("--no-save", action="store_true", help="train and evaluate; write nothing into the repo")
+    ap.add_argument("--docs-only", action="store_true", help="rewrite the card and report from eval.json")
     ap.add_argument("--limit", type=int, default=0, help="smoke test: at most this many rows per dataset")
     return ap.parse_args(argv)
 
@@ -126,6 +127,14 @@ def predict(net: Any, test: Rows, max_length: int) -> dict[str, np.ndarray]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.docs_only:
+        from discourse.core.modelfiles import register
+        from discourse.train.stance_pair_card import docs_only
+        from discourse.train.stance_pair_ship import VERSION
+
+        docs_only(args.out, args.reports)
+        register(NAME, args.out, version=VERSION, root=args.out.parent, kind="stance_pair")
+        return 0
     os.environ.setdefault("OMP_NUM_THREADS", str(args.threads))
     import torch
 
