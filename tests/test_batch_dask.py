@@ -192,6 +192,37 @@ def test_a_crashed_dask_run_resumes(
     assert [k for k in expected if got[k] != expected[k]] == []
 
 
+def test_a_dask_run_waits_for_the_run_holding_the_folder(
+    cluster: Any, corpus: Path, tiny_config: dict, tmp_path: Path
+) -> None:
+    import fcntl
+
+    out = tmp_path / "out"
+    out.mkdir()
+    held = os.open(out / LOCK_FILE, os.O_RDWR | os.O_CREAT)
+    fcntl.flock(held, fcntl.LOCK_EX)  # another run is writing into the folder
+    events: list[Event] = []
+    engine = DaskEngine(cluster.scheduler_address)
+    runner = threading.Thread(
+        target=run_batch,
+        args=([corpus], out, load_config(tiny_config)),
+        kwargs={"engine": engine, "on_event": events.append},
+    )
+    runner.start()
+    try:
+        deadline = time.monotonic() + 60
+        while not events:
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        time.sleep(1)
+        assert [e.kind for e in events] == ["wait"]  # it waits, and sends nothing to the cluster meanwhile
+        assert not list(out.glob("*/analysis.json"))
+    finally:
+        os.close(held)  # the other run ends
+        runner.join(timeout=240)
+    assert not runner.is_alive() and len(thread_events(events)) == THREADS
+
+
 HOLD_STAGE = '''
 """A stage that holds the first group it sees (on whichever worker) until the test kills it."""
 import os
