@@ -29,13 +29,14 @@ from discourse.stages.stance.result import StanceResult
 
 register_layer("stance", "comment", StanceResult, doc="label, every label's score, target, model, evidence")
 
-DEFAULT_MODEL = "stance-minilm-v1"
+DEFAULT_MODEL = "stance-pair-minilm-v1"
+HEAD_MODEL = "stance-minilm-v1"
 
 
 def _build_head(source: ModelSource) -> Any:
     from discourse.stages.stance.model import StanceClassifier
 
-    name = source.record.name if source.record else DEFAULT_MODEL
+    name = source.record.name if source.record else HEAD_MODEL
     return StanceClassifier(name, folder=source.folder, record=source.record)
 
 
