@@ -284,6 +284,7 @@ def run_batch(
     on_event: Callable[[Event], None] | None = None,
     group_texts: int = GROUP_TEXTS,
     engine: Engine | None = None,
+    cache: bool = True,
 ) -> BatchResult:
     """Analyse every input not already done with the same key, into ``out_dir``.
 
@@ -297,7 +298,11 @@ def run_batch(
 
     ``engine`` analyses the groups: :class:`~discourse.engines.local.LocalEngine` (the default,
     in this process) or :class:`~discourse.engines.dask_engine.DaskEngine` (on a cluster). Either
-    way this process alone writes into ``out_dir``, and the same groups give the same files."""
+    way this process alone writes into ``out_dir``, and the same groups give the same files.
+
+    ``cache``: the local engine keeps per-comment model outputs in ``out_dir/.discourse-cache``
+    (bounded; see :mod:`discourse.core.cache`), so a thread that gained comments since the last
+    run re-encodes only those; the outputs are the same as without it."""
     say = on_event or (lambda event: None)
     paths = [Path(p) for p in inputs]
     out = Path(out_dir)
@@ -310,7 +315,9 @@ def run_batch(
     prepare_out(out)
     with locked(out, say):
         recover_folders(out)
-        return _Run(out, config, force, say, group_texts, engine or LocalEngine()).run(files)
+        return _Run(out, config, force, say, group_texts, engine or LocalEngine(results=out if cache else None)).run(
+            files
+        )
 
 
 def prepare_out(out: Path) -> None:

@@ -46,8 +46,14 @@ def main() -> None:
     "--json",
     "as_json",
     is_flag=True,
-    help="Print one JSON object per line on stdout for every event (start, parse, group, thread, skip, fail, "
-    "done, wait, cluster) and a final summary, for scripts.",
+    help="Print one JSON object per line on stdout for every event (start, parse, group, stage, thread, skip, "
+    "fail, warn, done, wait, cluster) and a final summary, for scripts.",
+)
+@click.option(
+    "--no-cache",
+    is_flag=True,
+    help="Do not read or fill the result cache in OUT/.discourse-cache (by default a thread that gained "
+    "comments re-encodes only those; the outputs are the same either way).",
 )
 @click.option(
     "--engine",
@@ -69,6 +75,7 @@ def analyze(
     force: bool,
     quiet: bool,
     as_json: bool,
+    no_cache: bool = False,
     engine: str = "local",
     scheduler: str | None = None,
 ) -> None:
@@ -97,7 +104,9 @@ def analyze(
 
     inputs = tuple(corpus_inputs(inputs))  # a ConvoKit corpus folder is one input, not five files
     try:
-        res = run_batch(inputs, out_dir, cfg, force=force, on_event=say, engine=_engine(engine, scheduler))
+        res = run_batch(
+            inputs, out_dir, cfg, force=force, on_event=say, engine=_engine(engine, scheduler), cache=not no_cache
+        )
     finally:
         if live is not None:
             live.close()
@@ -155,10 +164,12 @@ class _Live:
 
     def show(self, event: Any) -> None:
         with self.lock:
-            if event.kind in ("fail", "wait"):
+            if event.kind in ("fail", "wait", "warn"):
                 click.echo(f"\r\x1b[2K[{event.kind}] {event.message}", err=True)
             elif event.kind in ("parse", "group"):
                 self.doing = (event.message, time.monotonic())
+            elif event.kind == "stage" and self.doing is not None:  # same group, further on
+                self.doing = (event.message, self.doing[1])
             elif event.kind in ("thread", "start"):
                 self.status, self.doing = event.message, None
             self._draw()
