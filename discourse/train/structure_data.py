@@ -167,8 +167,13 @@ def twitter_threads(path: Path) -> list[Thread]:
     return out
 
 
+def oldest_first(thread: Thread) -> Thread:
+    """The same tree with siblings in the order of their ``created`` time (as scrapers list them)."""
+    return _sorted_siblings(thread, {c.id: c.created or "" for c in thread.comments})
+
+
 def _by_created(threads: Iterable[Thread]) -> list[Thread]:
-    return [_sorted_siblings(t, {c.id: c.created or "" for c in t.comments}) for t in threads]
+    return [oldest_first(t) for t in threads]
 
 
 def load_sources(shared: Path, irc_logs: int | None = 60, sources: Sequence[str] = SOURCES) -> dict[str, list[Thread]]:

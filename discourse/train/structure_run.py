@@ -2,7 +2,7 @@
 
 Every file under the given paths that parses into threads with known reply links (a Reddit,
 WikiConv, Disqus, JSONL or CSV export, ...) is rendered flat as a scraper would leave it (depth
-first, ``drop`` of the author lines lost), rebuilt by the reply-graph model, and scored with the
+first, siblings oldest first, ``drop`` of the author lines lost), rebuilt by the reply-graph model, and scored with the
 measure the reports use (:mod:`discourse.train.structure_eval`): parent accuracy overall, by depth
 and by thread kind, top-level comments found, authors of dropped lines named and the precision of
 those names, link ECE, and the two baselines side by side.
@@ -16,6 +16,7 @@ from typing import Any
 
 from discourse.core.errors import InputError
 from discourse.core.thread import Thread
+from discourse.train.structure_data import oldest_first
 from discourse.train.structure_eval import Counts, evaluate_thread, summary
 
 
@@ -43,7 +44,7 @@ def known_threads(paths: Iterable[Path]) -> tuple[list[Thread], list[str]]:
             continue
         if not got:
             warnings.append(f"{f}: skipped (no thread with known reply links)")
-        threads.extend(got)
+        threads.extend(oldest_first(t) for t in got)
     return threads, warnings
 
 
