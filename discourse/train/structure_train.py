@@ -254,7 +254,7 @@ def report_markdown(results: Mapping[str, Any]) -> str:
         f" {_f(overall['author_precision_inferred'])});",
         "- the reference thread keeps 14/14 parents and John's four inferred authorships: met"
         " (tests/test_reference.py, through the v1 fallback);",
-        "- cost linear in thread length: memory is (about 6.4 MB per 1,000 comments); time per comment grows from",
+        "- cost linear in thread length: memory is linear (6.4 MB per 1,000 comments); time per comment grows from",
         "  1,000 to 10,000 comments (each round of author inference decodes the thread again, 1 to 4",
         "  rounds, and long threads take more rounds): not strictly met; see Cost.",
         "",
