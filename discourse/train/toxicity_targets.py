@@ -131,13 +131,14 @@ def targets_markdown(folder: Path) -> str:
             "engineers' jobs; load average from `uptime` at the end of each run, 2 cores). An idle machine was not",
             "available this session.",
             "",
-            "| run | load average | 1,000 x 5: comments/s (s) | 1 x 5,000: comments/s (s) | ratio |",
-            "|---|---|---|---|---|",
+            "| run | when, pipeline | load average | 1,000 x 5: comments/s (s) | 1 x 5,000: comments/s (s) | ratio |",
+            "|---|---|---|---|---|---|",
         ]
         for k, r in enumerate(runs, 1):
             out.append(
-                f"| {k} | {', '.join(f'{x:.1f}' for x in r['loadavg'])} | {r['many_per_s']:.1f} ({r['many_s']:.1f})"
-                f" | {r['one_per_s']:.1f} ({r['one_s']:.1f}) | {r['ratio']:.3f} |"
+                f"| {k} | {r.get('note', '')} | {', '.join(f'{x:.1f}' for x in r['loadavg'])}"
+                f" | {r['many_per_s']:.1f} ({r['many_s']:.1f}) | {r['one_per_s']:.1f} ({r['one_s']:.1f})"
+                f" | {r['ratio']:.3f} |"
             )
         out += ["", "Seconds per stage (sum over threads):", ""]
         for k, r in enumerate(runs, 1):
@@ -153,6 +154,17 @@ def targets_markdown(folder: Path) -> str:
                 f" {o_out:.1f} s for the one. Toxicity, stance and attention cost the same or less in small threads"
                 " (every model stage runs over the whole group).",
             ]
+        for k, r in enumerate(runs, 1):
+            if r["ratio"] < 0.9 and r["many_stages"] and r["one_stages"]:
+                extra = {n: r["many_stages"][n] - r["one_stages"].get(n, 0.0) for n in r["many_stages"] if n != "total"}
+                worst = max(extra, key=lambda n: extra[n])
+                out += [
+                    "",
+                    f"Run {k} misses the target: {worst} took {r['many_stages'][worst]:.0f} s over the small threads vs"
+                    f" {r['one_stages'][worst]:.0f} s over the one ({extra[worst]:+.0f} s of the"
+                    f" {r['many_s'] - r['one_s']:+.0f} s gap); toxicity.v1 {r['many_stages'].get('toxicity.v1', 0):.0f}"
+                    f" vs {r['one_stages'].get('toxicity.v1', 0):.0f} s.",
+                ]
         out += ["", f"Reproduce: `{THROUGHPUT_COMMAND}`."]
     return "\n".join(out) + "\n"
 
