@@ -5,10 +5,10 @@ one small array per text they cost several hundred bytes each on top of the vect
 text's sentences are one run of rows in two flat arrays (character spans as int32, vectors as
 float16), indexed by a start and a count per text.
 
-Past ``spill_bytes`` of vectors (default 128 MiB) the rows go to an anonymous temporary file
-written with ordinary writes and read back through a read-only memory map, so only the pages a
+Past ``spill_bytes`` held (default 128 MiB) the rows, vectors and spans, go to anonymous temporary
+files written with ordinary writes and read back through read-only memory maps, so only the pages a
 stage actually reads (the chain summaries read a few comments' sentences) are ever resident. The
-file is unlinked from the start: nothing is left behind, even after a kill.
+files are unlinked from the start: nothing is left behind, even after a kill.
 """
 
 from __future__ import annotations
@@ -30,13 +30,18 @@ class SentenceStore:
     """Sentence spans and vectors of many texts; ``spans(i)`` / ``vectors(i)`` give text ``i``'s."""
 
     def __init__(
-        self, spans: np.ndarray, vectors: np.ndarray, starts: np.ndarray, counts: np.ndarray, file: IO[bytes] | None
+        self,
+        spans: np.ndarray,
+        vectors: np.ndarray,
+        starts: np.ndarray,
+        counts: np.ndarray,
+        file: tuple[IO[bytes], ...] | None,
     ) -> None:
         self._spans = spans  # (rows, 2) int32 character offsets
         self._vectors = vectors  # (rows, dim) SENTENCE_DTYPE, possibly a read-only memmap
         self._starts = starts  # (texts,) first row of each text
         self._counts = counts  # (texts,) rows of each text
-        self._file = file  # keeps the spill file open as long as the map is used
+        self._file = file  # keeps the spill files open as long as the maps are used
 
     def __len__(self) -> int:
         return len(self._starts)
@@ -100,19 +105,51 @@ class _Column(Sequence[Any]):
         return (self[k] for k in range(len(self)))
 
 
+class _Rows:
+    """Rows of one dtype and width, collected in pieces; on the heap, or past a size in a file."""
+
+    def __init__(self, dtype: type, width: int, prefix: str) -> None:
+        self.dtype, self.width, self.prefix = dtype, width, prefix
+        self.pending: list[np.ndarray] = []
+        self.pending_bytes = 0
+        self.rows = 0
+        self.file: IO[bytes] | None = None
+
+    def add(self, rows: np.ndarray) -> None:
+        rows = np.ascontiguousarray(rows, dtype=self.dtype).reshape(-1, self.width)
+        self.pending.append(rows)
+        self.pending_bytes += rows.nbytes
+        self.rows += len(rows)
+
+    def flush(self) -> None:
+        if self.file is None:
+            self.file = tempfile.TemporaryFile(prefix=self.prefix)
+        for rows in self.pending:
+            self.file.write(rows.tobytes())
+        self.pending, self.pending_bytes = [], 0
+
+    def build(self) -> np.ndarray:
+        if self.file is None:
+            return np.concatenate(self.pending) if self.pending else np.zeros((0, self.width), dtype=self.dtype)
+        self.flush()
+        self.file.flush()
+        if not self.rows:
+            return np.zeros((0, self.width), dtype=self.dtype)
+        return np.memmap(self.file, dtype=self.dtype, mode="r", shape=(self.rows, self.width))
+
+
 class StoreWriter:
-    """Collects sentence rows text by text (in any order of texts) and builds a :class:`SentenceStore`."""
+    """Collects sentence rows text by text (in any order of texts) and builds a :class:`SentenceStore`.
+    Past ``spill_bytes`` held, both the vectors and the spans go to temporary files."""
 
     def __init__(self, n_texts: int, dim: int, spill_bytes: int = SPILL_BYTES) -> None:
         self.dim = dim
         self.spill_bytes = spill_bytes
         self._starts = np.zeros(n_texts, dtype=np.int64)
         self._counts = np.zeros(n_texts, dtype=np.int64)
-        self._spans: list[np.ndarray] = []
-        self._pending: list[np.ndarray] = []  # vectors not yet in the file (or all, if never spilled)
-        self._pending_bytes = 0
+        self._spans = _Rows(np.int32, 2, "discourse-spans-")
+        self._vectors = _Rows(SENTENCE_DTYPE, dim, "discourse-sentences-")
         self._rows = 0
-        self._file: IO[bytes] | None = None
 
     def add(
         self,
@@ -126,31 +163,14 @@ class StoreWriter:
             self._starts[i], self._counts[i] = self._rows, n
             self._rows += n
             if n:
-                self._spans.append(np.asarray(sp, dtype=np.int32).reshape(n, 2))
-                rows = np.ascontiguousarray(v, dtype=SENTENCE_DTYPE).reshape(n, self.dim)
-                self._pending.append(rows)
-                self._pending_bytes += rows.nbytes
-        if self._file is not None or self._pending_bytes > self.spill_bytes:
-            self._flush()
-
-    def _flush(self) -> None:
-        if self._file is None:
-            self._file = tempfile.TemporaryFile(prefix="discourse-sentences-")
-        for rows in self._pending:
-            self._file.write(rows.tobytes())
-        self._pending, self._pending_bytes = [], 0
+                self._spans.add(np.asarray(sp, dtype=np.int32))
+                self._vectors.add(np.asarray(v))
+        spilled = self._vectors.file is not None
+        if spilled or self._spans.pending_bytes + self._vectors.pending_bytes > self.spill_bytes:
+            self._spans.flush()
+            self._vectors.flush()
 
     def build(self) -> SentenceStore:
-        spans = np.concatenate(self._spans) if self._spans else np.zeros((0, 2), dtype=np.int32)
-        if self._file is None:
-            vectors = np.concatenate(self._pending) if self._pending else np.zeros((0, self.dim), dtype=SENTENCE_DTYPE)
-        else:
-            self._flush()
-            self._file.flush()
-            vectors = (
-                np.memmap(self._file, dtype=SENTENCE_DTYPE, mode="r", shape=(self._rows, self.dim))
-                if self._rows
-                else np.zeros((0, self.dim), dtype=SENTENCE_DTYPE)
-            )
-        self._spans, self._pending = [], []
-        return SentenceStore(spans, vectors, self._starts, self._counts, self._file)
+        spans, vectors = self._spans.build(), self._vectors.build()
+        files = tuple(f for f in (self._spans.file, self._vectors.file) if f is not None)
+        return SentenceStore(spans, vectors, self._starts, self._counts, files or None)

@@ -42,6 +42,7 @@ def test_a_big_pass_moves_sentence_vectors_off_the_heap_and_reads_back_the_same(
     spilled = enc.encode(texts, slice_size=7, spill_bytes=1024)
     assert spilled.sentences.spilled
     assert isinstance(spilled.sentence_vectors[0], np.memmap)
+    assert isinstance(spilled.sentences._spans, np.memmap)  # the spans too (a token store is mostly spans)
     for k in range(len(texts)):
         assert spilled.sentence_spans[k] == kept.sentence_spans[k]
         assert np.allclose(spilled.sentence_vectors[k], kept.sentence_vectors[k], atol=2e-3)
