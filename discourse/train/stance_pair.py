@@ -33,10 +33,8 @@ import numpy as np
 
 from discourse.train import REPO
 from discourse.train.stance_data import DEFAULT_ROOT, StanceRow
-from discourse.train.stance_pair_data import STAGE_B, Rows, load_stage_a, load_stage_b, split
+from discourse.train.stance_pair_data import LABELS, NAME, STAGE_B, Rows, load_stage_a, load_stage_b, split
 
-NAME = "stance-pair-minilm-v1"
-LABELS = ("agree", "disagree", "neutral", "query")
 COMMAND = ".venv/bin/python scripts/train_stance_pair.py"
 MAX_LENGTH = 256
 

@@ -39,6 +39,8 @@ from discourse.train.stance_data import (
     load_subreddit_agreement,
 )
 
+NAME = "stance-pair-minilm-v1"
+LABELS = ("agree", "disagree", "neutral", "query")
 TWITTER = "rumoureval2019-twitter-train"
 STAGE_B = (DEBAGREEMENT, SUBREDDIT, RUMOUREVAL, TWITTER)
 STAGE_A_SIZES: Mapping[str, int] = {

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from discourse.train.stance_data import StanceRow
-from discourse.train.stance_pair_data import STAGE_A_SIZES, STAGE_B, Rows
+from discourse.train.stance_pair_data import LABELS, NAME, STAGE_A_SIZES, STAGE_B, Rows
 
 VERSION = "1.0.0"
 CUE_RULE = {"explicit_labels": ["agree", "disagree", "query"], "min_strength": 0.8, "weights": {"1": 0.51, "0.8": 0.51}}
@@ -54,7 +54,6 @@ def ship(net: Any, test: Rows, fp32: Mapping[str, np.ndarray], args: argparse.Na
     from discourse.stages.stance.model import StanceClassifier
     from discourse.stages.stance.pair_model import StancePairClassifier, base_tokenizer, save_folder
     from discourse.train.stance import package_version
-    from discourse.train.stance_pair import LABELS, NAME
     from discourse.train.stance_pair_card import write_card, write_report_section
 
     meta: dict[str, Any] = {

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -35,6 +36,8 @@ from discourse.stages.stance.pair_input import encode_pairs
 from discourse.text import sentence_spans
 
 DEFAULT_PAIR_MODEL = "stance-pair-minilm-v1"
+_BIDI = re.compile("[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+"""Bidirectional controls: dropped from evidence sentences, which reports show outside the comment text."""
 MAX_OCCLUDED = 8
 """Sentences tried per reply when looking for the deciding one (the first ones; the rest stay in)."""
 HF_CUE_WEIGHTS: Mapping[float, float] = {1.0: 0.51, 0.8: 0.51}
@@ -251,7 +254,7 @@ class StancePairClassifier:
         starts = np.array([c for _, c in enc.reply_tokens])
         totals = [float(margin[(starts >= a) & (starts < b)].sum()) for a, b in spans]
         a, b = spans[int(np.argmax(totals))]
-        return str(enc.reply[a:b].strip())
+        return _BIDI.sub("", enc.reply[a:b]).strip()
 
     def deciding_sentences(self, inputs: Sequence[Any], scores: Sequence[Mapping[str, float]]) -> list[str | None]:
         """Per ``(reply, target)`` pair with its scores (from :meth:`predict_batch`): the reply sentence
@@ -267,9 +270,9 @@ class StancePairClassifier:
                 continue
             spans = sentence_spans(reply)
             if len(spans) == 1:
-                out[i] = reply[spans[0][0] : spans[0][1]].strip()
+                out[i] = _BIDI.sub("", reply[spans[0][0] : spans[0][1]]).strip()
             for a, b in spans[:MAX_OCCLUDED] if len(spans) > 1 else []:
-                jobs.append((i, self.labels.index(label), reply[a:b].strip()))
+                jobs.append((i, self.labels.index(label), _BIDI.sub("", reply[a:b]).strip()))
                 variants.append((target, (reply[:a] + " " + reply[b:]).strip()))
         best: dict[int, float] = {}
         for (i, k, sent), p in zip(jobs, self.predict_pairs(variants), strict=True):
