@@ -23,6 +23,7 @@ from click.testing import CliRunner
 
 from discourse.batch import LOCK_FILE, STATE_FILE, THREAD_MARKER, Event, run_batch
 from discourse.cli import main
+from discourse.core.cache import CACHE_DIR
 from discourse.core.config import load_config
 from discourse.core.stage import STAGES
 from discourse.engines import ClusterError, dask_engine
@@ -92,10 +93,11 @@ RUN_SPECIFIC = [
 
 def snapshot(out: Path) -> dict[str, bytes]:
     """Every file of an output folder, by path, with only the run-specific numbers masked (the
-    lock file holds the pid of the run that wrote last)."""
+    lock file holds the pid of the run that wrote last). The local engine's result cache
+    (``.discourse-cache``) is not output: it is left out."""
     files: dict[str, bytes] = {}
     for p in sorted(out.rglob("*")):
-        if p.is_file() and p.name != LOCK_FILE:
+        if p.is_file() and p.name != LOCK_FILE and CACHE_DIR not in p.relative_to(out).parts:
             data = p.read_bytes()
             for pattern, mask in RUN_SPECIFIC:
                 data = pattern.sub(mask, data)

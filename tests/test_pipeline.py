@@ -92,7 +92,12 @@ def test_models_and_config_are_recorded(analysis: discourse.Analysis, tiny_confi
     for m in data["models"]:
         assert m["files"] and all(re.fullmatch(r"[0-9a-f]{64}", h) for h in m["files"].values())
     enc = tiny_config["stages"]["encode.v1"]
-    assert data["config"]["stages"]["encode.v1"] == {**enc, "max_tokens_per_text": 4096}
+    # defaults filled in: the token probe is named even where it does not apply (it reads MiniLM only)
+    assert data["config"]["stages"]["encode.v1"] == {
+        **enc,
+        "max_tokens_per_text": 4096,
+        "token_probe": {"name": "tox-spans-v1"},
+    }
     assert data["config"]["pipeline"] == list(load_config().pipeline)
     assert data["config"]["stages"]["chains.v1"] == {"min_replies": 2, "toxic_threshold": 0.5}  # defaults filled in
 

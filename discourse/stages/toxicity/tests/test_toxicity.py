@@ -92,7 +92,7 @@ def test_full_pipeline_with_hf_toxicity(hf_single: Path) -> None:
     names = [m["name"] for m in result.to_json()["models"]]  # no reply-link model: the links are given
     # the encoder, its token probe (evidence for any toxicity model), the user's model, stance
     assert result.stance("c2").target_id == "c1"
-    assert names[1:] == ["tox-spans-v1", f"hf:{hf_single}", "stance-minilm-v1"]
+    assert names[1:] == ["tox-spans-v1", f"hf:{hf_single}", "stance-pair-minilm-v1"]
 
 
 # -- tox-block preprocessing, on a tiny random folder with the real model.json rules ---------------
