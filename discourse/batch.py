@@ -39,6 +39,7 @@ from discourse.core.modelfiles import models_dir, sha256_file
 from discourse.core.thread import Thread
 from discourse.engines.base import Engine, Job, ThreadResult
 from discourse.engines.local import LocalEngine
+from discourse.formats.convokit import UTTERANCES, is_corpus
 from discourse.report.atomic import atomic_folder, atomic_write_text, recover_folders
 
 STATE_FILE = ".discourse-state.json"
@@ -77,7 +78,8 @@ def expand_inputs(paths: Iterable[str | Path], exclude: Iterable[str | Path] = (
     """The input files the given paths stand for: a file as given; a folder's readable files
     (by suffix, sorted), leaving out hidden files and folders, the ``exclude`` folders (the run's
     own output folder) and any folder holding a discourse state file or thread marker: an
-    output folder inside the input folder is never read back as new threads."""
+    output folder inside the input folder is never read back as new threads. A ConvoKit corpus
+    folder found on the way stands for its ``utterances.jsonl`` alone."""
     excluded = {Path(e).resolve() for e in exclude}
     out: list[Path] = []
     for p in map(Path, paths):
@@ -89,6 +91,9 @@ def expand_inputs(paths: Iterable[str | Path], exclude: Iterable[str | Path] = (
         found: list[Path] = []
         for root, dirs, files in os.walk(p):
             dirs[:] = [d for d in dirs if not d.startswith(".") and not is_output(Path(root, d), excluded)]
+            if is_corpus(Path(root)):  # a ConvoKit corpus is one input: its utterances (the rest describes them)
+                found.append(Path(root, UTTERANCES))
+                continue
             found.extend(
                 Path(root, f) for f in files if not f.startswith(".") and Path(f).suffix.lower() in INPUT_SUFFIXES
             )

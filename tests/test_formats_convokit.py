@@ -179,3 +179,14 @@ def test_export_then_read_loses_nothing(data: st.DataObject, n: int) -> None:
             for c in t.comments
         ]
         assert got == a["comments"]
+
+
+def test_a_corpus_inside_an_input_folder_is_one_input(tmp_path: Path) -> None:
+    from discourse.batch import expand_inputs
+
+    (tmp_path / "in" / "reddit").mkdir(parents=True)
+    corpus = _corpus(tmp_path / "in" / "reddit" / "corpus")
+    plain = tmp_path / "in" / "other.jsonl"
+    plain.write_text(json.dumps({"id": "1", "text": "hi"}) + "\n", encoding="utf-8")
+    found = expand_inputs([tmp_path / "in"])
+    assert sorted(found) == sorted([corpus / "utterances.jsonl", plain])  # not its speakers/conversations/index
