@@ -21,9 +21,9 @@ from __future__ import annotations
 import json
 import os
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -202,6 +202,9 @@ class StancePairClassifier:
 
     def predict_batch(self, inputs: Sequence[Any]) -> list[dict[str, float]]:
         """Scores of every label for ``(reply, target)`` pairs, with the explicit-cue rule."""
+        return [s for s, _ in _in_slices(inputs, lambda part: [(x, ()) for x in self._predict_batch(part)])]
+
+    def _predict_batch(self, inputs: Sequence[Any]) -> list[dict[str, float]]:
         pairs = [_pair_of(x) for x in inputs]
         if not pairs:
             return []
@@ -214,6 +217,12 @@ class StancePairClassifier:
         return [dict(zip(self.labels, map(float, row), strict=True)) for row in proba]
 
     def predict_explained(self, inputs: Sequence[Any]) -> tuple[list[dict[str, float]], list[tuple[str, ...]]]:
+        """See :meth:`_predict_explained`; taken in slices of :data:`PAIR_SLICE` pairs, longest first,
+        so a huge thread never holds every pair's token ids and token shares at once."""
+        done = _in_slices(inputs, lambda part: list(zip(*self._predict_explained(part), strict=True)))
+        return [s for s, _ in done], [e for _, e in done]
+
+    def _predict_explained(self, inputs: Sequence[Any]) -> tuple[list[dict[str, float]], list[tuple[str, ...]]]:
         """:meth:`predict_batch` plus evidence, from the SAME pass: cue-decided labels -> the cue
         phrases (deciding cue first); model-decided labels other than neutral -> the reply sentence
         whose tokens carry the largest share of the label's logit over the others' (the head is
@@ -285,6 +294,26 @@ class StancePairClassifier:
         """Cue phrases in ``text`` that support ``label`` (the model's sentence needs the target:
         see :meth:`predict_explained`)."""
         return evidence_for(text, label)
+
+
+PAIR_SLICE = 2048
+"""Pairs tokenised and scored at a time (a pair's ids, offsets and token shares are ~30 KB of
+Python objects: 100,000 pairs at once would hold gigabytes)."""
+
+_T = TypeVar("_T")
+
+
+def _in_slices(inputs: Sequence[Any], run: Callable[[Sequence[Any]], list[_T]]) -> list[_T]:
+    """``run`` over ``inputs`` in slices of :data:`PAIR_SLICE`, longest pairs first (so each slice's
+    length-sorted batches stay tight); results in the order of ``inputs``."""
+    if len(inputs) <= PAIR_SLICE:
+        return run(inputs)
+    order = sorted(range(len(inputs)), key=lambda i: -sum(len(t) for t in _pair_of(inputs[i])))
+    out: dict[int, _T] = {}
+    for s in range(0, len(order), PAIR_SLICE):
+        idx = order[s : s + PAIR_SLICE]
+        out.update(zip(idx, run([inputs[i] for i in idx]), strict=True))
+    return [out[i] for i in range(len(inputs))]
 
 
 def _pair_of(x: Any) -> tuple[str, str]:

@@ -249,3 +249,22 @@ def test_stage_reads_a_user_hf_folder_through_the_pair_kind(tiny_config: dict) -
     stance = {c["id"]: c["stance"] for c in res["comments"]}
     assert stance["c2"]["label"] == "disagree" and stance["c2"]["evidence"][0] == "I disagree"
     assert all(s["model"].startswith("hf:") for s in stance.values())
+
+
+def test_a_huge_group_is_scored_in_slices_with_the_same_results(
+    model: StancePairClassifier, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import discourse.stages.stance.pair_model as pm
+
+    inputs = [(r + f" point {k}.", t) for k in range(4) for t, r in PAIRS]
+    whole_scores, whole_evidence = model.predict_explained(inputs)
+    calls: list[int] = []
+    real = model._predict_explained
+    monkeypatch.setattr(pm, "PAIR_SLICE", 3)
+    monkeypatch.setattr(model, "_predict_explained", lambda part: (calls.append(len(part)), real(part))[1])
+    sliced_scores, sliced_evidence = model.predict_explained(inputs)
+    assert max(calls) == 3 and sum(calls) == len(inputs)  # never more than a slice at once
+    for a, b in zip(whole_scores, sliced_scores, strict=True):  # same order, same scores (bf16 batches aside)
+        assert max(abs(a[k] - b[k]) for k in LABELS) < 0.02
+    assert len(sliced_evidence) == len(whole_evidence)
+    assert [len(s) for s in model.predict_batch(inputs)] == [len(LABELS)] * len(inputs)
