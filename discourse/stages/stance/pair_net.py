@@ -15,6 +15,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from discourse.stages.encode.encoder import padded_width, token_batches
 from discourse.stages.stance.pair_input import PairIds
 
 
@@ -55,9 +56,11 @@ class HFNet(nn.Module):
         return self.model(input_ids=input_ids, attention_mask=attention_mask, **extra).logits
 
 
-def collate(encs: Sequence[PairIds], idx: Sequence[int], pad_id: int = 0) -> tuple[torch.Tensor, ...]:
+def collate(
+    encs: Sequence[PairIds], idx: Sequence[int], pad_id: int = 0, width: int | None = None
+) -> tuple[torch.Tensor, ...]:
     """Padded ``(input_ids, token_type_ids, attention_mask)`` of the pairs ``idx``."""
-    n = max(len(encs[i].input_ids) for i in idx)
+    n = width or max(len(encs[i].input_ids) for i in idx)
     ids = torch.full((len(idx), n), pad_id, dtype=torch.long)
     types = torch.zeros(len(idx), n, dtype=torch.long)
     mask = torch.zeros(len(idx), n, dtype=torch.long)
@@ -77,6 +80,12 @@ def predict_proba(
     return predict_with_shares(net, encs, batch_size, bf16, pad_id, shares=False)[0]
 
 
+def max_positions(net: nn.Module) -> int:
+    """The longest input the network's position embeddings allow (512 when it does not say)."""
+    inner = getattr(net, "encoder", None) or getattr(net, "model", None)
+    return int(getattr(getattr(inner, "config", None), "max_position_embeddings", 512) or 512)
+
+
 @torch.inference_mode()
 def predict_with_shares(
     net: nn.Module,
@@ -90,13 +99,19 @@ def predict_with_shares(
     shares of the logits (reply tokens, labels) in the order of ``PairIds.reply_tokens``; else None."""
     net.eval()
     want = shares and isinstance(net, PairNet)
-    order = sorted(range(len(encs)), key=lambda i: len(encs[i].input_ids))
+    # batches of one padded width (as the encoder's): a pair's scores are then the same bits
+    # whatever else shares its pass, so they do not depend on the thread's group
+    order = sorted(range(len(encs)), key=lambda i: -len(encs[i].input_ids))
+    limit = max_positions(net)
+    widths = [padded_width(len(encs[i].input_ids), max(limit, len(encs[i].input_ids))) for i in order]
     rows: dict[int, np.ndarray] = {}
     parts: list[np.ndarray | None] = [None] * len(encs)
-    for k in range(0, len(order), batch_size):
-        b = order[k : k + batch_size]
+    for batch in token_batches(widths, batch_size):
+        b = [order[k] for k in batch]
+        width = widths[batch[0]]
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
-            out = net(*collate(encs, b, pad_id), tokens=True) if want else net(*collate(encs, b, pad_id))
+            inputs = collate(encs, b, pad_id, width)
+            out = net(*inputs, tokens=True) if want else net(*inputs)
         logits, per_token = out if want else (out, None)
         for j, (i, p) in enumerate(zip(b, torch.softmax(logits.float(), -1).numpy(), strict=True)):
             rows[i] = p

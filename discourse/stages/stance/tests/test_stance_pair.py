@@ -268,3 +268,11 @@ def test_a_huge_group_is_scored_in_slices_with_the_same_results(
         assert max(abs(a[k] - b[k]) for k in LABELS) < 0.02
     assert len(sliced_evidence) == len(whole_evidence)
     assert [len(s) for s in model.predict_batch(inputs)] == [len(LABELS)] * len(inputs)
+
+
+def test_a_pairs_scores_are_the_same_bits_whatever_shares_its_batch(model: StancePairClassifier) -> None:
+    pairs = [(t, r + " " + "and more words " * k) for k in range(5) for t, r in PAIRS]
+    together = model.predict_pairs(pairs)
+    for k in (0, 3, len(pairs) - 1):  # alone, and beside another crowd
+        assert np.array_equal(model.predict_pairs([pairs[k]])[0], together[k])
+    assert np.array_equal(model.predict_pairs(pairs[5:])[:3], together[5:8])
