@@ -39,9 +39,9 @@ def write(path: Path, records: list[dict[str, Any]]) -> None:
     path.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
 
 
-def cached_rows(out: Path) -> int:
+def cached_rows(out: Path, kind: str = "encode.v1") -> int:
     db = sqlite3.connect(out / CACHE_DIR / CACHE_FILE)
-    return int(db.execute("SELECT count(*) FROM results WHERE kind = 'encode.v1'").fetchone()[0])
+    return int(db.execute("SELECT count(*) FROM results WHERE kind = ?", (kind,)).fetchone()[0])
 
 
 def analyses(out: Path) -> dict[str, dict[str, Any]]:
@@ -59,12 +59,14 @@ def test_second_night_encodes_only_new_comments_and_equals_a_fresh_run(tmp_path:
     run_batch([src], out, cfg)
     first = cached_rows(out)
     assert first == 12 + 8 + 2  # every comment and each thread's title, once
+    assert cached_rows(out, "stance.v1") == 12 + 8  # every (reply, target) pair
 
     grown = thread("a", 14) + thread("b", 8)  # thread a gained two comments
     write(src, grown)
     events: list[Event] = []
     run_batch([src], out, cfg, on_event=events.append)
     assert cached_rows(out) == first + 2  # only the two new comments were encoded
+    assert cached_rows(out, "stance.v1") == 12 + 8 + 2  # and only their pairs scored
 
     fresh = tmp_path / "fresh"
     run_batch([src], fresh, cfg, cache=False)

@@ -15,9 +15,10 @@ from __future__ import annotations
 import hashlib
 import sqlite3
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TypeVar
 
 CACHE_DIR = ".discourse-cache"
 CACHE_FILE = "results.sqlite"
@@ -162,3 +163,29 @@ class ResultCache:
         if self._db is not None:
             self._db.close()
             self._db = None
+
+
+_R = TypeVar("_R")
+
+
+def cached_map(
+    cache: ResultCache | None,
+    kind: str,
+    keys: Sequence[str],
+    compute: Callable[[list[int]], Sequence[_R]],
+    dump: Callable[[_R], bytes],
+    load: Callable[[bytes], _R],
+) -> list[_R]:
+    """One result per key: from the cache where it holds the key, else from ``compute`` (called
+    once, with the positions of the keys it lacks, returning their results in that order), which
+    are then stored. Without a cache, ``compute`` runs over every position."""
+    if cache is None:
+        return list(compute(list(range(len(keys)))))
+    found = cache.get_many(kind, keys)
+    todo = [i for i, k in enumerate(keys) if k not in found]
+    fresh = list(compute(todo)) if todo else []
+    if len(fresh) != len(todo):
+        raise ValueError(f"{kind}: computed {len(fresh)} results for {len(todo)} keys")
+    cache.put_many(kind, {keys[i]: dump(r) for i, r in zip(todo, fresh, strict=True)})
+    made = dict(zip(todo, fresh, strict=True))
+    return [made[i] if i in made else load(found[k]) for i, k in enumerate(keys)]

@@ -23,7 +23,10 @@ _HEAD = 5  # n_tokens, capped, sentences, token rows, token row width
 
 
 def encoder_identity(encoder: SentenceEncoder) -> str:
-    """Everything besides the text that a text's outputs depend on."""
+    """Everything besides the text that a text's outputs depend on (the package version too:
+    pooling and sentence splitting are code)."""
+    from discourse import __version__
+
     rec = encoder.record()
     probe = getattr(encoder, "token_probe", None)
     probe_rec = getattr(encoder, "token_probe_record", None)
@@ -34,6 +37,7 @@ def encoder_identity(encoder: SentenceEncoder) -> str:
             "max_length": encoder.max_length,
             "max_tokens_per_text": encoder.max_tokens_per_text,
             "pad_to": PAD_TO,
+            "version_of_discourse": __version__,
             "probe": None
             if probe is None
             else {

@@ -12,12 +12,14 @@ reading (target, reply) like an NLI model reads (premise, hypothesis).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
+from discourse.core.cache import cached_map, content_key
 from discourse.core.engine import Doc, Resources
 from discourse.core.errors import ConfigError
 from discourse.core.layers import register_layer
@@ -66,6 +68,9 @@ def _build_pair(source: ModelSource) -> Any:
 PAIR_KIND = register_model_kind("stance_pair", _build_pair, inputs="text_pair", explains=True, task="stance")
 
 
+CACHE_KIND = "stance.v1"
+
+
 @dataclass(frozen=True)
 class StanceConfig:
     model: ModelSpec = ModelSpec(name=DEFAULT_MODEL)  # or {hf_model: "<folder>", labels: [...]}
@@ -87,6 +92,38 @@ class StanceStage:
     def __init__(self, config: StanceConfig, resources: Resources) -> None:
         self.config = config
         self.resources = resources
+
+    def _pairs(
+        self, loaded: Loaded, pairs: list[tuple[str, str]], explain: bool
+    ) -> tuple[list[dict[str, float]], list[tuple[str, ...]] | None]:
+        """Scores (and deciding evidence) of ``(reply, target)`` pairs; a pair the run's result
+        cache holds for the same model files and settings is not scored again (the pair pass is
+        batch-invariant, so a cached result equals a fresh one)."""
+        from discourse import __version__  # the cue rule is code: a new version scores afresh
+
+        model = loaded.model
+        record = loaded.record or model.record()
+        identity = json.dumps(
+            [sorted(record.files.items()), record.version, str(self.config), __version__, explain], sort_keys=True
+        )
+        keys = [content_key(CACHE_KIND, identity, r, t) for r, t in pairs]
+
+        def compute(idx: list[int]) -> list[tuple[dict[str, float], tuple[str, ...]]]:
+            part = [pairs[i] for i in idx]
+            if explain:
+                s, e = model.predict_explained(part)
+                return list(zip(s, e, strict=True))
+            return [(s, ()) for s in model.predict_batch(part)]
+
+        done = cached_map(
+            self.resources.results,
+            CACHE_KIND,
+            keys,
+            compute,
+            dump=lambda r: json.dumps([r[0], list(r[1])]).encode("utf-8"),
+            load=lambda b: (lambda v: (dict(v[0]), tuple(v[1])))(json.loads(b)),
+        )
+        return [s for s, _ in done], ([e for _, e in done] if explain else None)
 
     def _model(self) -> Loaded:
         spec = self.config.model
@@ -116,10 +153,8 @@ class StanceStage:
                 pairs.extend(
                     (c.text, root if c.parent_id is None else byid[c.parent_id].text) for c in d.thread.comments
                 )
-            if loaded.kind.name == PAIR_KIND.name and self.config.sentence_evidence:
-                scores, explained = model.predict_explained(pairs)
-            else:
-                scores = model.predict_batch(pairs)
+            explain = loaded.kind.name == PAIR_KIND.name and self.config.sentence_evidence
+            scores, explained = self._pairs(loaded, pairs, explain)
         else:
             raise ConfigError(
                 f"stance.v1 needs a model that reads (reply, target) pairs; "
