@@ -20,14 +20,12 @@ six or more of its parent's words) is left out of its score and its evidence (:m
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from discourse.core.cache import cached_map, content_key
 from discourse.core.engine import Doc, Resources
 from discourse.core.errors import ConfigError
 from discourse.core.layers import register_layer
@@ -102,9 +100,6 @@ class ToxicityConfig:
             raise ValueError("need 1 <= window_stride <= window_words <= window_above")
 
 
-WINDOWED_KIND = "toxicity.windowed"
-
-
 @stage("toxicity.v1", config=ToxicityConfig, requires=("text",), assigns=("toxicity",))
 class ToxicityStage:
     """Score every comment of every thread in the group in one batched pass."""
@@ -117,30 +112,8 @@ class ToxicityStage:
         return self.resources.get(f"toxicity:{spec}", lambda: load_model(spec, task="toxicity"))
 
     def _windowed(self, model: Any, texts: list[str]) -> list[Windowed]:
-        """The windowed model's best window per text; a text the run's result cache holds for the
-        same model files and window settings is not scored again (tox-block reads fixed-length
-        sequences, so a text's scores do not depend on its batch)."""
-        from discourse import __version__
-
         c = self.config
-        record = model.record()
-        identity = json.dumps(
-            [sorted(record.files.items()), record.version, c.window_words, c.window_stride, c.window_above, __version__]
-        )
-        keys = [content_key(WINDOWED_KIND, identity, t) for t in texts]
-
-        def compute(idx: list[int]) -> list[Windowed]:
-            part = [texts[i] for i in idx]
-            return score_windowed(model.predict_batch, part, c.window_words, c.window_stride, c.window_above)
-
-        return cached_map(
-            self.resources.results,
-            WINDOWED_KIND,
-            keys,
-            compute,
-            dump=lambda w: json.dumps([w.scores, list(w.span)]).encode("utf-8"),
-            load=lambda b: (lambda v: Windowed(dict(v[0]), (int(v[1][0]), int(v[1][1]))))(json.loads(b)),
-        )
+        return score_windowed(model.predict_batch, texts, c.window_words, c.window_stride, c.window_above)
 
     @staticmethod
     def _own_texts(docs: Sequence[Doc]) -> list[str]:
