@@ -48,10 +48,17 @@ class ResultCache:
         self.hits = 0
         self.misses = 0
         self._db: sqlite3.Connection | None = None
-        try:
-            self._db = self._connect()
-        except sqlite3.DatabaseError as exc:  # damaged: set it aside, start afresh
-            self._set_aside(exc)
+        for attempt in range(5):
+            try:
+                self._db = self._connect()
+                break
+            except sqlite3.OperationalError as exc:  # busy (another run holds it) or unwritable: not damage
+                if attempt == 4:
+                    self._busy(exc)
+                time.sleep(0.2 * (attempt + 1))
+            except sqlite3.DatabaseError as exc:  # damaged: set it aside, start afresh
+                self._set_aside(exc)
+                break
 
     @classmethod
     def open(cls, out: Path, max_bytes: int = MAX_BYTES) -> ResultCache:
@@ -81,6 +88,13 @@ class ResultCache:
             self._db = None
             self.warnings.append(f"result cache {self.path} is unusable ({again}); running without it")
 
+    def _busy(self, exc: Exception) -> None:
+        """A lock or I/O problem (not damage): go on without the cache, saying so once."""
+        note = f"result cache {self.path} unavailable ({exc}); this run goes on without it"
+        if note not in self.warnings:
+            self.warnings.append(note)
+        self.close()
+
     def get_many(self, kind: str, keys: Sequence[str]) -> dict[str, bytes]:
         """The stored values among ``keys`` (missing keys are simply absent)."""
         if self._db is None or not keys:
@@ -103,6 +117,9 @@ class ResultCache:
                     db.executemany(
                         "UPDATE results SET used = ? WHERE kind = ? AND key = ?", [(now, kind, k) for k in found]
                     )
+        except sqlite3.OperationalError as exc:
+            self._busy(exc)
+            found = {}
         except sqlite3.DatabaseError as exc:
             self._set_aside(exc)
             found = {}
@@ -122,6 +139,8 @@ class ResultCache:
                     [(kind, k, v, len(v), now) for k, v in items.items()],
                 )
             self._evict()
+        except sqlite3.OperationalError as exc:
+            self._busy(exc)
         except sqlite3.DatabaseError as exc:
             self._set_aside(exc)
 
