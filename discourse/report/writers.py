@@ -21,6 +21,7 @@ from discourse.core.config import OutputConfig
 from discourse.graph import for_graphml, to_digraph
 from discourse.report.atomic import atomic_text_writer, atomic_write_bytes, atomic_write_text
 from discourse.report.html import render_report
+from discourse.report.table import columns, comment_rows, labels_of
 
 ANALYSIS_JSON = "analysis.json"
 GRAPHML = "graph.graphml"
@@ -84,58 +85,9 @@ def write_comments_csv(analysis: Analysis, fh: TextIO) -> None:
     that would start a formula gets a leading ``'`` (:func:`spreadsheet_safe`); analysis.json
     keeps every text as found."""
     data = analysis.to_json()
-    tox_labels: list[str] = []
-    stance_labels: list[str] = []
-    for c in data["comments"]:
-        for lab in (c["toxicity"] or {}).get("labels", {}):
-            if lab not in tox_labels:
-                tox_labels.append(lab)
-        for lab in (c["stance"] or {}).get("scores", {}):
-            if lab not in stance_labels:
-                stance_labels.append(lab)
-    head = [
-        "thread_id",
-        "id",
-        "author",
-        "author_inferred",
-        "parent_id",
-        "parent_confidence",
-        "parent_evidence",
-        "created",
-        "toxicity",
-        *(f"tox_{x}" for x in tox_labels),
-        "toxicity_model",
-        "toxicity_evidence",
-        "stance",
-        *(f"stance_{x}" for x in stance_labels),
-        "stance_target_id",
-        "stance_model",
-        "stance_evidence",
-        "text",
-    ]
+    tox_labels, stance_labels = labels_of(data["comments"])
     w = csv.writer(fh, lineterminator="\r\n")  # RFC 4180; with "\n" alone a bare CR in a cell went unquoted
-    w.writerow([spreadsheet_safe(h) for h in head])  # label names come from model files
-    for c in data["comments"]:
-        tox = c["toxicity"] or {}
-        st = c["stance"] or {}
-        row = [
-            data["thread"]["id"],
-            c["id"],
-            c["author"] or "",
-            c["author_inferred"],
-            c["parent_id"] or "",
-            c["parent_confidence"],
-            "; ".join(c["parent_evidence"]),
-            c["created"] or "",
-            tox.get("score", ""),
-            *(tox.get("labels", {}).get(x, "") for x in tox_labels),
-            tox.get("model", ""),
-            "; ".join(tox.get("evidence", [])),
-            st.get("label", ""),
-            *(st.get("scores", {}).get(x, "") for x in stance_labels),
-            st.get("target_id") or "",
-            st.get("model", ""),
-            "; ".join(st.get("evidence", [])),
-            c["text"],
-        ]
+    w.writerow([spreadsheet_safe(h) for h in columns(tox_labels, stance_labels)])  # label names come from model files
+    for typed in comment_rows(data["thread"]["id"], data["comments"], tox_labels, stance_labels):
+        row = ["" if v is None else "; ".join(v) if isinstance(v, list) else v for v in typed]
         w.writerow([spreadsheet_safe(v) if isinstance(v, str) else v for v in row])
