@@ -40,7 +40,7 @@ from urllib.parse import quote
 import click
 
 from discourse.batch import locked
-from discourse.commands import domain_errors
+from discourse.commands import domain_errors, write_page
 from discourse.commands.digest_runs import (
     Flag,
     RunSummary,
@@ -344,13 +344,7 @@ def render_digest(digest: Digest) -> str:
 
 def write_digest(digest: Digest, out_dir: str | Path) -> tuple[Path, Path]:
     """Write ``digest.html`` and ``digest.json`` into ``out_dir``, each atomically."""
-    out = Path(out_dir)
-    try:
-        html = atomic_write_text(out / HTML_NAME, render_digest(digest))
-        data = atomic_write_text(out / JSON_NAME, json.dumps(digest.to_json(), ensure_ascii=False, indent=2) + "\n")
-    except OSError as exc:
-        raise OutputError(f"cannot write the digest into {out}: {exc.strerror or exc}") from None
-    return html, data
+    return write_page(out_dir, "digest", HTML_NAME, render_digest(digest), JSON_NAME, digest.to_json())
 
 
 def summary_line(d: Digest) -> str:

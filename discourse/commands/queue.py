@@ -22,9 +22,8 @@ from urllib.parse import quote
 
 import click
 
-from discourse.commands import domain_errors
-from discourse.core.errors import InputError, OutputError
-from discourse.report.atomic import atomic_write_text
+from discourse.commands import domain_errors, write_page
+from discourse.core.errors import InputError
 
 QUEUE_VERSION = 1
 DEFAULT_FLAG = 0.5  # attention.v1's default flag threshold, for an analysis.json that records none
@@ -167,13 +166,7 @@ def render_queue(queue: ModerationQueue) -> str:
 
 def write_queue(queue: ModerationQueue, out_dir: str | Path) -> tuple[Path, Path]:
     """Write ``queue.html`` and ``queue.json`` into ``out_dir``, each atomically."""
-    out = Path(out_dir)
-    try:
-        html = atomic_write_text(out / HTML_NAME, render_queue(queue))
-        data = atomic_write_text(out / JSON_NAME, json.dumps(queue.to_json(), ensure_ascii=False, indent=2) + "\n")
-    except OSError as exc:
-        raise OutputError(f"cannot write the queue into {out}: {exc.strerror or exc}") from None
-    return html, data
+    return write_page(out_dir, "queue", HTML_NAME, render_queue(queue), JSON_NAME, queue.to_json())
 
 
 def _cut(text: str, width: int) -> str:
