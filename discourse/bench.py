@@ -113,6 +113,19 @@ def measure_batch(folder: Path, cfg: Any) -> Row:
     return out
 
 
+PIPELINE_WARM_THREAD = "Warm up\n\nArticle.\n\n\nAnn Lee\n\nHello there.\n\nBob Ray\n\nHi Ann, I disagree.\n"
+
+
+def warm_up(pipe: Any) -> float:
+    """Seconds to load every model of ``pipe`` (one tiny thread through it and the report)."""
+    from discourse.api import analyze_thread, load_threads
+    from discourse.report.html import render_report
+
+    t0 = time.perf_counter()
+    render_report(analyze_thread(load_threads(PIPELINE_WARM_THREAD)[0], pipe))
+    return time.perf_counter() - t0
+
+
 def measure_pipeline(text: str, cfg: Any) -> Row:
     """One thread through the pipeline and every renderer; model loading (a warm-up) reported apart."""
     from discourse.api import analyze_thread, load_threads
@@ -121,11 +134,7 @@ def measure_pipeline(text: str, cfg: Any) -> Row:
     from discourse.report.writers import graphml_bytes
 
     pipe = Pipeline(cfg)
-    out: Row = {}
-    t0 = time.perf_counter()
-    warm = load_threads("Warm up\n\nArticle.\n\n\nAnn Lee\n\nHello there.\n\nBob Ray\n\nHi Ann, I disagree.\n")
-    render_report(analyze_thread(warm[0], pipe))
-    out["load_s"] = time.perf_counter() - t0
+    out: Row = {"load_s": warm_up(pipe)}
     t0 = time.perf_counter()
     a = analyze_thread(load_threads(text)[0], pipe)
     json.dumps(a.to_json())
@@ -142,17 +151,13 @@ def measure_many(folder: Path, cfg: Any) -> Row:
     """Every thread file of ``folder`` through the pipeline together (``analyze_threads``: the
     stages run over a group of threads at once) and every renderer, as :func:`measure_pipeline`
     does for one thread: parse, analyse, analysis.json, report.html, GraphML."""
-    from discourse.api import analyze_thread, analyze_threads, load_threads
+    from discourse.api import analyze_threads, load_threads
     from discourse.core.engine import Pipeline
     from discourse.report.html import render_report
     from discourse.report.writers import graphml_bytes
 
     pipe = Pipeline(cfg)
-    out: Row = {}
-    t0 = time.perf_counter()
-    warm = load_threads("Warm up\n\nArticle.\n\n\nAnn Lee\n\nHello there.\n\nBob Ray\n\nHi Ann, I disagree.\n")
-    render_report(analyze_thread(warm[0], pipe))
-    out["load_s"] = time.perf_counter() - t0
+    out: Row = {"load_s": warm_up(pipe)}
     t0 = time.perf_counter()
     threads = [t for f in sorted(folder.glob("*.txt")) for t in load_threads(f.read_text(encoding="utf-8"))]
     n = 0
