@@ -28,8 +28,7 @@ def encoder_identity(encoder: SentenceEncoder) -> str:
     from discourse import __version__
 
     rec = encoder.record()
-    probe = getattr(encoder, "token_probe", None)
-    probe_rec = getattr(encoder, "token_probe_record", None)
+    probe, probe_rec = encoder.token_probe, encoder.token_probe_record
     return json.dumps(
         {
             "files": sorted(rec.files.items()),
@@ -156,28 +155,21 @@ def _assemble(
     n_tokens = np.zeros(n, dtype=np.int64)
     capped = [False] * n
     sentences = StoreWriter(n, dim)
-    width = fresh.tokens.dim if fresh is not None and fresh.tokens is not None else None
-    rows: list[tuple[int, np.ndarray, np.ndarray]] = []  # token rows, added after the width is known
+    probe = encoder.token_probe
+    token_rows = StoreWriter(n, probe.width(dim)) if probe is not None else None
     for k in range(n):
         if k in from_fresh:
             assert fresh is not None
             j = from_fresh[k]
             vectors[k], n_tokens[k], capped[k] = fresh.vectors[j], fresh.n_tokens[j], fresh.capped[j]
             sentences.add([k], [fresh.sentences.spans(j)], [fresh.sentences.vectors(j)])
-            if fresh.tokens is not None:
-                rows.append((k, np.asarray(fresh.tokens.spans(j), dtype=np.int32), fresh.tokens.vectors(j)))
+            if token_rows is not None and fresh.tokens is not None:
+                token_rows.add([k], [fresh.tokens.spans(j)], [fresh.tokens.vectors(j)])
             continue
         n_tok, cap, vec, spans, sent, tok_spans, tok_rows = unpack(found[keys[k]], dim)
         vectors[k], n_tokens[k], capped[k] = vec, n_tok, cap
-        sentences.add([k], [[(int(a), int(b)) for a, b in spans]], [sent])
-        if encoder.token_probe is not None:
-            width = width or (tok_rows.shape[1] if len(tok_rows) else None)
-            rows.append((k, tok_spans, tok_rows))
-    tokens: SentenceStore | None = None
-    if encoder.token_probe is not None:
-        w = width or encoder.token_probe.width(dim)
-        writer = StoreWriter(n, w)
-        for k, sp, r in rows:
-            writer.add([k], [[(int(a), int(b)) for a, b in sp]], [np.asarray(r).reshape(len(sp), w)])
-        tokens = writer.build()
+        sentences.add([k], [spans], [sent])
+        if token_rows is not None:
+            token_rows.add([k], [tok_spans], [tok_rows])
+    tokens: SentenceStore | None = token_rows.build() if token_rows is not None else None
     return Encoded(vectors, sentences.build(), n_tokens, capped, tokens)
