@@ -47,6 +47,7 @@ Rules (general, nothing here knows any particular file):
 
 from __future__ import annotations
 
+import math
 import re
 from bisect import bisect_left
 from collections import Counter
@@ -57,6 +58,8 @@ from discourse.core.errors import InputError
 from discourse.core.thread import Comment, Thread
 from discourse.formats.disqus import looks_like_html
 from discourse.formats.flat_segment import SAYS, label_blocks, name_score
+from discourse.formats.layouts import DEFAULT, Detection, Layout, detect_layout, load_layouts
+from discourse.formats.markers import read_markers
 from discourse.formats.reading import replace_surrogates, surrogate_note
 
 _DATE = (  # a line that is only a date and/or a time: "May 21, 2020 at 3:15 pm", "2020-05-21 15:15", "21/05/2020"
@@ -85,8 +88,8 @@ _BARE = re.compile(r"^\s*(?:[−+–-]|\d+)\s*$")
 _ACT, _TIM, _BAR = "action", "time", "bare"
 
 
-def _kind(line: str) -> str:
-    if _ACTION.match(line):
+def _kind(line: str, layout: Layout | None = None) -> str:
+    if _ACTION.match(line) or (layout is not None and layout.is_furniture(line)):
         return _ACT
     if _TIME.match(line):
         return _TIM
@@ -102,6 +105,7 @@ class _Block:
     line_no: int  # 1-based line number of the first line
     sep: str = "\n\n"  # the text between the previous block and this one, blank lines verbatim
     kinds: tuple[str, ...] = ()  # furniture kind of each line ("" for none)
+    head: Head | None = None  # a layout's comment header ("user · 3 points · 2h", "level 2")
 
     @property
     def text(self) -> str:
@@ -112,7 +116,16 @@ class _Block:
         return all(self.kinds) and any(k in strong for k in self.kinds)
 
 
-def _blocks(text: str) -> list[_Block]:
+@dataclass(frozen=True, slots=True)
+class Head:
+    """What a layout's header lines say about the comment that follows them."""
+
+    author: str | None
+    depth: int | None = None  # "level 3": 1 = top level
+    reply_to: str | None = None  # "in reply to Ann"
+
+
+def _blocks(text: str, layout: Layout | None = None) -> list[_Block]:
     blocks: list[_Block] = []
     cur: list[str] = []
     blank: list[str] = []
@@ -120,7 +133,7 @@ def _blocks(text: str) -> list[_Block]:
     for no, line in enumerate(text.split("\n"), start=1):
         if not line.strip():
             if cur:
-                blocks.append(_block(cur, blank, start))
+                blocks.append(_block(cur, blank, start, layout))
                 cur, blank = [], []
             blank.append(line)
             continue
@@ -128,12 +141,79 @@ def _blocks(text: str) -> list[_Block]:
             start = no
         cur.append(line)
     if cur:
-        blocks.append(_block(cur, blank, start))
+        blocks.append(_block(cur, blank, start, layout))
+    if layout is not None and (layout.header or layout.start):
+        return [part for b in blocks for part in _split_heads(b, layout)]
     return blocks
 
 
-def _block(lines: list[str], blank: list[str], start: int) -> _Block:
-    return _Block(tuple(lines), len(blank), start, "\n" + "".join(b + "\n" for b in blank), tuple(map(_kind, lines)))
+def _block(lines: list[str], blank: list[str], start: int, layout: Layout | None = None) -> _Block:
+    kinds = tuple(_kind(line, layout) for line in lines)
+    return _Block(tuple(lines), len(blank), start, "\n" + "".join(b + "\n" for b in blank), kinds)
+
+
+def _split_heads(b: _Block, layout: Layout) -> list[_Block]:
+    """A block cut at a layout's header lines: each run of header/start lines becomes a block of
+    its own (its ``head``); text before it stays, text after it follows one line break later (as
+    after an author line). With ``ends_comment``, the furniture closing a comment (and a vote count
+    right above it) is cut off the text too, so the next block can start a comment."""
+    out: list[_Block] = []
+    lines, kinds = b.lines, b.kinds
+    k = 0
+    seg = 0  # start of the current run of text lines
+
+    def emit(lo: int, hi: int, head: Head | None = None) -> None:
+        if lo >= hi:
+            return
+        first = not out
+        out.append(
+            _Block(
+                lines[lo:hi],
+                b.gap if first else 1,
+                b.line_no + lo,
+                b.sep if first else "\n",
+                kinds[lo:hi],
+                head,
+            )
+        )
+
+    while k < len(lines):
+        run = k
+        author: str | None = None
+        depth: int | None = None
+        reply_to: str | None = None
+        headers = 0
+        while run < len(lines):
+            h = layout.header_match(lines[run])
+            m = None if h else layout.start_match(lines[run])
+            if h and not headers:
+                headers += 1
+                author = (h.group("author") or "").strip() or None
+            elif m:
+                d = m.groupdict().get("depth")
+                p = m.groupdict().get("parent")
+                depth = int(d) if d else depth
+                reply_to = p.strip() if p else reply_to
+            else:
+                break
+            run += 1
+        if run > k:
+            emit(seg, k)
+            emit(k, run, Head(author, depth, reply_to))
+            k = seg = run
+            continue
+        if layout.ends_comment and layout.is_furniture(lines[k]) and k > seg:
+            lo = k - 1 if kinds[k - 1] == _BAR and k - 1 > seg else k  # "5" over "Reply · Share ›"
+            hi = k + 1
+            while hi < len(lines) and kinds[hi] and not layout.header_match(lines[hi]):
+                hi += 1
+            emit(seg, lo)
+            emit(lo, hi)
+            k = seg = hi
+            continue
+        k += 1
+    emit(seg, len(lines))
+    return out
 
 
 def _author_view(b: _Block) -> tuple[str, ...]:
@@ -209,20 +289,34 @@ class _Raw:
     blocks: list[_Block]
     furniture: list[str] = field(default_factory=list)
     tail: list[str] = field(default_factory=list)  # furniture after the text
+    head: Head | None = None
 
 
-def parse_flat(text: str, thread_id: str = "thread", title: str | None = None) -> Thread:
+HEADER_SCORE = 8.0
+"""How name-like a layout's header line counts (a name line of the reference layout scores 0.5-4)."""
+
+
+def parse_flat(
+    text: str, thread_id: str = "thread", title: str | None = None, layout: str | Layout | None = None
+) -> Thread:
     """Parse flat scraped text into a Thread with unknown reply structure.
 
+    ``layout``: a profile of ``configs/layouts`` (or its name) to read the page with; by default
+    the one that explains the file's lines best (:func:`~discourse.formats.layouts.detect_layout`),
+    recorded in ``thread.meta["layout"]`` (and in a warning unless it is the reference layout).
     Raises InputError when there is no text or no comment section.
     """
     warnings: list[str] = []
     text, bad = replace_surrogates(text)
     if bad:
         warnings.append(surrogate_note(thread_id, bad))
-    blocks = _blocks(text)
+    found = _detect(text, layout)
+    lay = found.layout
+    blocks = _blocks(text, lay if lay.name != DEFAULT else None)
     if not blocks:
         raise InputError("the file holds no text")
+    if lay.name != DEFAULT or found.forced:
+        warnings.append(f"read as {found.note()}")
 
     # Title and article.
     i = 0
@@ -230,7 +324,7 @@ def parse_flat(text: str, thread_id: str = "thread", title: str | None = None) -
     if len(blocks[0].lines) == 1 and len(blocks[0].text) <= 300:
         thread_title = thread_title or blocks[0].text.strip()
         i = 1
-    start = _section_start(blocks, i)
+    start = _section_start(blocks, i) if not lay.has_headers else _head_start(blocks, i)
     if start is None:
         raise InputError(
             "no comment section found: expected author lines or comments separated by two blank lines after the article"
@@ -241,9 +335,26 @@ def parse_flat(text: str, thread_id: str = "thread", title: str | None = None) -
 
     # Comments: the best labeling of the remaining blocks as author lines / text / furniture (see flat_segment).
     section = blocks[start:]
-    views = [_author_view(b) for b in section]
-    after_author, after_text = _furniture_blocks(section, views)
-    roles = label_blocks(views, [b.gap for b in section], after_author, after_text)
+    if lay.has_headers or lay.start:  # only a header can be an author line (a lost one leaves none)
+        views: list[tuple[str, ...]] = [(b.head.author or "",) if b.head is not None else () for b in section]
+        forced: list[float] | None = [HEADER_SCORE if b.head is not None else -math.inf for b in section]
+        after_author = [b.head is None and b.all_furniture(_TIM, _ACT) for b in section]
+        after_text = [b.head is None and b.all_furniture(_ACT) for b in section]
+    else:
+        views = [_author_view(b) for b in section]
+        forced = None
+        after_author, after_text = _furniture_blocks(section, views)
+    roles = label_blocks(
+        views,
+        [b.gap for b in section],
+        after_author,
+        after_text,
+        forced=forced,
+        ends_comment=lay.ends_comment,
+        closing=[lay.ends_comment and b.head is None and any(map(lay.is_furniture, b.lines)) for b in section]
+        if forced is not None
+        else None,
+    )
     raws = _group(section, roles)
     dropped = sum(_trim(r) for r in raws)
     if dropped:
@@ -264,9 +375,15 @@ def parse_flat(text: str, thread_id: str = "thread", title: str | None = None) -
             author = canon[author]
         if r.furniture or r.tail:
             meta["furniture"] = tuple(r.furniture + r.tail)
+        if r.head is not None:
+            if r.head.depth is not None:
+                meta["depth"] = r.head.depth
+            if r.head.reply_to:
+                meta["reply_to"], meta["reply_marker"] = r.head.reply_to, "in reply to"
         if r.blocks[0].all_furniture(_ACT, _TIM, _BAR) or r.blocks[-1].all_furniture(_ACT, _TIM, _BAR):
             unsure.append(f"c{n}")
         body = _join(r.blocks)
+        meta.update(read_markers(body, lay, skip=("reply_to",) if "reply_to" in meta else ()))
         comments.append(Comment(id=f"c{n}", text=body, author=author, parent_id=None, parent_confidence=0.0, meta=meta))
     if unsure:
         warnings.append(
@@ -289,7 +406,32 @@ def parse_flat(text: str, thread_id: str = "thread", title: str | None = None) -
         source_format="flat",
         structure_known=False,
         warnings=tuple(warnings),
+        meta={
+            "layout": {
+                "name": lay.name,
+                "forced": found.forced,
+                "score": found.score,
+                "runner_up": found.runner_up,
+                "margin": found.margin,
+            }
+        },
     )
+
+
+def _detect(text: str, layout: str | Layout | None) -> Detection:
+    if isinstance(layout, Layout):
+        return Detection(layout, 0.0, None, 0.0, True)
+    lines = text.split("\n", 20_000)[:20_000]  # the first 20,000 lines tell the layout
+    return detect_layout(lines, load_layouts(), force=layout)
+
+
+def _head_start(blocks: list[_Block], i: int) -> int | None:
+    """A layout with headers: the comment section starts at the first header, or after the first gap
+    of two blank lines when that comes first (a comment whose header was lost)."""
+    for k in range(i, len(blocks)):
+        if blocks[k].head is not None or (k > 0 and blocks[k].gap >= 2):
+            return k
+    return None
 
 
 def _join(blocks: Sequence[_Block]) -> str:
@@ -372,7 +514,19 @@ def _group(section: list[_Block], roles: list[str]) -> list[_Raw]:
             else:  # after a comment's text
                 raws[-1].tail += b.lines
         elif role == "T":
-            if pending is not None:
+            if pending is not None and pending.head is not None:
+                h = pending.head
+                raws.append(
+                    _Raw(
+                        h.author,
+                        pending.line_no,
+                        [b],
+                        list(pending.lines) + pending_furniture[len(pending.lines) - 1 :],
+                        [],
+                        h,
+                    )
+                )
+            elif pending is not None:
                 raws.append(_Raw(SAYS.sub("", pending.lines[0].strip()), pending.line_no, [b], pending_furniture))
             else:
                 raws.append(_Raw(None, b.line_no, [b]))

@@ -126,6 +126,9 @@ def label_blocks(
     gaps: Sequence[int],
     after_author: Sequence[bool] | None = None,
     after_text: Sequence[bool] | None = None,
+    forced: Sequence[float] | None = None,
+    ends_comment: bool = False,
+    closing: Sequence[bool] | None = None,
 ) -> list[str]:
     """Roles ("A", "T", "C", "F") for the blocks of a comment section.
 
@@ -134,13 +137,17 @@ def label_blocks(
     says block k is furniture that may stand right after an author line, ``after_text[k]`` that
     it may stand right after a comment's text; ``F`` is only given there, one blank line from
     its neighbours. The first block can only start a comment (``A`` or ``T``).
+    ``forced[k]``: block k's author-line score, given (a layout's header line, or ``-inf`` where
+    only headers are author lines). ``ends_comment``: furniture after a text closes the comment,
+    so a comment without an author line may follow it after one blank line; ``closing[k]``: block k
+    is such furniture for certain (a layout's own lines): never text.
     """
     n = len(lines)
     if n == 0:
         return []
     fa_ok = list(after_author) if after_author is not None else [False] * n
     ft_ok = list(after_text) if after_text is not None else [False] * n
-    raw = [name_score(b[0]) if len(b) == 1 else -math.inf for b in lines]
+    raw = list(forced) if forced is not None else [name_score(b[0]) if len(b) == 1 else -math.inf for b in lines]
     counts = Counter(b[0].strip() for b, s in zip(lines, raw, strict=True) if s > -math.inf)
     score = [
         s + (REPEAT_BONUS if s > -math.inf and counts[b[0].strip()] > 1 else 0.0)
@@ -164,11 +171,15 @@ def label_blocks(
             cands += [(prev[r], r) for r in ("A", "FA")]
         if g >= 2:
             cands += [(prev[r] - ANONYMOUS_COST, r) for r in ("T", "C", "FT")]
-        if cands:
+        elif ends_comment:
+            cands.append((prev["FT"] - ANONYMOUS_COST, "FT"))
+        fixed = closing is not None and closing[k]
+        if cands and not fixed:
             best[k]["T"], back[k]["T"] = max(cands)
         if g == 1:
             # C: a further paragraph after exactly one blank line
-            best[k]["C"], back[k]["C"] = max((prev[r], r) for r in ("T", "C"))
+            if not fixed:
+                best[k]["C"], back[k]["C"] = max((prev[r], r) for r in ("T", "C"))
             if fa_ok[k]:
                 best[k]["FA"], back[k]["FA"] = max((prev[r] + FURNITURE_BONUS, r) for r in ("A", "FA"))
             if ft_ok[k]:
