@@ -272,6 +272,10 @@ from discourse.commands.structure import evaluate_structure  # noqa: E402
 
 evaluate.add_command(evaluate_structure)
 
+from discourse.commands.stance import evaluate_stance  # noqa: E402
+
+evaluate.add_command(evaluate_stance)
+
 from discourse.commands.serve import serve  # noqa: E402  (fastapi and uvicorn wait for the command)
 
 main.add_command(serve)

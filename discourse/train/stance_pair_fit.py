@@ -4,6 +4,11 @@ AdamW (weight decay 0.01, none on biases and LayerNorm), 6% linear warm-up then 
 batches of 16 built from length-sorted pools of 50 batches (shuffled, seeded), grad-norm clip 1.0,
 bf16 autocast. Class weights: inverse label frequency over all rows (``"global"``), or balanced
 within each dataset with every dataset's mean row weight 1 (``"per_dataset"``).
+
+Distillation (:class:`Soft`): the loss becomes ``alpha * T^2 * KL(teacher_T || student_T)`` (mean over
+the batch, unweighted: the teacher's outputs already carry its class weighting) ``+ (1 - alpha) *``
+the class-weighted cross-entropy on the gold labels, with ``teacher_T`` the teacher's log-probabilities
+divided by the temperature ``T`` (log-probabilities differ from logits by a constant per row).
 """
 
 from __future__ import annotations
@@ -30,6 +35,24 @@ class Epoch:
     seed: int
     weighting: str  # "global" | "per_dataset"
     batch_size: int = 16
+
+
+@dataclass(frozen=True)
+class Soft:
+    """A teacher's log-probabilities (rows, labels) for knowledge distillation."""
+
+    log_probs: torch.Tensor
+    alpha: float = 0.5
+    temperature: float = 2.0
+
+
+def distill_loss(logits: torch.Tensor, teacher_log_probs: torch.Tensor, temperature: float) -> torch.Tensor:
+    """``T^2 * KL(softmax(teacher/T) || softmax(student/T))``, batch mean."""
+    t = temperature
+    teacher = torch.log_softmax(teacher_log_probs / t, -1)
+    student = torch.log_softmax(logits / t, -1)
+    kl = torch.nn.functional.kl_div(student, teacher, log_target=True, reduction="batchmean")
+    return kl * t * t
 
 
 def row_weights(labels: Sequence[str], datasets: Sequence[str], weighting: str) -> torch.Tensor:
@@ -67,8 +90,11 @@ def train_epoch(
     epoch: Epoch,
     log: Callable[[str], None] = print,
     bf16: bool = True,
+    soft: Soft | None = None,
+    max_steps: int = 0,
 ) -> float:
-    """One epoch over ``encs``; returns the seconds it took."""
+    """One epoch over ``encs`` (with ``soft``: distilled from a teacher; ``max_steps``: stop early,
+    for timing a slice); returns the seconds it took."""
     torch.manual_seed(epoch.seed)
     rng = random.Random(epoch.seed)
     target = torch.tensor(list(y))
@@ -94,6 +120,9 @@ def train_epoch(
             logits = net(*collate(encs, b))
         w = row_weight[b]
         loss = (loss_fn(logits.float(), target[b]) * w).sum() / w.sum()
+        if soft is not None:
+            kd = distill_loss(logits.float(), soft.log_probs[b].float(), soft.temperature)
+            loss = soft.alpha * kd + (1 - soft.alpha) * loss
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(net.parameters(), 1.0)
@@ -104,4 +133,6 @@ def train_epoch(
         if step % 50 == 0:
             dt = time.perf_counter() - t0
             log(f"step {step}/{total} loss {run:.3f} {seen / dt:.1f} pairs/s elapsed {dt:.0f}s")
+        if max_steps and step >= max_steps:
+            break
     return time.perf_counter() - t0

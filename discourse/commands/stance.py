@@ -1,0 +1,63 @@
+"""``discourse evaluate stance [FILE.csv] [--model NAME|PATH]``: a stance pair model on held-out pairs."""
+
+from __future__ import annotations
+
+import json
+import re
+import shlex
+from pathlib import Path
+
+import click
+
+from discourse.commands import domain_errors, write_page
+
+
+def report_stem(model: str) -> str:
+    """``stance-eval-<model name>`` (a folder's name for a path), safe as a file name."""
+    name = Path(model).name if Path(model).is_dir() else model
+    return "stance-eval-" + (re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("._") or "model")
+
+
+@click.command("stance")
+@click.argument("csv_file", required=False, type=click.Path(exists=True, dir_okay=False))
+@click.option(
+    "--model", default="stance-pair-minilm-v1", show_default=True, help="Pair model: registered name or folder."
+)
+@click.option(
+    "--data",
+    type=click.Path(file_okay=False),
+    help="Folder of the labelled sets (default: ../shared/data/labeled); ignored with FILE.csv.",
+)
+@click.option("--reports", type=click.Path(file_okay=False), help="Where the .md/.json go (default: reports/).")
+@click.option("--threads", type=int, default=0, help="Torch threads (default: torch's).")
+@click.option("--json", "as_json", is_flag=True, help="Print the numbers as JSON.")
+@domain_errors
+def evaluate_stance(
+    csv_file: str | None, model: str, data: str | None, reports: str | None, threads: int, as_json: bool
+) -> None:
+    """Score a stance pair model on the card's held-out groups (DEBAGREEMENT, subreddit-agreement,
+    RumourEval Reddit and Twitter; or on FILE.csv with columns parent,reply,label): macro-F1 per
+    source, per-class precision/recall/F1, query F1, confusion, ECE and the model pass's cost; writes
+    reports/stance-eval-<model>.md and .json (each atomically)."""
+    from discourse.train import REPO
+    from discourse.train.stance_data import DEFAULT_ROOT
+    from discourse.train.stance_pair_eval import csv_rows, evaluate, held_out_rows, markdown, predict, summary
+
+    if threads:
+        import torch
+
+        torch.set_num_threads(threads)
+    test = csv_rows(Path(csv_file)) if csv_file else held_out_rows(Path(data) if data else DEFAULT_ROOT)
+    result = evaluate(predict(model, test), test)
+    words = [*([csv_file] if csv_file else []), "--model", model, *(["--data", data] if data and not csv_file else [])]
+    result["command"] = "discourse evaluate stance " + shlex.join(
+        words + (["--threads", str(threads)] if threads else [])
+    )
+    stem = report_stem(model)
+    out = Path(reports) if reports else REPO / "reports"
+    md, js = write_page(
+        out, "stance evaluation", f"{stem}.md", markdown(result, result["command"]), f"{stem}.json", result
+    )
+    click.echo(json.dumps(result, indent=2) if as_json else summary(result))
+    if not as_json:
+        click.echo(f"wrote {md} and {js}")
