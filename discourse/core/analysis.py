@@ -11,9 +11,8 @@ Layers read as attributes: ``analysis.chains`` is the thread-level layer ``chain
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from discourse.core.layers import LAYERS, Annotations, layer_spec
@@ -57,14 +56,20 @@ class Analysis:
         return [n for n in self.layer_order if (s := layer_spec(n)).public and s.level == level]
 
     def to_json(self) -> dict[str, Any]:
-        return dict(self._json)
+        """The whole analysis.json document as one dict (built afresh on each call, not kept: a huge
+        thread's rows would stay in memory as long as the Analysis). Writers stream it instead:
+        :meth:`head_json` plus :meth:`comments_json` one row at a time."""
+        out = self.head_json()
+        out["comments"] = list(self.comments_json())
+        return {k: out[k] for k in self._json_keys()}
 
-    @cached_property
-    def _json(self) -> dict[str, Any]:
-        t = self.thread
+    def _json_keys(self) -> list[str]:
+        return ["schema_version", "thread", "comments", *self.public_layers("thread"), *_TAIL]
+
+    def comments_json(self) -> Iterator[dict[str, Any]]:
+        """analysis.json's ``comments`` rows, one at a time, in document order."""
         comment_layers = [layer_spec(n) for n in self.public_layers("comment")]
-        comments = []
-        for c in t.comments:
+        for c in self.thread.comments:
             row: dict[str, Any] = {
                 "id": c.id,
                 "author": c.author,
@@ -78,7 +83,12 @@ class Analysis:
             }
             for spec in comment_layers:
                 row[spec.name] = spec.to_json(self.annotations.get(c.id, spec.name))
-            comments.append(row)
+            yield row
+
+    def head_json(self) -> dict[str, Any]:
+        """analysis.json without its ``comments`` (every other key, in document order): small
+        whatever the thread's size, except for thread-level layers that grow with it."""
+        t = self.thread
         out: dict[str, Any] = {
             "schema_version": SCHEMA_VERSION,
             "thread": {
@@ -89,15 +99,22 @@ class Analysis:
                 "structure_inferred": not t.structure_known,
                 "missing": [_plain(m) for m in t.meta.get("missing", ())],
             },
-            "comments": comments,
         }
         for name in self.public_layers("thread"):
             out[name] = layer_spec(name).to_json(self.annotations.value(name))
         out["models"] = [m.to_json() for m in self.models]
         out["config"] = self.config.to_dict() if self.config is not None else {}
-        out["warnings"] = list(t.warnings) + [w for w in self.warnings if w not in t.warnings]
+        out["warnings"] = self.all_warnings()
         out["timings_s"] = {k: round(v, 4) for k, v in self.timings.items()}
         return out
+
+    def all_warnings(self) -> list[str]:
+        """The thread's warnings, then the pipeline's that the thread does not already hold."""
+        t = self.thread
+        return list(t.warnings) + [w for w in self.warnings if w not in t.warnings]
+
+
+_TAIL = ("models", "config", "warnings", "timings_s")
 
 
 def _plain(value: Any) -> Any:

@@ -40,6 +40,11 @@ class OutputConfig:
     html: bool = True  # report.html
     graphml: bool = True  # graph.graphml
     csv: bool = True  # comments.csv
+    report_comments: int = 5000  # comments listed in report.html's tree (0: all); every one is in the other files
+
+    def __post_init__(self) -> None:
+        if self.report_comments < 0:
+            raise ValueError("report_comments must be 0 (all) or more")
 
 
 @dataclass(frozen=True)

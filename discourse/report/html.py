@@ -26,20 +26,22 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import io
 import json
 import re
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 from urllib.parse import quote
 
 import jinja2
 import markupsafe
 
-from discourse.core.analysis import Analysis
+from discourse.core.analysis import SCHEMA_VERSION, Analysis
+from discourse.core.config import OutputConfig
 from discourse.core.layers import layer_spec
 from discourse.core.thread import Comment
 from discourse.report import svg
@@ -238,25 +240,42 @@ def _score(meta: Mapping[str, Any]) -> int | None:
     return int(v) if isinstance(v, int | float) and not isinstance(v, bool) else None
 
 
-def comment_views(analysis: Analysis, th: Thresholds) -> list[CommentView]:
+@dataclass(frozen=True, slots=True)
+class TreeOrder:
+    """Every comment once, in the order the report's tree lists them: reply-tree preorder, then
+    the unattached ones (missing parent, cycle) at depth 1. Holds references, not copies."""
+
+    comments: list[Comment]
+    depth: dict[str, int]
+    attached: set[str]
+
+    @classmethod
+    def of(cls, thread: Any) -> TreeOrder:
+        depth: dict[str, int] = {}
+        order: list[Comment] = []
+        for c in thread.traverse("preorder"):
+            if c.id in depth:  # duplicate ids: show the first
+                continue
+            depth[c.id] = 1 if c.parent_id is None else depth[c.parent_id] + 1
+            order.append(c)
+        attached = set(depth)
+        for c in thread.comments:
+            if c.id not in depth:
+                depth[c.id] = 1
+                order.append(c)
+        return cls(order, depth, attached)
+
+
+def comment_views(
+    analysis: Analysis, th: Thresholds, limit: int = 0, tree: TreeOrder | None = None
+) -> list[CommentView]:
     """Every comment once, in reply-tree preorder; unattached comments (missing parent,
-    cycle) follow at depth 1."""
+    cycle) follow at depth 1. With ``limit`` > 0, only the first ``limit`` of that order."""
     thread = analysis.thread
     byid = thread.by_id()
-    depth: dict[str, int] = {}
-    order: list[Comment] = []
-    for c in thread.traverse("preorder"):
-        if c.id in depth:  # duplicate ids: show the first
-            continue
-        depth[c.id] = 1 if c.parent_id is None else depth[c.parent_id] + 1
-        order.append(c)
-    attached = set(depth)
-    seen = set(depth)
-    for c in thread.comments:
-        if c.id not in seen:
-            seen.add(c.id)
-            depth[c.id] = 1
-            order.append(c)
+    tree = tree or TreeOrder.of(thread)
+    order = tree.comments[:limit] if limit > 0 else tree.comments
+    depth, attached = tree.depth, tree.attached
     extra = [n for n in analysis.public_layers("comment") if n not in SHOWN]
     views = []
     for c in order:
@@ -348,7 +367,8 @@ class ChainView:
     sparkline: markupsafe.Markup
 
 
-def chain_views(analysis: Analysis, th: Thresholds) -> list[ChainView]:
+def chain_views(analysis: Analysis, th: Thresholds, link: Callable[[str], str] = anchor) -> list[ChainView]:
+    """The chains as the report shows them; ``link`` gives a comment's in-page target."""
     byid = analysis.thread.by_id()
     out = []
     for ch in analysis.layer("chains", ()):
@@ -362,21 +382,27 @@ def chain_views(analysis: Analysis, th: Thresholds) -> list[ChainView]:
             chart = svg.turn_svg(tox, tb.level if tb else (th.level(tox) if tox is not None else None), label)
             side = 1 if t.author == ch.participants[1] else 0
             turns.append(TurnView(t, tb, sb, side, snippet(c.text, 400) if c else "", chart))
-        spark = svg.chain_sparkline(
-            [(tv.turn.comment_id, tv.toxicity, tv.stance_label) for tv in turns], anchor, th.flag
-        )
+        spark = svg.chain_sparkline([(tv.turn.comment_id, tv.toxicity, tv.stance_label) for tv in turns], link, th.flag)
         out.append(ChainView(ch, tuple(turns), spark))
     return out
 
 
-def reply_graph(analysis: Analysis, views: list[CommentView]) -> markupsafe.Markup:
-    """The authors' reply graph as inline SVG (see :mod:`.svg`)."""
-    replies = [
-        svg.Reply(v.id, v.author, v.parent_author if v.attached else None, v.stance.label if v.stance else None)
-        for v in views
-    ]
+def reply_graph(
+    analysis: Analysis, tree: TreeOrder | None = None, link: Callable[[str], str] = anchor
+) -> markupsafe.Markup:
+    """The authors' reply graph over every comment of the thread as inline SVG (see :mod:`.svg`);
+    ``link`` gives a comment's in-page target."""
+    byid = analysis.thread.by_id()
+    tree = tree or TreeOrder.of(analysis.thread)
+
+    def replies() -> Iterator[svg.Reply]:
+        for c in tree.comments:
+            parent = byid.get(c.parent_id) if c.parent_id is not None and c.id in tree.attached else None
+            st = analysis.get(c.id, "stance")
+            yield svg.Reply(c.id, c.author, parent.author if parent else None, st.label if st else None)
+
     pairs = [tuple(ch.participants) for ch in analysis.layer("chains", ())]
-    return svg.reply_graph_svg(replies, pairs, anchor, shown_text)
+    return svg.reply_graph_svg(replies(), pairs, link, shown_text)
 
 
 @lru_cache(maxsize=4)
@@ -407,13 +433,32 @@ def thread_about(thread: Any) -> dict[str, Any]:
     }
 
 
-def render_report(analysis: Analysis) -> str:
-    """The report for one thread: a single self-contained HTML page."""
+REPORT_COMMENTS = OutputConfig.report_comments
+
+
+def render_report(analysis: Analysis, max_comments: int = REPORT_COMMENTS) -> str:
+    """The report for one thread: a single self-contained HTML page (see :func:`write_report`)."""
+    buf = io.StringIO()
+    write_report(analysis, buf, max_comments)
+    return buf.getvalue()
+
+
+def write_report(analysis: Analysis, fh: TextIO, max_comments: int = REPORT_COMMENTS) -> None:
+    """Write the report for one thread to ``fh`` as it is rendered (never held whole).
+
+    The comment tree lists the first ``max_comments`` comments in reply-tree order (0: all) and
+    says so when the thread has more; the queue, the chains, the reply graph and the counts cover
+    the whole thread, and comments.csv / analysis.json beside the page hold every comment."""
+    for chunk in environment().get_template("report.html").generate(**_report_context(analysis, max_comments)):
+        fh.write(chunk)
+
+
+def _report_context(analysis: Analysis, max_comments: int) -> dict[str, Any]:
     th = Thresholds.of(analysis)
     thread = analysis.thread
     attention = attention_views(analysis, th)
-    data = analysis.to_json()
-    comments = comment_views(analysis, th)
+    tree = TreeOrder.of(thread)
+    comments = comment_views(analysis, th, max_comments, tree)
     js, js_hash = script("report.js")
     counts = {
         "comments": len(thread.comments),
@@ -421,33 +466,37 @@ def render_report(analysis: Analysis) -> str:
         "chains": len(analysis.layer("chains", ())),
         "flagged": sum(1 for a in attention if a.priority >= th.flag),
     }
-    return (
-        environment()
-        .get_template("report.html")
-        .render(
-            thread=thread,
-            counts=counts,
-            warnings=data["warnings"],
-            models=data["models"],
-            schema_version=data["schema_version"],
-            attention=attention,
-            chains=chain_views(analysis, th),
-            comments=comments,
-            about=thread_about(thread),
-            graph=reply_graph(analysis, comments),
-            authors=sorted({c.author for c in comments if c.author is not None}, key=str.casefold),
-            low_confidence=sum(1 for c in comments if c.parent_id is not None and c.parent_confidence < 0.5),
-            script=js,
-            script_hash=js_hash,
-            known_ids={c.id for c in thread.comments},
-            thresholds=th,
-            extra_layers=[
-                (n, layer_spec(n).doc, json.dumps(data[n], ensure_ascii=False, indent=2))
-                for n in analysis.public_layers("thread")
-                if n not in SHOWN
-            ],
-        )
-    )
+    known_ids = {c.id for c in thread.comments}
+    shown_ids = {c.id for c in comments} if len(comments) < len(tree.comments) else known_ids
+
+    def link(cid: str) -> str:  # a comment past the cap: the note saying where it is
+        return anchor(cid) if cid in shown_ids else "capped"
+
+    return {
+        "thread": thread,
+        "counts": counts,
+        "warnings": analysis.all_warnings(),
+        "models": [m.to_json() for m in analysis.models],
+        "schema_version": SCHEMA_VERSION,
+        "attention": attention,
+        "chains": chain_views(analysis, th, link),
+        "comments": comments,
+        "capped": {"shown": len(comments), "total": len(tree.comments)} if shown_ids is not known_ids else None,
+        "about": thread_about(thread),
+        "graph": reply_graph(analysis, tree, link),
+        "authors": sorted({c.author for c in comments if c.author is not None}, key=str.casefold),
+        "low_confidence": sum(1 for c in comments if c.parent_id is not None and c.parent_confidence < 0.5),
+        "script": js,
+        "script_hash": js_hash,
+        "known_ids": known_ids,
+        "shown_ids": shown_ids,
+        "thresholds": th,
+        "extra_layers": [
+            (n, layer_spec(n).doc, json.dumps(layer_spec(n).to_json(analysis.layer(n)), ensure_ascii=False, indent=2))
+            for n in analysis.public_layers("thread")
+            if n not in SHOWN
+        ],
+    }
 
 
 def render_index(entries: Iterable[Mapping[str, Any]]) -> str:

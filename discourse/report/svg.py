@@ -153,7 +153,7 @@ def _label(name: str, shown_text: Callable[[object], str]) -> str:
 
 
 def reply_graph_svg(
-    replies: Sequence[Reply],
+    replies: Iterable[Reply],
     chain_pairs: Iterable[tuple[str, str]],
     anchor: Callable[[str], str],
     shown_text: Callable[[object], str],

@@ -7,7 +7,7 @@ hand-edited or damaged file gets None for a value of the wrong type rather than 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 
@@ -67,30 +67,33 @@ def comment_rows(
 ) -> list[tuple[Any, ...]]:
     """One typed row per comment, in document order, for :func:`columns` of the same labels: a
     missing value is None, numbers floats, ``author_inferred`` a bool, evidence lists of strings."""
-    rows = []
+    return list(iter_comment_rows(thread_id, comments, tox_labels, stance_labels))
+
+
+def iter_comment_rows(
+    thread_id: str, comments: Iterable[Mapping[str, Any]], tox_labels: list[str], stance_labels: list[str]
+) -> Iterator[tuple[Any, ...]]:
+    """:func:`comment_rows` one at a time (a huge thread's table is never held whole)."""
     for c in comments:
         tox, st = _obj(c.get("toxicity")), _obj(c.get("stance"))
         tox_scores, st_scores = _obj(tox.get("labels")), _obj(st.get("scores"))
-        rows.append(
-            (
-                thread_id,
-                c["id"],
-                _str(c.get("author")),
-                bool(c.get("author_inferred")),
-                _str(c.get("parent_id")),
-                _float(c.get("parent_confidence")),
-                _strs(c.get("parent_evidence")),
-                _str(c.get("created")),
-                _float(tox.get("score")),
-                *(_float(tox_scores.get(x)) for x in tox_labels),
-                _str(tox.get("model")),
-                _strs(tox.get("evidence")),
-                _str(st.get("label")),
-                *(_float(st_scores.get(x)) for x in stance_labels),
-                _str(st.get("target_id")),
-                _str(st.get("model")),
-                _strs(st.get("evidence")),
-                c["text"],
-            )
+        yield (
+            thread_id,
+            c["id"],
+            _str(c.get("author")),
+            bool(c.get("author_inferred")),
+            _str(c.get("parent_id")),
+            _float(c.get("parent_confidence")),
+            _strs(c.get("parent_evidence")),
+            _str(c.get("created")),
+            _float(tox.get("score")),
+            *(_float(tox_scores.get(x)) for x in tox_labels),
+            _str(tox.get("model")),
+            _strs(tox.get("evidence")),
+            _str(st.get("label")),
+            *(_float(st_scores.get(x)) for x in stance_labels),
+            _str(st.get("target_id")),
+            _str(st.get("model")),
+            _strs(st.get("evidence")),
+            c["text"],
         )
-    return rows

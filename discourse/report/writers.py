@@ -12,16 +12,16 @@ import csv
 import io
 import json
 from pathlib import Path
-from typing import TextIO
+from typing import BinaryIO, TextIO
 
 import networkx as nx
 
 from discourse.core.analysis import Analysis
 from discourse.core.config import OutputConfig
 from discourse.graph import for_graphml, to_digraph
-from discourse.report.atomic import atomic_text_writer, atomic_write_bytes, atomic_write_text
-from discourse.report.html import render_report
-from discourse.report.table import columns, comment_rows, labels_of
+from discourse.report.atomic import atomic_text_writer, atomic_writer
+from discourse.report.html import write_report
+from discourse.report.table import columns, iter_comment_rows, labels_of
 
 ANALYSIS_JSON = "analysis.json"
 GRAPHML = "graph.graphml"
@@ -37,24 +37,55 @@ def write_outputs(analysis: Analysis, out_dir: str | Path, output: OutputConfig 
     wanted = output or OutputConfig()
     written: dict[str, Path] = {}
     if wanted.graphml:
-        written[GRAPHML] = atomic_write_bytes(out / GRAPHML, graphml_bytes(analysis))
+        with atomic_writer(out / GRAPHML) as raw:
+            write_graphml(analysis, raw)
+        written[GRAPHML] = out / GRAPHML
     if wanted.csv:
         with atomic_text_writer(out / COMMENTS_CSV) as fh:
             write_comments_csv(analysis, fh)
         written[COMMENTS_CSV] = out / COMMENTS_CSV
     if wanted.html:
-        written[REPORT_HTML] = atomic_write_text(out / REPORT_HTML, render_report(analysis))
-    with atomic_text_writer(out / ANALYSIS_JSON) as fh:  # streamed: a huge thread's JSON is never one string
-        json.dump(analysis.to_json(), fh, ensure_ascii=False, indent=2)
-        fh.write("\n")
+        with atomic_text_writer(out / REPORT_HTML) as fh:
+            write_report(analysis, fh, wanted.report_comments)
+        written[REPORT_HTML] = out / REPORT_HTML
+    with atomic_text_writer(out / ANALYSIS_JSON) as fh:
+        write_analysis_json(analysis, fh)
     written[ANALYSIS_JSON] = out / ANALYSIS_JSON
     return written
 
 
+_COMMENTS_KEY = '\n  "comments": []'
+
+
+def write_analysis_json(analysis: Analysis, fh: TextIO) -> None:
+    """analysis.json, streamed: exactly ``json.dump(analysis.to_json(), fh, ensure_ascii=False,
+    indent=2)`` and a final newline, but the comment rows are made and written one at a time, so a
+    huge thread's document is never held whole (as a dict or as a string)."""
+    head = analysis.head_json()
+    doc = {k: ([] if k == "comments" else head[k]) for k in ("schema_version", "thread", "comments", *head)}
+    text = json.dumps(doc, ensure_ascii=False, indent=2)
+    # The first such line is the top-level key: inside a JSON string a line break is always escaped.
+    at = text.index(_COMMENTS_KEY) + len(_COMMENTS_KEY) - 2
+    fh.write(text[:at])
+    first = True
+    for row in analysis.comments_json():
+        fh.write("[\n    " if first else ",\n    ")
+        fh.write(json.dumps(row, ensure_ascii=False, indent=2).replace("\n", "\n    "))
+        first = False
+    fh.write("[]" if first else "\n  ]")
+    fh.write(text[at + 2 :])
+    fh.write("\n")
+
+
+def write_graphml(analysis: Analysis, raw: BinaryIO) -> None:
+    """The reply graph (see :mod:`discourse.graph`) as GraphML, UTF-8, written to ``raw``."""
+    nx.write_graphml(for_graphml(to_digraph(analysis)), raw, encoding="utf-8")
+
+
 def graphml_bytes(analysis: Analysis) -> bytes:
-    """The reply graph (see :mod:`discourse.graph`) as GraphML, UTF-8."""
+    """:func:`write_graphml` as bytes."""
     buf = io.BytesIO()
-    nx.write_graphml(for_graphml(to_digraph(analysis)), buf, encoding="utf-8")
+    write_graphml(analysis, buf)
     return buf.getvalue()
 
 
@@ -84,10 +115,9 @@ def write_comments_csv(analysis: Analysis, fh: TextIO) -> None:
     comma quoted). Lists are joined with "; ". Text cells are verbatim except that one
     that would start a formula gets a leading ``'`` (:func:`spreadsheet_safe`); analysis.json
     keeps every text as found."""
-    data = analysis.to_json()
-    tox_labels, stance_labels = labels_of(data["comments"])
+    tox_labels, stance_labels = labels_of(analysis.comments_json())  # rows made twice, never all held
     w = csv.writer(fh, lineterminator="\r\n")  # RFC 4180; with "\n" alone a bare CR in a cell went unquoted
     w.writerow([spreadsheet_safe(h) for h in columns(tox_labels, stance_labels)])  # label names come from model files
-    for typed in comment_rows(data["thread"]["id"], data["comments"], tox_labels, stance_labels):
+    for typed in iter_comment_rows(analysis.thread.id, analysis.comments_json(), tox_labels, stance_labels):
         row = ["" if v is None else "; ".join(v) if isinstance(v, list) else v for v in typed]
         w.writerow([spreadsheet_safe(v) if isinstance(v, str) else v for v in row])

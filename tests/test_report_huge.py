@@ -1,0 +1,113 @@
+"""A huge thread's outputs (issue 7): report.html lists only the first ``output.report_comments``
+comments of the tree and says so, and every file is written as it is made (the analysis.json
+document, its rows and the page are never held whole). Tiny models: fast."""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+import discourse
+from discourse.core.analysis import Analysis
+from discourse.core.config import ConfigError, OutputConfig, load_config
+from discourse.core.thread import Comment, Thread
+from discourse.report.html import TreeOrder, anchor, render_report, write_report
+from discourse.report.writers import comments_csv, write_analysis_json, write_outputs
+
+WORDS = "you are wrong i agree the stadium money is a bad idea why not".split()
+N = 60
+CAP = 17
+
+
+def _thread() -> Thread:
+    """N comments among 5 authors; every third answers the article, the rest an earlier comment
+    (so preorder differs from document order), with line breaks, quotes and a title that holds
+    the text analysis.json's streaming splices at."""
+    comments = []
+    for i in range(N):
+        parent = None if i % 3 == 0 else f"c{i - 1 - (i % 4)}" if i > 4 else f"c{i - 1}"
+        text = f'{" ".join(WORDS[(i + k) % len(WORDS)] for k in range(9))}.\n\n"quoted" \\ {i} ünï'
+        comments.append(Comment(f"c{i}", text, author=f"user{i % 5}", parent_id=parent))
+    title = 'Huge\n  "comments": [] thread'
+    return Thread("huge-1", title, tuple(comments), article='An "article".\n  "comments": []')
+
+
+@pytest.fixture(scope="module")
+def analysis(tiny_config: dict) -> Analysis:
+    return discourse.analyze(_thread(), tiny_config)
+
+
+def _listed(page: str) -> list[str]:
+    return re.findall(r'<li class="comment[^"]*" id="([^"]+)"', page)
+
+
+def test_a_thread_over_the_cap_lists_exactly_the_first_comments_of_the_tree_and_says_so(analysis: Analysis) -> None:
+    page = render_report(analysis, max_comments=CAP)
+    tree = [anchor(c.id) for c in TreeOrder.of(analysis.thread).comments]
+    assert len(tree) == N and tree != [anchor(c.id) for c in analysis.thread.comments]  # preorder, not file order
+    assert _listed(page) == tree[:CAP]
+    assert f"This page lists the first {CAP} of {N} comments" in page
+    assert 'href="./comments.csv"' in page and 'href="./analysis.json"' in page
+    assert "<b>60</b> comments" in page  # the counts cover the whole thread
+    # every link inside the page points at an element of the page; a comment past the cap is named, not linked
+    ids = set(re.findall(r'id="([^"]+)"', page))
+    targets = set(re.findall(r'href="#([^"]+)"', page))
+    assert targets <= ids, targets - ids
+    assert 'class="ref beyond"' in page
+
+
+def test_a_thread_within_the_cap_lists_every_comment_with_no_note(analysis: Analysis) -> None:
+    for cap in (0, N, N + 1):
+        page = render_report(analysis, max_comments=cap)
+        assert len(_listed(page)) == N
+        assert "This page lists the first" not in page and "ref beyond" not in page
+    assert render_report(analysis, max_comments=0) == render_report(analysis, max_comments=N)
+
+
+def test_the_cap_comes_from_the_output_config_and_is_checked(analysis: Analysis, tmp_path: Path) -> None:
+    assert OutputConfig().report_comments == 5000
+    write_outputs(analysis, tmp_path, OutputConfig(report_comments=CAP))
+    assert len(_listed((tmp_path / "report.html").read_text(encoding="utf-8"))) == CAP
+    assert load_config({"output": {"report_comments": 9}}).output.report_comments == 9
+    with pytest.raises(ConfigError, match="report_comments"):
+        load_config({"output": {"report_comments": -1}})
+
+
+def test_the_report_is_written_in_pieces_as_rendered(analysis: Analysis, monkeypatch: pytest.MonkeyPatch) -> None:
+    class Chunks(io.StringIO):
+        writes = 0
+
+        def write(self, s: str) -> int:
+            Chunks.writes += 1
+            return super().write(s)
+
+    expected = render_report(analysis)
+    monkeypatch.setattr(Analysis, "to_json", lambda self: pytest.fail("the report built the whole analysis.json"))
+    out = Chunks()
+    write_report(analysis, out)
+    assert out.getvalue() == expected
+    assert Chunks.writes > N  # not one string at the end
+
+
+def test_analysis_json_is_streamed_byte_for_byte_as_json_dump(analysis: Analysis, tmp_path: Path) -> None:
+    whole = json.dumps(analysis.to_json(), ensure_ascii=False, indent=2) + "\n"
+    buf = io.StringIO()
+    write_analysis_json(analysis, buf)
+    assert buf.getvalue() == whole
+    assert json.loads(buf.getvalue())["thread"]["title"] == 'Huge\n  "comments": [] thread'
+
+
+def test_writing_the_outputs_never_builds_the_whole_document(
+    analysis: Analysis, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    expected_json = json.dumps(analysis.to_json(), ensure_ascii=False, indent=2) + "\n"
+    expected_csv = comments_csv(analysis)
+    monkeypatch.setattr(Analysis, "to_json", lambda self: pytest.fail("a writer built the whole analysis.json"))
+    write_outputs(analysis, tmp_path)
+    assert (tmp_path / "analysis.json").read_text(encoding="utf-8") == expected_json
+    assert (tmp_path / "comments.csv").read_bytes().decode("utf-8") == expected_csv
+    assert len(_listed((tmp_path / "report.html").read_text(encoding="utf-8"))) == N
