@@ -60,6 +60,7 @@ def test_second_night_encodes_only_new_comments_and_equals_a_fresh_run(tmp_path:
     first = cached_rows(out)
     assert first == 12 + 8 + 2  # every comment and each thread's title, once
     assert cached_rows(out, "stance.v1") == 12 + 8  # every (reply, target) pair
+    assert cached_rows(out, "toxicity.v1") == 12 + 8  # every comment's tox-block windows
 
     grown = thread("a", 14) + thread("b", 8)  # thread a gained two comments
     write(src, grown)
@@ -67,10 +68,60 @@ def test_second_night_encodes_only_new_comments_and_equals_a_fresh_run(tmp_path:
     run_batch([src], out, cfg, on_event=events.append)
     assert cached_rows(out) == first + 2  # only the two new comments were encoded
     assert cached_rows(out, "stance.v1") == 12 + 8 + 2  # and only their pairs scored
+    assert cached_rows(out, "toxicity.v1") == 12 + 8 + 2  # and only their toxicity
 
     fresh = tmp_path / "fresh"
     run_batch([src], fresh, cfg, cache=False)
     assert not (fresh / CACHE_DIR).exists()
+    assert analyses(out) == analyses(fresh)
+
+
+def rude_thread(tid: str, n: int) -> list[dict[str, Any]]:
+    """A thread where every third comment is an insult, so occlusion explains some of them."""
+    rows = thread(tid, n)
+    for r in rows[1::3]:
+        r["text"] = f"You are an idiot and I hate you, {r['author']} ({r['id']})."
+    return rows
+
+
+def test_a_second_night_runs_tox_block_only_on_new_comments(
+    tmp_path: Path, cfg: Config, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from discourse.stages.toxicity.toxblock import ToxBlockClassifier
+
+    scored: list[str] = []
+    explained: list[str] = []
+    predict, explain = ToxBlockClassifier.predict_batch, ToxBlockClassifier.explain
+
+    def counted_predict(model: ToxBlockClassifier, texts: list[str]) -> list[dict[str, float]]:
+        scored.extend(texts)
+        return predict(model, texts)
+
+    def counted_explain(model: ToxBlockClassifier, texts: list[str], **kw: Any) -> list[tuple[str, ...]]:
+        explained.extend(texts)
+        return explain(model, texts, **kw)
+
+    monkeypatch.setattr(ToxBlockClassifier, "predict_batch", counted_predict)
+    monkeypatch.setattr(ToxBlockClassifier, "explain", counted_explain)
+
+    src, out = tmp_path / "in" / "night.jsonl", tmp_path / "out"
+    write(src, rude_thread("a", 12) + rude_thread("b", 8) + rude_thread("c", 5))
+    run_batch([src], out, cfg)
+    assert len(scored) == 12 + 8 + 5 and explained  # every comment once; the insults explained
+    first_explained = len(explained)
+
+    grown = rude_thread("a", 15) + rude_thread("b", 8) + rude_thread("c", 6)  # a gained 3, c gained 1
+    write(src, grown)
+    scored.clear()
+    explained.clear()
+    run_batch([src], out, cfg)
+    seen = {(r["thread_id"], r["id"]) for r in rude_thread("a", 12) + rude_thread("b", 8) + rude_thread("c", 5)}
+    new = sorted(r["text"] for r in grown if (r["thread_id"], r["id"]) not in seen)
+    assert sorted(scored) == new and len(new) == 4  # the new comments only
+    assert explained == [t for t in scored if "idiot" in t] and 0 < len(explained) < first_explained
+
+    fresh = tmp_path / "fresh"
+    run_batch([src], fresh, cfg, cache=False)
     assert analyses(out) == analyses(fresh)
 
 

@@ -20,12 +20,14 @@ six or more of its parent's words) is left out of its score and its evidence (:m
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
+from discourse.core.cache import cached_map, content_key
 from discourse.core.engine import Doc, Resources
 from discourse.core.errors import ConfigError
 from discourse.core.layers import register_layer
@@ -100,6 +102,21 @@ class ToxicityConfig:
             raise ValueError("need 1 <= window_stride <= window_words <= window_above")
 
 
+CACHE_KIND = "toxicity.v1"
+"""Result-cache kind of tox-block's best window per text (scores and character range)."""
+EXPLAIN_KIND = "toxicity.explain.v1"
+"""Result-cache kind of tox-block's occlusion words per scored window."""
+
+
+def _identity(model: Any, *settings: object) -> str:
+    """What a tox-block result depends on besides its text: the model files' sha256, the rows of
+    its fixed forward shape, the package version and the caller's settings."""
+    from discourse import __version__
+
+    record = model.record()
+    return json.dumps([sorted(record.files.items()), record.version, model.batch_size, __version__, *settings])
+
+
 @stage("toxicity.v1", config=ToxicityConfig, requires=("text",), assigns=("toxicity",))
 class ToxicityStage:
     """Score every comment of every thread in the group in one batched pass."""
@@ -112,8 +129,35 @@ class ToxicityStage:
         return self.resources.get(f"toxicity:{spec}", lambda: load_model(spec, task="toxicity"))
 
     def _windowed(self, model: Any, texts: list[str]) -> list[Windowed]:
+        """tox-block's best window per text. A text the run's result cache holds for the same model
+        files and window settings is not scored again: tox-block runs every forward at one shape on
+        one thread, so a text's scores are the same bits whatever shares its batch."""
         c = self.config
-        return score_windowed(model.predict_batch, texts, c.window_words, c.window_stride, c.window_above)
+        identity = _identity(model, c.window_words, c.window_stride, c.window_above)
+        keys = [content_key(CACHE_KIND, identity, t) for t in texts]
+
+        def compute(idx: list[int]) -> list[Windowed]:
+            part = [texts[i] for i in idx]
+            return score_windowed(model.predict_batch, part, c.window_words, c.window_stride, c.window_above)
+
+        return cached_map(self.resources.results, CACHE_KIND, keys, compute, dump=_dump_windowed, load=_load_windowed)
+
+    def _explained(self, model: Any, pieces: list[str]) -> list[tuple[str, ...]]:
+        """tox-block's occlusion words per piece, through the result cache like its scores."""
+        identity = _identity(model)
+        keys = [content_key(EXPLAIN_KIND, identity, p) for p in pieces]
+
+        def compute(idx: list[int]) -> list[tuple[str, ...]]:
+            return [tuple(w) for w in model.explain([pieces[i] for i in idx])]
+
+        return cached_map(
+            self.resources.results,
+            EXPLAIN_KIND,
+            keys,
+            compute,
+            dump=lambda words: json.dumps(list(words)).encode("utf-8"),
+            load=lambda b: tuple(json.loads(b)),
+        )
 
     @staticmethod
     def _own_texts(docs: Sequence[Doc]) -> list[str]:
@@ -175,7 +219,9 @@ class ToxicityStage:
         if not rest or not loaded.kind.explains:
             return out
         pieces = [texts[k][scored[k].span[0] : scored[k].span[1]] for k in rest]
-        for k, words in zip(rest, loaded.model.explain(pieces), strict=True):
+        model = loaded.model
+        explained = self._explained(model, pieces) if loaded.kind.name == "toxblock" else model.explain(pieces)
+        for k, words in zip(rest, explained, strict=True):
             out[k] = (tuple(words), tuple(word_spans(texts[k], words, scored[k].span)))
         return out
 
@@ -249,3 +295,12 @@ class ToxicityStage:
             for o, s, (words, spans) in zip(overall, scored, evidence, strict=True)
         ]
         return results, [features.record or features.model.record(), loaded.record or head.record()]
+
+
+def _dump_windowed(w: Windowed) -> bytes:
+    return json.dumps([w.scores, list(w.span)]).encode("utf-8")  # floats round-trip exactly through JSON
+
+
+def _load_windowed(b: bytes) -> Windowed:
+    scores, span = json.loads(b)
+    return Windowed({str(k): float(v) for k, v in scores.items()}, (int(span[0]), int(span[1])))
