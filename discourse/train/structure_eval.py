@@ -27,7 +27,7 @@ import numpy as np
 
 from discourse.core.thread import Comment, Thread
 from discourse.formats.flat import parse_flat
-from discourse.formats.render_flat import clean_text, render_flat
+from discourse.formats.render_flat import clean_text, render_flat, with_markers
 from discourse.stages.reply_graph.links import ReplyWeights, infer_structure
 from discourse.stages.reply_graph.scorer import LinkScorer
 
@@ -54,6 +54,9 @@ class Counts:
     dropped_authors_named: int = 0  # an author was inferred at all (right or wrong)
     baseline_root_ok: int = 0
     baseline_previous_ok: int = 0
+    layout_ok: int = 0  # threads whose layout was detected right
+    marked: int = 0  # comments with an explicit reply marker on the page
+    marked_ok: int = 0  # ... whose parent was right
     threads: list[str] = field(default_factory=list)
     kinds: list[str] = field(default_factory=list)
     by_depth: Counter[str] = field(default_factory=Counter)  # "d3" comments at depth 3, "d3_ok" right
@@ -115,6 +118,9 @@ class Counts:
             "author_accuracy_dropped": r(self.dropped_authors_ok, self.dropped_authors),
             "dropped_authors_inferred": r(self.dropped_authors_named, self.dropped_authors),
             "author_precision_inferred": r(self.dropped_authors_ok, self.dropped_authors_named),
+            "layout_detected": r(self.layout_ok, len(self.threads)),
+            "marked_comments": self.marked,
+            "parent_accuracy_marked": r(self.marked_ok, self.marked),
             "baseline_all_top_level": r(self.baseline_root_ok, self.comments),
             "baseline_previous_comment": r(self.baseline_previous_ok, self.comments),
             "link_ece": self.ece(),
@@ -189,11 +195,15 @@ def evaluate_thread(
     embed: Embed | None = None,
     weights: ReplyWeights | LinkScorer | None = None,
     beam: int = 8,
+    layout: str = "reference",
+    markers: float = 0.0,
 ) -> Counts:
+    """One thread rendered flat in ``layout`` (``markers``: the share of replies that carry an
+    explicit marker, see :func:`rendering`), parsed back (its layout auto-detected) and rebuilt."""
     truth = renderable(thread)
     rng = random.Random(f"{seed}:{thread.id}")
     dropped = {c.id for c in truth.comments if rng.random() < drop_fraction}
-    flat = render_flat(truth, drop_author=lambda c: c.id in dropped)
+    truth, flat = rendering(truth, layout, markers, seed, lambda c: c.id in dropped)
     parsed = parse_flat(flat, thread.id)
     vectors = article = title = None
     if embed is not None:
@@ -214,6 +224,7 @@ def evaluate_thread(
     got_by_true = {to_true[c.id]: c for c in got.comments if c.id in to_true}
 
     n = Counts(threads=[thread.id], kinds=[thread_kind(truth)])
+    n.layout_ok = int(parsed.meta.get("layout", {}).get("name") == layout)
     depth = truth.depth()
     order = [c.id for c in truth.comments]
     for k, tc in enumerate(truth.comments):
@@ -241,6 +252,9 @@ def evaluate_thread(
         n.by_depth[f"d{d}"] += 1
         n.by_depth[f"d{d}_ok"] += ok
         n.links.append((float(gc.parent_confidence), ok))
+        if any(k in gc.meta for k in ("reply_to", "quoted", "depth")):
+            n.marked += 1
+            n.marked_ok += ok
         if tc.id in dropped:
             n.dropped_authors += 1
             n.dropped_authors_named += gc.author is not None
@@ -249,6 +263,31 @@ def evaluate_thread(
             n.kept_authors += 1
             n.kept_authors_ok += _same_author(gc.author, true_by[tc.id].author)
     return n
+
+
+MARKER_KINDS: dict[str, tuple[tuple[str, ...], str]] = {
+    "reference": (("mention", "quote"), "@"),
+    "disqus": (("mention", "quote"), "@"),
+    "reddit": (("mention", "quote"), "u/"),
+    "forum": (("mention", "quote", "in reply to"), "@"),
+}
+"""What repliers type on each layout's pages (and how they name someone); ``in reply to`` is
+printed by the forum itself."""
+
+
+def rendering(
+    truth: Thread,
+    layout: str = "reference",
+    markers: float = 0.0,
+    seed: int = 0,
+    drop: Callable[[Comment], bool] | None = None,
+) -> tuple[Thread, str]:
+    """The thread as the page shows it (a ``markers`` share of replies open with a typed marker
+    or, on a forum, carry "in reply to X") and its flat text in ``layout``."""
+    kinds, handle = MARKER_KINDS.get(layout, (("mention", "quote"), "@"))
+    shown = with_markers(truth, markers, kinds, seed, handle) if markers else truth
+    flat = render_flat(shown, drop_author=drop, layout=layout, reply_to=lambda c: c.meta.get("marker") == "in reply to")
+    return shown, flat
 
 
 def match_key(text: str) -> str:
@@ -273,8 +312,10 @@ def evaluate(
     embed: Embed | None = None,
     weights: ReplyWeights | LinkScorer | None = None,
     beam: int = 8,
+    layout: str = "reference",
+    markers: float = 0.0,
 ) -> Counts:
     total = Counts()
     for t in threads:
-        total.add(evaluate_thread(t, drop_fraction, seed, embed, weights, beam))
+        total.add(evaluate_thread(t, drop_fraction, seed, embed, weights, beam, layout, markers))
     return total

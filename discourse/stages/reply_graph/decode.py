@@ -20,6 +20,9 @@ from discourse.stages.reply_graph.features import Node, PathFeatures, path_of
 
 Scores = Callable[[np.ndarray], np.ndarray]
 """Feature rows of one comment's candidates -> their log-probabilities."""
+Constrain = Callable[[int, list[Node | None], np.ndarray], tuple[np.ndarray, float]]
+"""(comment, its candidates, their log-probabilities) -> the log-probabilities an explicit marker
+leaves (renormalised over the candidates it allows) and the hypothesis' penalty (:mod:`.markers`)."""
 
 
 @dataclass(frozen=True)
@@ -51,9 +54,11 @@ def _key(top: Node | None, width: int) -> tuple[int, ...]:
     return (top.depth if top else -1, *(nd.index for nd in path_of(top, width)))
 
 
-def beam_decode(feats: PathFeatures, scores: Scores, beam: int = 8, expand: int = 4) -> Decoded:
+def beam_decode(
+    feats: PathFeatures, scores: Scores, beam: int = 8, expand: int = 4, constrain: Constrain | None = None
+) -> Decoded:
     """The best-scoring sequence of parent choices found by the beam (``beam=1`` is greedy);
-    each hypothesis is expanded by its ``expand`` most probable candidates."""
+    each hypothesis is expanded by its ``expand`` most probable candidates (after ``constrain``)."""
     hyps = [_Hyp(0.0, None, None)]
     width = feats.max_depth + 1
     for i in range(feats.n):
@@ -61,11 +66,14 @@ def beam_decode(feats: PathFeatures, scores: Scores, beam: int = 8, expand: int 
         for h in hyps:
             cands, rows = feats.rows(i, h.top)
             logp = scores(rows)
+            penalty = 0.0
+            if constrain is not None:
+                logp, penalty = constrain(i, cands, logp)
             order = np.argsort(-logp)[: max(1, expand)]
             for k in order.tolist():
                 c = cands[k]
                 top = Node(i, c, 0 if c is None else c.depth + 1)
-                s = h.score + float(logp[k])
+                s = h.score + float(logp[k]) + penalty
                 key = _key(top, width)
                 old = best.get(key)
                 if old is None or s > old.score:

@@ -34,7 +34,8 @@ from discourse.core.thread import Comment, Thread
 from discourse.stages.reply_graph.addressing import addressed_names, name_tokens
 from discourse.stages.reply_graph.authors import addressed_known, signatures, two_person
 from discourse.stages.reply_graph.decode import beam_decode
-from discourse.stages.reply_graph.features import COL, PathFeatures
+from discourse.stages.reply_graph.features import COL, Node, PathFeatures
+from discourse.stages.reply_graph.markers import Constraints, apply
 from discourse.stages.reply_graph.scorer import LinkScorer
 from discourse.stages.reply_graph.weights import LINK_FEATURES, ReplyWeights, weights_from_meta
 
@@ -207,20 +208,29 @@ def _link(
     max_depth: int = MAX_DEPTH,
     signals: TextSignals | None = None,
 ) -> list[Link]:
-    """Greedy left-to-right decoding: each comment takes its most probable candidate."""
+    """Greedy left-to-right decoding: each comment takes its most probable candidate (among
+    those an explicit marker allows)."""
     cands = Candidates(comments, authors, vecs, article_vec, max_depth, signals)
+    marks = Constraints(comments, authors)
     wv = w.vector()
     parents: list[int | None] = []
+    depth: list[int] = []
     out: list[Link] = []
     for i in range(len(comments)):
         options, f = cands.features(i, parents)
         scores = f @ wv
-        p = np.exp(scores - scores.max())
-        p /= p.sum()
+        z = scores - scores.max()
+        logp = z - np.log(np.exp(z).sum())
+        mask = marks.allowed(i, options, [-1 if j is None else depth[j] for j in options]) if marks.any else None
+        p = np.exp(apply(logp, mask)[0])
         best = int(np.argmax(p))
         parent = options[best]
         parents.append(parent)
-        out.append((parent, float(p[best]), cands.evidence(parent, f[best], wv)))
+        depth.append(0 if parent is None else depth[parent] + 1)
+        ev = cands.evidence(parent, f[best], wv)
+        if mask is not None and mask[best]:
+            ev = (str(marks.evidence(i)), *ev)
+        out.append((parent, float(p[best]), ev))
     return out
 
 
@@ -258,12 +268,25 @@ def _link_learned(
 ) -> list[Link]:
     """Beam decoding of the whole thread under the learned scorer; calibrated confidences."""
     feats = PathFeatures(comments, authors, vecs, article_vec, max_depth, title_vec)
-    dec = beam_decode(feats, scorer.log_probs, beam=beam)
+    marks = Constraints(comments, authors)
+
+    def constrain(i: int, cands: list[Node | None], logp: np.ndarray) -> tuple[np.ndarray, float]:
+        mask = marks.allowed(i, [c.index if c else None for c in cands], [c.depth if c else -1 for c in cands])
+        return apply(logp, mask)
+
+    dec = beam_decode(feats, scorer.log_probs, beam=beam, constrain=constrain if marks.any else None)
     conf = scorer.confidence(np.array(dec.probs)) if dec.probs else np.zeros(0)
-    return [
-        (p, float(c), _learned_evidence(row, p, authors))
-        for p, c, row in zip(dec.parents, conf.tolist(), dec.rows, strict=True)
-    ]
+    depth: list[int] = []
+    out: list[Link] = []
+    for i, (p, c, row) in enumerate(zip(dec.parents, conf.tolist(), dec.rows, strict=True)):
+        ev = _learned_evidence(row, p, authors)
+        if marks.any:
+            mask = marks.allowed(i, [p], [-1 if p is None else depth[p]])
+            if mask is not None and mask[0]:
+                ev = (str(marks.evidence(i)), *ev)
+        depth.append(0 if p is None else depth[p] + 1)
+        out.append((p, float(c), ev))
+    return out
 
 
 AUTHOR_LINK_CONFIDENCE = 0.8
@@ -286,9 +309,17 @@ def _infer_authors(
     changed = _assign(st, signatures(comments, st.authors))
     known_tokens: set[str] = set().union(*(name_tokens(a) for a in {a for a in st.authors if a}))
     # 1. Addressing: a reply names someone who is not a known author -> the anonymous comment it answers.
+    #    A name the page marks ("in reply to X", "@X" on its own line, "X wrote:") counts first.
     votes: dict[int, Counter[str]] = {}
     why: dict[tuple[int, str], str] = {}
     for y, c in enumerate(comments):
+        marked = c.meta.get("reply_to")
+        target = parents[y]
+        if isinstance(marked, str) and marked.strip() and target is not None and st.authors[target] is None:
+            name = marked.strip().lstrip("@")
+            if name.lower() not in known_tokens:
+                votes.setdefault(target, Counter())[name] += 2
+                why.setdefault((target, name), f"{comments[y].id} ({c.meta.get('reply_marker') or 'marker'})")
         for name in addressed_names(_edges(c.text), strict=True):
             if name.lower() in known_tokens or (st.authors[y] and _matches(name, st.authors[y])):
                 continue
