@@ -106,6 +106,7 @@ class _Block:
     sep: str = "\n\n"  # the text between the previous block and this one, blank lines verbatim
     kinds: tuple[str, ...] = ()  # furniture kind of each line ("" for none)
     head: Head | None = None  # a layout's comment header ("user · 3 points · 2h", "level 2")
+    closing: bool = False  # a layout's furniture cut off the end of a comment ("Reply · Share ›")
 
     @property
     def text(self) -> str:
@@ -162,7 +163,7 @@ def _split_heads(b: _Block, layout: Layout) -> list[_Block]:
     k = 0
     seg = 0  # start of the current run of text lines
 
-    def emit(lo: int, hi: int, head: Head | None = None) -> None:
+    def emit(lo: int, hi: int, head: Head | None = None, closing: bool = False) -> None:
         if lo >= hi:
             return
         first = not out
@@ -174,6 +175,7 @@ def _split_heads(b: _Block, layout: Layout) -> list[_Block]:
                 b.sep if first else "\n",
                 kinds[lo:hi],
                 head,
+                closing,
             )
         )
 
@@ -189,7 +191,7 @@ def _split_heads(b: _Block, layout: Layout) -> list[_Block]:
             if h and not headers:
                 headers += 1
                 author = (h.group("author") or "").strip() or None
-            elif m:
+            elif m and (headers == 0 or layout.start_after_header):
                 d = m.groupdict().get("depth")
                 p = m.groupdict().get("parent")
                 depth = int(d) if d else depth
@@ -208,7 +210,7 @@ def _split_heads(b: _Block, layout: Layout) -> list[_Block]:
             while hi < len(lines) and kinds[hi] and not layout.header_match(lines[hi]):
                 hi += 1
             emit(seg, lo)
-            emit(lo, hi)
+            emit(lo, hi, closing=True)
             k = seg = hi
             continue
         k += 1
@@ -338,8 +340,10 @@ def parse_flat(
     if lay.has_headers or lay.start:  # only a header can be an author line (a lost one leaves none)
         views: list[tuple[str, ...]] = [(b.head.author or "",) if b.head is not None else () for b in section]
         forced: list[float] | None = [HEADER_SCORE if b.head is not None else -math.inf for b in section]
-        after_author = [b.head is None and b.all_furniture(_TIM, _ACT) for b in section]
-        after_text = [b.head is None and b.all_furniture(_ACT) for b in section]
+        # the page's own furniture only: a lone "Reply" or "2 hours ago" there is more likely a comment
+        own = [b.head is None and all(map(lay.is_furniture, b.lines)) for b in section]
+        after_author = own
+        after_text = [o or b.closing for o, b in zip(own, section, strict=True)]
     else:
         views = [_author_view(b) for b in section]
         forced = None
@@ -351,9 +355,7 @@ def parse_flat(
         after_text,
         forced=forced,
         ends_comment=lay.ends_comment,
-        closing=[lay.ends_comment and b.head is None and any(map(lay.is_furniture, b.lines)) for b in section]
-        if forced is not None
-        else None,
+        closing=[b.closing for b in section] if forced is not None else None,
     )
     raws = _group(section, roles)
     dropped = sum(_trim(r) for r in raws)

@@ -7,6 +7,8 @@ One YAML file per layout in ``configs/layouts/`` (installed as ``discourse._conf
 * ``start``: lines that stand only at the start of a comment, before or after its header: group
   ``depth`` ("level 3": the comment's depth, 1 = top level) or ``parent`` ("in reply to Ann": the
   author of the comment answered);
+* ``start_after_header``: start lines may stand after the header too ("in reply to Ann" under it),
+  not only before it ("level 3" over it); otherwise a start line under a header is text;
 * ``furniture``: whole lines the page prints around comments ("Reply · Share ›"), dropped only
   where furniture stands (after a comment's text, between comments), never from inside a text;
 * ``ends_comment``: that furniture closes a comment, so the next block starts one even without a
@@ -15,7 +17,7 @@ One YAML file per layout in ``configs/layouts/`` (installed as ``discourse._conf
   reply evidence: ``mention`` ("@Ann" on its own line), ``quote_header`` ("Ann wrote:") and
   ``quote_line`` ("> ..." lines quoting the parent);
 * ``default_score``: the score of a profile without header lines (the fallback layout);
-  ``min_hits``: lines a profile must explain before it can be chosen.
+  ``min_hits``: header or start lines a profile must see before it can be chosen.
 
 :func:`detect_layout` scores every profile on a file's lines and picks the best; a bad profile is
 a one-line :class:`~discourse.core.errors.ConfigError`.
@@ -35,7 +37,18 @@ import yaml
 from discourse.core.errors import ConfigError
 
 DEFAULT = "reference"
-KEYS = ("name", "description", "header", "start", "furniture", "ends_comment", "markers", "default_score", "min_hits")
+KEYS = (
+    "name",
+    "description",
+    "header",
+    "start",
+    "start_after_header",
+    "furniture",
+    "ends_comment",
+    "markers",
+    "default_score",
+    "min_hits",
+)
 MARKER_KEYS = ("mention", "quote_header", "quote_line")
 HEADER_WEIGHT = 3.0  # a header line says more about the layout than a furniture line
 START_WEIGHT = 2.0
@@ -50,6 +63,7 @@ class Layout:
     description: str = ""
     header: tuple[re.Pattern[str], ...] = ()
     start: tuple[re.Pattern[str], ...] = ()
+    start_after_header: bool = False
     furniture: tuple[re.Pattern[str], ...] = ()
     ends_comment: bool = False
     mention: tuple[re.Pattern[str], ...] = ()
@@ -75,7 +89,8 @@ class Layout:
         return any(p.match(s) for p in self.furniture)
 
     def score(self, lines: Iterable[str]) -> tuple[float, int]:
-        """(score, lines explained) of this profile on a file's lines."""
+        """(score, header and start lines seen) of this profile on a file's lines: furniture alone
+        ("Load more comments" twice) never makes a file a header layout."""
         hits = 0
         score = 0.0
         for line in lines:
@@ -88,6 +103,7 @@ class Layout:
                 score += START_WEIGHT
             elif self.is_furniture(s):
                 score += FURNITURE_WEIGHT
+                continue
             else:
                 continue
             hits += 1
@@ -147,8 +163,10 @@ def layout_from_dict(raw: Mapping[str, Any], where: str = "layout") -> Layout:
         raise ConfigError(f"{where}: 'markers' takes only {', '.join(MARKER_KEYS)}")
     quote_line = markers.get("quote_line")
     ends = raw.get("ends_comment", False)
-    if not isinstance(ends, bool):
-        raise ConfigError(f"{where}: 'ends_comment' must be true or false, got {ends!r}")
+    after = raw.get("start_after_header", False)
+    for key, flag in (("ends_comment", ends), ("start_after_header", after)):
+        if not isinstance(flag, bool):
+            raise ConfigError(f"{where}: {key!r} must be true or false, got {flag!r}")
     try:
         default_score = float(raw.get("default_score", 0.0))
         min_hits = int(raw.get("min_hits", 2))
@@ -159,6 +177,7 @@ def layout_from_dict(raw: Mapping[str, Any], where: str = "layout") -> Layout:
         description=str(raw.get("description", "")),
         header=_patterns(f"{where}: header", raw.get("header"), ("author",)),
         start=_patterns(f"{where}: start", raw.get("start"), ("depth", "parent")),
+        start_after_header=after,
         furniture=_patterns(f"{where}: furniture", raw.get("furniture")),
         ends_comment=ends,
         mention=_patterns(f"{where}: markers.mention", markers.get("mention"), ("parent",)),
@@ -214,13 +233,13 @@ def detect_layout(
 ) -> Detection:
     """The profile that explains the file's lines best (``force``: that one, by name).
 
-    A profile with header lines is eligible only when it explains ``min_hits`` lines or more; the
+    A profile with header or start lines is eligible only when ``min_hits`` of them are seen; the
     others score their ``default_score``. Ties go to the fallback layout."""
     layouts = layouts if layouts is not None else load_layouts()
     scored: list[tuple[float, int, str]] = []
     for name, lay in layouts.items():
         score, hits = lay.score(lines) if lay.has_headers or lay.start or lay.furniture else (0.0, 0)
-        if lay.has_headers and hits < lay.min_hits:
+        if (lay.has_headers or lay.start) and hits < lay.min_hits:
             score = 0.0
         scored.append((max(score, lay.default_score), int(name == DEFAULT), name))
     scored.sort(reverse=True)

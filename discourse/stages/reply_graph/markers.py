@@ -7,18 +7,23 @@ is there, only the candidates it allows may be chosen (a very strong constraint,
 scorer's weights: the scorer's probabilities are renormalised over the allowed candidates):
 
 * depth d: the candidates at depth d - 2 (the article for d = 1);
-* quoted text: the candidates whose text holds the quoted words (the best overlap);
-* a name: the candidates written by that author (the nearest first is the scorer's business).
+* quoted text: the candidates whose text holds the most of the quoted words;
+* a name: the candidates written by that author; a name no author line carries (its comment lost
+  its author line): the candidates without an author.
 
-Markers are applied in that order, each only when it leaves a candidate: a name that matches no
-one on the path (its author line was lost) or a quote of something off the path constrains
-nothing there, and the hypothesis that cannot honour a marker pays :data:`MISS`.
+Markers are applied in that order, a later one only where it agrees with the earlier ones. When
+a marker points at one earlier comment only (the one best holder of the quote, the only comment
+of the named author), every comment between the two descends from it in a preorder listing: their
+parents must be that comment or later ones (:attr:`Constraints.floor`), which keeps it on the
+path until the reply comes. A hypothesis whose path cannot honour a marker that something in the
+thread could satisfy pays :data:`MISS`; a name that matches no one constrains nothing.
 """
 
 from __future__ import annotations
 
 import heapq
 import re
+from bisect import bisect_left
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -106,6 +111,7 @@ class Constraints:
         for j, a in enumerate(self.authors):
             for key in name_tokens(a):
                 self._by_name.setdefault(key, []).append(j)
+        self._anonymous = [j for j, a in enumerate(self.authors) if not a]
         self.floor = self._floors() if self.any else {}
 
     def _overlap(self, m: Marker, j: int) -> int:
@@ -157,8 +163,12 @@ class Constraints:
                 if not rest or rest[0][1] < n:
                     return best
         if m.reply_to:
-            by = [j for j in self._by_name.get(_key(m.reply_to), []) if j < i]
-            if len(by) == 1:
+            by = self._by_name.get(_key(m.reply_to), [])
+            if not by:  # nobody of that name has an author line: the one earlier comment without one
+                by = self._anonymous[: bisect_left(self._anonymous, i)]
+            elif len(by) > 1:
+                by = by[: bisect_left(by, i)]
+            if len(by) == 1 and by[0] < i:
                 return by[0]
         return None
 
@@ -193,7 +203,8 @@ class Constraints:
         ok: np.ndarray | None = None
         masks = self._masks(i, m, cands, depths) if m is not None else []
         if i in self.floor:  # inside a marked reply's span: keep the comment it answers on the path
-            masks.insert(0, (np.array([j is not None and j >= self.floor[i] for j in cands]), True))
+            at = 1 if m is not None and m.depth is not None else 0  # after the page's own depth, if any
+            masks.insert(at, (np.array([j is not None and j >= self.floor[i] for j in cands]), True))
         for mask, somewhere in masks:
             if not mask.any():
                 if somewhere and ok is None:
