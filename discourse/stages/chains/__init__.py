@@ -47,8 +47,9 @@ class ChainsStage:
             sentences = {
                 c.id: (enc.sentence_spans[k + 1], enc.sentence_vectors[k + 1]) for k, c in enumerate(t.comments)
             }
+            byid = t.by_id()  # once per thread: the chains of a huge thread share it
             chains = tuple(
-                summarize_chain(sk, t, doc.annotations, sentences, self.config.toxic_threshold)
+                summarize_chain(sk, t, doc.annotations, sentences, self.config.toxic_threshold, byid)
                 for sk in find_chains(t, self.config.min_replies)
             )
             doc.annotations.put("chains", chains)

@@ -14,11 +14,14 @@ from collections.abc import Mapping
 import numpy as np
 
 from discourse.core.layers import Annotations
-from discourse.core.thread import Thread
+from discourse.core.thread import Comment, Thread
 from discourse.stages.chains.find import OUTCOME_TEXT, ChainSkeleton, concession, disengagement, outcome, slope
 from discourse.stages.chains.result import Chain, SummarySentence, Turn
 from discourse.stages.stance.result import StanceResult
 from discourse.stages.toxicity.result import ToxicityResult
+
+MAX_TEXTRANK = 2000
+"""Sentences of one side ranked by TextRank (a square matrix); more: linear degree centrality."""
 
 SentenceIndex = Mapping[str, tuple[list[tuple[int, int]], np.ndarray]]
 """comment id -> (sentence character spans, L2-normalised sentence vectors)."""
@@ -56,14 +59,22 @@ def textrank(sim: np.ndarray, damping: float = 0.85, tol: float = 1e-10, max_ite
 
 
 def central_sentence(
-    ids: list[str], thread: Thread, sentences: SentenceIndex, toxicity: Mapping[str, float] | None = None
+    ids: list[str],
+    thread: Thread,
+    sentences: SentenceIndex,
+    toxicity: Mapping[str, float] | None = None,
+    byid: Mapping[str, Comment] | None = None,
 ) -> tuple[str, str] | None:
     """(sentence, comment id) of the most central substantive sentence in ``ids``.
 
     A position is argued, not shouted: a sentence's TextRank score is scaled by
     ``1 - 0.9 * toxicity`` of its comment, so an insult does not stand for a side's view
-    when a civil sentence says it."""
-    byid = thread.by_id()
+    when a civil sentence says it. Past :data:`MAX_TEXTRANK` sentences (one side of a huge
+    two-person thread) the similarity matrix would grow with the square of the side, so the
+    score is the sentence's summed similarity to all the others instead (degree centrality over
+    unclipped similarities, floored at 0; linear time: one dot product with the sum of the vectors).
+    ``byid`` is ``thread.by_id()`` when the caller has it (building it is linear in the thread)."""
+    byid = byid if byid is not None else thread.by_id()
     items: list[tuple[str, str, np.ndarray]] = []
     for cid in ids:
         spans, vecs = sentences.get(cid, ([], np.zeros((0, 1))))
@@ -85,9 +96,13 @@ def central_sentence(
     if len(items) == 1:
         return items[0][0], items[0][1]
     mat = np.stack([v for _, _, v in items]).astype(np.float32)
-    sim = np.clip(mat @ mat.T, 0.0, None)
-    np.fill_diagonal(sim, 0.0)
-    rank = textrank(sim)
+    if len(items) > MAX_TEXTRANK:
+        summed = mat @ mat.sum(axis=0) - np.einsum("ij,ij->i", mat, mat)
+        rank = np.clip(summed.astype(np.float64), 0.0, None)  # scores >= 0, as TextRank's
+    else:
+        sim = np.clip(mat @ mat.T, 0.0, None)
+        np.fill_diagonal(sim, 0.0)
+        rank = textrank(sim)
     if toxicity:
         rank = rank * np.array([1.0 - 0.9 * float(toxicity.get(cid, 0.0)) for _, cid, _ in items])
     best = max(range(len(rank)), key=lambda k: (rank[k], -k))
@@ -104,8 +119,13 @@ def summarize_chain(
     annotations: Annotations,
     sentences: SentenceIndex,
     toxic_threshold: float = 0.5,
+    byid: Mapping[str, Comment] | None = None,
 ) -> Chain:
-    byid = thread.by_id()
+    """The chain of skeleton ``sk`` with its turns, outcome and cited summary. ``byid`` is
+    ``thread.by_id()`` when the caller has it: building it per chain made a thread with thousands
+    of chains quadratic."""
+    byid = byid if byid is not None else thread.by_id()
+    position = {cid: k for k, cid in enumerate(sk.comment_ids)}
     a, b = sk.participants
     turns: list[Turn] = []
     raw: list[tuple[str, str | None, float | None, str | None, str | None]] = []
@@ -133,7 +153,7 @@ def summarize_chain(
         if sk.opening_id and byid[sk.opening_id].author == who:
             mine = [sk.opening_id, *mine]
         side_tox = {cid: (r.score if (r := annotations.get(cid, "toxicity")) else 0.0) for cid in mine}
-        pos = central_sentence(mine, thread, sentences, side_tox)
+        pos = central_sentence(mine, thread, sentences, side_tox, byid)
         if pos:
             summary.append(SummarySentence(f"{who}'s main position: “{_quote(pos[0])}”", (pos[1],)))
     for who in (a, b):
@@ -143,14 +163,13 @@ def summarize_chain(
                 by_label.setdefault(t.stance, []).append(t.comment_id)
         if by_label:
             parts = [
-                f"{lab} in {_ids_text(ids)}"
-                for lab, ids in sorted(by_label.items(), key=lambda kv: sk.comment_ids.index(kv[1][0]))
+                f"{lab} in {_ids_text(ids)}" for lab, ids in sorted(by_label.items(), key=lambda kv: position[kv[1][0]])
             ]
             cites = tuple(cid for ids in by_label.values() for cid in ids)
             summary.append(
                 SummarySentence(
                     f"{who}'s stance toward the other, turn by turn: {'; '.join(parts)}.",
-                    tuple(sorted(cites, key=sk.comment_ids.index)),
+                    tuple(sorted(cites, key=position.__getitem__)),
                 )
             )
     conceding = [t for t in turns if t.concession]
