@@ -19,7 +19,7 @@ from discourse.core.thread import Comment, Thread
 
 _MULTI_BLANK = re.compile(r"\n[^\S\n]*\n(?:[^\S\n]*\n)+")  # a line of whitespace alone is blank to parse_flat
 LAYOUTS = ("reference", "disqus", "reddit", "forum")
-MARKERS = ("mention", "quote")
+MARKERS = ("mention", "quote", "in reply to")  # what with_markers can add
 _UNITS = ("minutes", "hours", "days", "months", "years")
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
@@ -90,12 +90,13 @@ def _first_sentence(text: str, words: int = 16) -> str:
 
 
 def with_markers(
-    thread: Thread, share: float, kinds: tuple[str, ...] = MARKERS, seed: int = 0, handle: str = "@"
+    thread: Thread, share: float, kinds: tuple[str, ...] = ("mention", "quote"), seed: int = 0, handle: str = "@"
 ) -> Thread:
     """The same tree where a ``share`` of the replies (to a comment with an author) open with
     an explicit marker typed by the replier: ``mention`` ("@Ann Lee" on its own line; ``handle``
     "u/" for Reddit) or ``quote`` ("Ann Lee wrote:" and "> " the parent's first sentence; for
-    Reddit just the "> " line). The marker used is kept in the comment's ``meta["marker"]``."""
+    Reddit just the "> " line); or ``in reply to``, which only records that a ``forum`` page prints
+    "in reply to X" over it. The marker used is kept in the comment's ``meta["marker"]``."""
     rng = random.Random(f"{seed}:{thread.id}:markers")
     by = thread.by_id()
     out: list[Comment] = []
@@ -105,7 +106,9 @@ def with_markers(
             out.append(c)
             continue
         kind = kinds[rng.randrange(len(kinds))]
-        if kind == "mention":
+        if kind == "in reply to":  # the page prints it (render_flat's reply_to), the text is unchanged
+            text = c.text
+        elif kind == "mention":
             text = f"{handle}{parent.author}\n{c.text}"
         else:
             quoted = _first_sentence(parent.text)

@@ -55,13 +55,22 @@ def evaluate_structure(
     seed: int = 0,
     beam: int = 8,
     embed: Any = None,
+    layout: str = "reference",
+    markers: float = 0.0,
 ) -> dict[str, Any]:
     """The numbers for every known thread under ``paths`` (see the module doc). ``embed``: texts
-    -> L2-normalised vectors (default: the shipped MiniLM encoder, one pass per thread)."""
+    -> L2-normalised vectors (default: the shipped MiniLM encoder, one pass per thread).
+    ``layout``: the page layout rendered (``configs/layouts``; parsed back with auto-detection);
+    ``markers``: the share of replies that carry an explicit marker ("@X", a quote, "in reply to X")."""
+    from discourse.formats.render_flat import LAYOUTS
     from discourse.stages.reply_graph import load_reply_weights
 
     if not 0.0 <= drop <= 1.0:
         raise InputError(f"--drop must be between 0 and 1, not {drop}")
+    if not 0.0 <= markers <= 1.0:
+        raise InputError(f"--markers must be between 0 and 1, not {markers}")
+    if layout not in LAYOUTS:
+        raise InputError(f"unknown layout {layout!r}; known: {', '.join(LAYOUTS)}")
     threads, warnings = known_threads(paths)
     if not threads:
         raise InputError("no thread with known reply links under " + ", ".join(map(str, paths)))
@@ -74,12 +83,14 @@ def evaluate_structure(
         def embed(texts: Sequence[str]) -> Any:
             return encoder.encode(list(texts)).vectors
 
-    counts: list[Counts] = [evaluate_thread(t, drop, seed, embed, scorer, beam) for t in threads]
+    counts: list[Counts] = [evaluate_thread(t, drop, seed, embed, scorer, beam, layout, markers) for t in threads]
     out = summary(counts)
     out.update(
         model=record.name if record is not None else "hand-set prior",
         authors_dropped=drop,
         beam=beam,
+        layout=layout,
+        markers=markers,
         warnings=warnings,
     )
     return out
@@ -92,6 +103,9 @@ def format_summary(r: dict[str, Any]) -> str:
     lines = [
         f"{r['threads']} threads, {r['comments']} comments; model {r['model']}, beam {r['beam']},"
         f" {r['authors_dropped']:.0%} of author lines dropped",
+        f"layout            {r.get('layout', 'reference')} (detected in {f(r.get('layout_detected'))} of threads),"
+        f" {r.get('markers', 0.0):.0%} of replies marked; marked comments {r.get('marked_comments', 0)},"
+        f" parent {f(r.get('parent_accuracy_marked'))}",
         f"parent accuracy   {f(r['parent_accuracy'])}   (baselines: previous comment"
         f" {f(r['baseline_previous_comment'])}, article {f(r['baseline_all_top_level'])})",
         f"top-level found   {f(r['parent_accuracy_top_level'])}   nested {f(r['parent_accuracy_nested'])}",

@@ -54,6 +54,7 @@ from discourse.train.structure_fit import (
     split_of,
     with_calibration,
 )
+from discourse.train.structure_layouts import layout_lines
 
 NAME = "reply-links-v2"
 DROP = 0.2
@@ -299,6 +300,7 @@ def report_markdown(results: Mapping[str, Any]) -> str:
             f" {_f(r['author_precision_inferred'])} | {_f(r['link_ece'])} | {_f(r['mean_confidence'])} |"
             f" {r['seconds']} |"
         )
+    lines += layout_lines(results.get("layouts"))
     cal = results["calibration"]
     lines += [
         "",
