@@ -67,6 +67,15 @@ def main() -> None:
     metavar="ADDRESS",
     help="With --engine dask: the scheduler to use (tcp://host:8786); without it a local cluster is started.",
 )
+@click.option(
+    "--layout",
+    metavar="NAME",
+    default="auto",
+    show_default=True,
+    help="How flat text files are laid out: a profile of configs/layouts (reference, disqus, reddit, forum) "
+    "or auto (the best-scoring one per file, recorded in its warnings). Files analysed before are re-read "
+    "only with --force.",
+)
 @domain_errors
 def analyze(
     inputs: tuple[str, ...],
@@ -78,6 +87,7 @@ def analyze(
     no_cache: bool = False,
     engine: str = "local",
     scheduler: str | None = None,
+    layout: str = "auto",
 ) -> None:
     """Analyse thread files or folders of them; write analysis.json, report.html and graph.graphml.
 
@@ -101,12 +111,14 @@ def analyze(
             click.echo(f"[{event.kind}] {event.message}", err=True)
 
     from discourse.formats.convokit import corpus_inputs
+    from discourse.formats.layouts import use_layout
 
     inputs = tuple(corpus_inputs(inputs))  # a ConvoKit corpus folder is one input, not five files
     try:
-        res = run_batch(
-            inputs, out_dir, cfg, force=force, on_event=say, engine=_engine(engine, scheduler), cache=not no_cache
-        )
+        with use_layout(None if layout == "auto" else layout):  # files are parsed in this process
+            res = run_batch(
+                inputs, out_dir, cfg, force=force, on_event=say, engine=_engine(engine, scheduler), cache=not no_cache
+            )
     finally:
         if live is not None:
             live.close()

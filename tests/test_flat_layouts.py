@@ -251,3 +251,38 @@ def test_with_markers_marks_only_replies_and_keeps_texts() -> None:
             assert c.text == by[c.id].text and "marker" not in c.meta
         else:
             assert c.text == f"@{by[by[c.id].parent_id].author}\n{by[c.id].text}"
+
+
+def test_analyze_layout_option_forces_a_profile(tmp_path: Path, tiny_config: dict) -> None:
+    """`discourse analyze --layout NAME` reads flat files with that profile (recorded in the output's
+    warnings); auto-detection by default; an unknown name is a one-line error."""
+    import json
+
+    import yaml
+    from click.testing import CliRunner
+
+    from discourse.cli import main
+
+    conf = tmp_path / "tiny.yaml"
+    conf.write_text(yaml.safe_dump(tiny_config), encoding="utf-8")
+    src = tmp_path / "page.txt"
+    src.write_text(render_flat(_tree(), layout="disqus"), encoding="utf-8")
+
+    def run(out: str, *extra: str) -> dict:
+        r = CliRunner().invoke(
+            main, ["analyze", str(src), "--out", str(tmp_path / out), "--config", str(conf), "-q", *extra]
+        )
+        assert r.exit_code == 0, r.output
+        [path] = (tmp_path / out).glob("*/analysis.json")
+        return json.loads(path.read_text(encoding="utf-8"))
+
+    auto = run("auto")
+    assert len(auto["comments"]) == 8
+    assert any("read as layout disqus (auto-detected" in w for w in auto["warnings"])
+    forced = run("forced", "--layout", "reference")
+    assert any("read as layout reference (forced" in w for w in forced["warnings"])
+    assert len(forced["comments"]) != 8  # the Disqus headers read as text: the profile matters
+    r = CliRunner().invoke(
+        main, ["analyze", str(src), "--out", str(tmp_path / "x"), "--config", str(conf), "--layout", "myspace"]
+    )
+    assert r.exit_code == 3 and "unknown layout 'myspace'" in r.output and len(r.output.strip().splitlines()) == 1

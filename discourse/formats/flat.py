@@ -58,7 +58,7 @@ from discourse.core.errors import InputError
 from discourse.core.thread import Comment, Thread
 from discourse.formats.disqus import looks_like_html
 from discourse.formats.flat_segment import SAYS, label_blocks, name_score
-from discourse.formats.layouts import DEFAULT, Detection, Layout, detect_layout, load_layouts
+from discourse.formats.layouts import DEFAULT, Detection, Layout, detect_layout, forced_layout, load_layouts
 from discourse.formats.markers import read_markers
 from discourse.formats.reading import replace_surrogates, surrogate_note
 
@@ -304,8 +304,9 @@ def parse_flat(
     """Parse flat scraped text into a Thread with unknown reply structure.
 
     ``layout``: a profile of ``configs/layouts`` (or its name) to read the page with; by default
-    the one that explains the file's lines best (:func:`~discourse.formats.layouts.detect_layout`),
-    recorded in ``thread.meta["layout"]`` (and in a warning unless it is the reference layout).
+    the one :func:`~discourse.formats.layouts.use_layout` forces, else the one that explains the
+    file's lines best (:func:`~discourse.formats.layouts.detect_layout`); recorded in
+    ``thread.meta["layout"]`` (and in a warning unless it is the auto-detected reference layout).
     Raises InputError when there is no text or no comment section.
     """
     warnings: list[str] = []
@@ -421,6 +422,7 @@ def parse_flat(
 
 
 def _detect(text: str, layout: str | Layout | None) -> Detection:
+    layout = layout if layout is not None else forced_layout()
     if isinstance(layout, Layout):
         return Detection(layout, 0.0, None, 0.0, True)
     lines = text.split("\n", 20_000)[:20_000]  # the first 20,000 lines tell the layout

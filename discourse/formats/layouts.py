@@ -26,7 +26,9 @@ a one-line :class:`~discourse.core.errors.ConfigError`.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -219,6 +221,27 @@ def _load(folder: str) -> tuple[tuple[str, Layout], ...]:
     if DEFAULT not in out:
         raise ConfigError(f"{folder}: the fallback layout {DEFAULT!r} is missing")
     return tuple(out.items())
+
+
+_FORCED: ContextVar[str | None] = ContextVar("discourse_layout", default=None)
+
+
+@contextmanager
+def use_layout(name: str | None) -> Iterator[None]:
+    """Read every flat file parsed inside the block with the profile ``name`` (None: auto-detect),
+    wherever the parsing is called from (``discourse analyze --layout``, ``discourse.analyze``)."""
+    if name is not None:
+        get_layout(name)  # an unknown name fails here, once
+    token = _FORCED.set(name)
+    try:
+        yield
+    finally:
+        _FORCED.reset(token)
+
+
+def forced_layout() -> str | None:
+    """The layout :func:`use_layout` forces here, if any."""
+    return _FORCED.get()
 
 
 def get_layout(name: str, layouts: Mapping[str, Layout] | None = None) -> Layout:
