@@ -30,13 +30,13 @@ are listed below them).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from discourse.core.layers import Annotations
 from discourse.core.thread import Comment, Thread
 from discourse.stages.attention.config import AttentionConfig
 from discourse.stages.attention.result import CODES, AttentionItem
-from discourse.stages.attention.target import Target, aimed_at, commenter_labels
+from discourse.stages.attention.target import AuthorIndex, Target, aimed_at, commenter_labels
 from discourse.stages.chains.result import Chain
 from discourse.stages.stance.result import StanceResult
 from discourse.stages.toxicity.result import ToxicityResult
@@ -70,7 +70,7 @@ def _assess(
     st: StanceResult | None,
     chain: Chain | None,
     cfg: AttentionConfig,
-    earlier_authors: tuple[str, ...] = (),
+    earlier_authors: Sequence[str] | AuthorIndex = (),
 ) -> tuple[float, dict[str, str], Target | None]:
     """Priority, {code: reason sentence} and target of one comment."""
     th = cfg.thresholds
@@ -188,13 +188,12 @@ def rank_attention(
                 escalating.setdefault(cid, ch)
     byid = thread.by_id()
     items: list[AttentionItem] = []
-    authors: dict[str, None] = {}  # authors of the comments so far, in order
+    authors = AuthorIndex()  # authors of the comments so far, in order
     for c in thread.comments:
         parent = byid.get(c.parent_id) if c.parent_id is not None else None
         tox, st = annotations.get(c.id, "toxicity"), annotations.get(c.id, "stance")
-        priority, reasons, target = _assess(c, parent, tox, st, escalating.get(c.id), cfg, tuple(authors))
-        if c.author:
-            authors.setdefault(c.author, None)
+        priority, reasons, target = _assess(c, parent, tox, st, escalating.get(c.id), cfg, authors)
+        authors.add(c.author)
         if not reasons or priority < cfg.watch_threshold:
             continue
         if priority >= cfg.flag_threshold and not thread.structure_known and c.parent_confidence < cfg.link_confidence:

@@ -20,11 +20,11 @@ Quoted lines (``> …``, the parent's words) are left out before looking. Known 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from discourse.core.thread import Comment
-from discourse.stages.reply_graph.addressing import addresses
+from discourse.stages.reply_graph.addressing import addressed_names, addresses, name_tokens
 
 _SECOND = re.compile(
     r"\b(?:you|your|you're|you’re|youre|yours|yourself|yourselves|ya|y'all|y’all|yall)\b"
@@ -48,6 +48,36 @@ class Target:
 
     kind: str
     cue: str
+
+
+class AuthorIndex:
+    """Authors in the order first seen, indexed by the name tokens that address them
+    (:func:`~discourse.stages.reply_graph.addressing.name_tokens`): finding whom a text names
+    costs the names it holds, not the number of authors (a huge thread's top-level comments each
+    scanned every earlier author: quadratic)."""
+
+    def __init__(self, authors: Iterable[str | None] = ()) -> None:
+        self._rank: dict[str, int] = {}
+        self._by_token: dict[str, list[str]] = {}
+        for a in authors:
+            self.add(a)
+
+    def add(self, author: str | None) -> None:
+        if not author or author in self._rank:
+            return
+        self._rank[author] = len(self._rank)
+        for token in name_tokens(author):
+            self._by_token.setdefault(token, []).append(author)
+
+    def first_addressed(self, text: str, exclude: str | None = None) -> str | None:
+        """The first author (in the order seen), other than ``exclude``, whom ``text`` addresses
+        (as :func:`~discourse.stages.reply_graph.addressing.addresses` decides)."""
+        best: str | None = None
+        for name in addressed_names(text):
+            who = next((a for a in self._by_token.get(name.lower(), ()) if a != exclude), None)
+            if who is not None and (best is None or self._rank[who] < self._rank[best]):
+                best = who
+        return best
 
 
 def unquoted(text: str) -> str:
@@ -74,9 +104,12 @@ def second_person(text: str) -> str | None:
     return None
 
 
-def aimed_at(comment: Comment, parent: Comment | None, earlier_authors: Sequence[str] = ()) -> Target | None:
+def aimed_at(
+    comment: Comment, parent: Comment | None, earlier_authors: Sequence[str] | AuthorIndex = ()
+) -> Target | None:
     """Who ``comment`` is aimed at, or None (see the module docstring for the cues);
-    ``earlier_authors`` are the authors of the comments before it (for a comment with no parent)."""
+    ``earlier_authors`` are the authors of the comments before it (for a comment with no parent),
+    in order, or an :class:`AuthorIndex` of them (what a caller going through a thread keeps)."""
     if parent is not None:
         if parent.author and addresses(unquoted(comment.text), parent.author):
             return Target("commenter", "addressed by name")
@@ -85,7 +118,8 @@ def aimed_at(comment: Comment, parent: Comment | None, earlier_authors: Sequence
             return Target("commenter", f"a reply in the second person, “{word}”")
     else:
         own = unquoted(comment.text)
-        named = next((a for a in earlier_authors if a and a != comment.author and addresses(own, a)), None)
+        index = earlier_authors if isinstance(earlier_authors, AuthorIndex) else AuthorIndex(earlier_authors)
+        named = index.first_addressed(own, comment.author)
         if named is not None:
             return Target("commenter", f"addresses {named} by name")
     labels = commenter_labels(comment.text)
