@@ -25,6 +25,7 @@ from discourse.train import REPO, SHARED_DATA
 from discourse.train.reply_links import CachedEmbedder
 from discourse.train.structure_data import SOURCES, load_sources
 from discourse.train.structure_eval import evaluate_thread, summary
+from discourse.train.structure_train import layout_lines, report_markdown, test_sets
 
 DROP = 0.2
 MARKED = 0.5
@@ -67,50 +68,8 @@ def measure(
     return rows
 
 
-def _f(x: Any) -> str:
-    return "—" if x is None or x != x else f"{x:.3f}"
-
-
-def layout_lines(rows: Sequence[Mapping[str, Any]] | None) -> list[str]:
-    """The per-layout section of reports/reply_graph.md (empty without measurements)."""
-    if not rows:
-        return []
-    lines = [
-        "",
-        "## By page layout (v2, beam 8, 20% of headers lost)",
-        "",
-        "Each held-out set rendered in each layout profile of `configs/layouts` (`reference`: author",
-        'line, blank line, text; `disqus`: "Name • 3 years ago", votes, "Reply · Share ›"; `reddit`:',
-        '"level N", "user · 12 points · 3h", "Load more comments"; `forum`: "#3 Posted by Name on date"),',
-        "parsed back with auto-detection. `marked`: the share of replies that carry an explicit marker",
-        '("@X" on its own line or "X wrote:" + "> " quote; "u/X" on Reddit; "in reply to X" on the',
-        "forum), which the decoder follows as a constraint (`discourse/stages/reply_graph/markers.py`);",
-        "Reddit pages always show each comment's `level N`, so their parents come from the page.",
-        "Reproduce: `python -m discourse.train.structure_layouts --cache /tmp/emb.npz --save` (about",
-        f"{sum(r.get('seconds', 0.0) for r in rows) / 60:.0f} minutes of decoding once the MiniLM vectors"
-        " are cached); one set through the CLI:",
-        "`discourse evaluate structure ../shared/data/formats/reddit-nfl-thread --drop 0.2 --layout forum"
-        " --markers 0.5`.",
-        "",
-        "| set | layout | marked | comments | recovered whole | layout detected | parent acc. | top-level found"
-        " | marked comments | their parent acc. | dropped authors named right | precision | baseline: previous"
-        " | baseline: article |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
-    ]
-    for r in rows:
-        lines.append(
-            f"| {r['set']} | {r['layout']} | {r['markers']:.0%} | {r['comments']} | {_f(r['recovered_whole'])}"
-            f" | {_f(r['layout_detected'])} | {_f(r['parent_accuracy'])} | {_f(r['parent_accuracy_top_level'])}"
-            f" | {r['marked_comments']} | {_f(r['parent_accuracy_marked'])} | {_f(r['author_accuracy_dropped'])}"
-            f" | {_f(r['author_precision_inferred'])} | {_f(r['baseline_previous_comment'])}"
-            f" | {_f(r['baseline_all_top_level'])} |"
-        )
-    return lines
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     from discourse.report.atomic import atomic_write_text
-    from discourse.train.structure_train import report_markdown, test_sets
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--shared", type=Path, default=SHARED_DATA)
