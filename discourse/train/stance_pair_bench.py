@@ -7,6 +7,11 @@ tree, scraped flat text). Each measurement runs in a fresh process after a warm-
 excluded) and prints comments/s for the whole pipeline and the seconds of ``stance.v1``, for:
 the head (``stance-minilm-v1``), the cross-encoder without and with the deciding-sentence pass.
 Numbers on a shared machine move with its load: compare rows of one run only.
+
+``--pass-only`` times the bare pair pass instead, side by side in one process: every model in
+``--pair`` (several allowed) over the same real reply/parent pairs (the held-out pairs of
+:func:`discourse.train.stance_pair_eval.held_out_rows`, first ``--pairs`` of each source), in
+alternating rounds (min of ``--rounds``), as ms per pair (= per comment: one pair pass per reply).
 """
 
 from __future__ import annotations
@@ -40,13 +45,65 @@ def child(mode: str, n: int, pair: str) -> dict[str, Any]:
     return {"mode": mode, **row, "comments_per_s": row["comments"] / row["seconds"]}
 
 
+def pass_cost(models: Sequence[str], pairs: Sequence[tuple[str, str]], rounds: int = 3) -> dict[str, dict[str, Any]]:
+    """Seconds of each model's pair pass over ``pairs`` (target, reply), models alternating, best of
+    ``rounds``; tokenising is included (as in the stage)."""
+    import os
+    import time
+
+    from discourse.train.stance_pair_eval import classifier
+
+    clfs = {m: classifier(m) for m in models}
+    for clf in clfs.values():
+        clf.predict_pairs(list(pairs[:32]))  # load + warm up
+    best = {m: float("inf") for m in models}
+    for _ in range(rounds):
+        for m, clf in clfs.items():
+            t0 = time.perf_counter()
+            clf.predict_pairs(list(pairs))
+            best[m] = min(best[m], time.perf_counter() - t0)
+    load = round(os.getloadavg()[0], 2)
+    return {
+        m: {
+            "pairs": len(pairs),
+            "seconds": round(best[m], 3),
+            "ms_per_pair": round(1000 * best[m] / len(pairs), 2),
+            "load_average_1min": load,
+        }
+        for m in models
+    }
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sizes", type=int, nargs="+", default=[1000])
     ap.add_argument("--pair", default="stance-pair-minilm-v1", help="registered name or folder of the pair model")
+    ap.add_argument("--pass-only", nargs="+", metavar="MODEL", help="time the bare pair pass of these models")
+    ap.add_argument("--pairs", type=int, default=200, help="--pass-only: held-out pairs per source")
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--threads", type=int, default=0)
     ap.add_argument("--modes", nargs="+", default=list(MODES), choices=MODES)
     ap.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
+    if args.pass_only:
+        import torch
+
+        from discourse.train.stance_data import DEFAULT_ROOT
+        from discourse.train.stance_pair_eval import held_out_rows
+
+        if args.threads:
+            torch.set_num_threads(args.threads)
+        rows = [r for rs in held_out_rows(DEFAULT_ROOT).values() for r in rs[: args.pairs]]
+        pairs = [(r.target_text, r.reply_text) for r in rows]
+        cost = pass_cost(args.pass_only, pairs, args.rounds)
+        print(f"| pair model | pairs | seconds (best of {args.rounds}) | ms/pair | torch threads | load |")
+        print("|---|---|---|---|---|---|")
+        for m, c in cost.items():
+            print(
+                f"| {m} | {c['pairs']} | {c['seconds']} | {c['ms_per_pair']} | {torch.get_num_threads()} | "
+                f"{c['load_average_1min']} |"
+            )
+        return 0
     if args.child:
         print(json.dumps(child(args.child[0], int(args.child[1]), args.pair)))
         return 0

@@ -46,6 +46,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--alpha", type=float, default=0.5, help="weight of the distillation term")
     ap.add_argument("--temperature", type=float, default=2.0)
+    ap.add_argument(
+        "--stages", nargs="+", default=["stageA", "stageB", "stageB2"], choices=["stageA", "stageB", "stageB2"]
+    )
     ap.add_argument("--time-steps", type=int, default=0, help="only time this many batches per stage")
     ap.add_argument("--limit", type=int, default=0, help="smoke test: at most this many rows per dataset")
     return ap.parse_args(argv)
@@ -134,8 +137,8 @@ def train_student(args: argparse.Namespace, log: Any) -> Any:
         ("stageB2", train_b, Epoch(2e-5, 1, "per_dataset")),
     ]
     tag = "-".join(map(str, args.layers))
-    for name, data, epoch in plan:
-        ckpt = args.work / f"{name}-L{tag}.safetensors"
+    for name, data, epoch in [p for p in plan if p[0] in args.stages]:
+        ckpt = args.work / f"{name}-L{tag}-of-{'+'.join(args.stages)}.safetensors"
         if ckpt.exists() and not args.time_steps:
             student.load_state_dict(load_file(str(ckpt)))
             log(f"{name}: loaded {ckpt}")
@@ -200,7 +203,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             "layers_kept": list(args.layers),
             "alpha": args.alpha,
             "temperature": args.temperature,
-            "command": f"{COMMAND} --layers {' '.join(map(str, args.layers))}",
+            "stages": list(args.stages),
+            "command": f"{COMMAND} --layers {' '.join(map(str, args.layers))} --stages {' '.join(args.stages)}",
         },
     )
     out = args.out or args.work / "student"

@@ -74,7 +74,7 @@ def csv_rows(path: Path) -> dict[str, list[StanceRow]]:
     return {path.stem: rows}
 
 
-def _classifier(model: str) -> Any:
+def classifier(model: str) -> Any:
     from discourse.stages.stance.pair_model import StancePairClassifier
 
     path = Path(model)
@@ -85,7 +85,7 @@ def _classifier(model: str) -> Any:
 
 def predict(model: str, test: Mapping[str, Sequence[StanceRow]]) -> ModelScores:
     """Run the pair model ``model`` (registered name or folder) once over every pair of ``test``."""
-    clf = _classifier(model)
+    clf = classifier(model)
     net = clf._load()
     model_only, with_cues = {}, {}
     seconds, pairs = 0.0, 0
@@ -224,3 +224,45 @@ def summary(result: Mapping[str, Any]) -> str:
     c = result["cost"]
     out.append(f"  model pass: {c['ms_per_pair']} ms/pair ({c['pairs']} pairs, {c['torch_threads']} threads)")
     return "\n".join(out)
+
+
+def compare(results: Sequence[Mapping[str, Any]], system: str = "with_cue_rule") -> str:
+    """One markdown table of several evaluations (``discourse evaluate stance`` JSONs of the same
+    rows): macro-F1 per source, query F1 on RumourEval pooled, and the model pass's ms per pair."""
+    sources = list(results[0]["scores"][system])
+    head = "| model | layers | " + " | ".join(sources) + " | query F1 (RumourEval pooled) | ms/pair |"
+    lines = [head, "|---|---|" + "---|" * (len(sources) + 2)]
+    for r in results:
+        block = r["scores"][system]
+        cells = []
+        for ds in sources:
+            b = block.get(ds)
+            if b is None:
+                cells.append("–")
+                continue
+            lo, hi = b["macro_f1_95ci_group_bootstrap"]
+            cells.append(f"{b['macro_f1']:.3f} [{lo:.2f}, {hi:.2f}]")
+        query = block.get(POOLED, {}).get("f1", {}).get("query")
+        q = "–" if query is None else f"{query:.3f}"
+        lines.append(
+            f"| {r['model']} | {r['layers']} | " + " | ".join(cells) + f" | {q} | {r['cost']['ms_per_pair']} |"
+        )
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m discourse.train.stance_pair_eval A.json B.json ...``: the comparison table."""
+    import argparse
+    import json
+
+    ap = argparse.ArgumentParser(description="Compare `discourse evaluate stance` JSONs in one table.")
+    ap.add_argument("results", nargs="+", type=Path)
+    ap.add_argument("--model-only", action="store_true", help="scores without the explicit-cue rule")
+    args = ap.parse_args(argv)
+    loaded = [json.loads(p.read_text(encoding="utf-8")) for p in args.results]
+    print(compare(loaded, "model_only" if args.model_only else "with_cue_rule"))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

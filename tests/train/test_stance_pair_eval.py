@@ -201,3 +201,18 @@ def test_held_out_rows_are_the_cards_groups() -> None:
     test = held_out_rows(root / "labeled")
     card = json.loads(Path("models/stance-pair-minilm-v1/model.json").read_text())["metrics"]
     assert {ds: len(rows) for ds, rows in test.items()} == {ds: card[ds]["n"] for ds in test}
+
+
+def test_compare_puts_models_side_by_side(tiny_pair: Path) -> None:
+    from discourse.train.stance_pair_eval import compare
+
+    test = {
+        "rumoureval2019-reddit-train": [StanceRow(*r) for r in ROWS[:4]],
+        "rumoureval2019-twitter-train": [StanceRow(*r) for r in ROWS[4:]],
+    }
+    result = evaluate(predict(str(tiny_pair), test), test)
+    pooled = result["scores"]["with_cue_rule"]["rumoureval reddit+twitter"]
+    assert pooled["n"] == len(ROWS)
+    table = compare([result, result]).splitlines()
+    assert len(table) == 4 and table[2] == table[3]
+    assert f"| {pooled['f1']['query']:.3f} | {result['cost']['ms_per_pair']} |" in table[2]
