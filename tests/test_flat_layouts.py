@@ -238,7 +238,7 @@ def test_the_real_nfl_thread_in_every_layout(shared: Path, layout: str) -> None:
     r = evaluate([thread], 0.2, 0, None, weights, 8, layout, 0.5).rates()
     assert r["comments"] == 200 and r["recovered_whole"] == 1.0 and r["author_accuracy_kept"] == 1.0
     assert r["layout_detected"] == 1.0
-    assert r["marked_comments"] >= 80 and r["parent_accuracy_marked"] >= 0.9
+    assert r["marked_comments"] >= 80 and r["parent_accuracy_marked"] >= 0.85
     plain = evaluate([thread], 0.2, 0, None, weights, 8, layout, 0.0).rates()
     assert r["parent_accuracy"] >= plain["parent_accuracy"] + (0.0 if layout == "reddit" else 0.3)
 

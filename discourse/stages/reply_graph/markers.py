@@ -141,7 +141,10 @@ class Constraints:
             out.append((hits == hits.max() if hits.max() > 0 else np.zeros(len(cands), dtype=bool), somewhere))
         if m.reply_to:
             name = m.reply_to
+            # that author's comments, or one whose author line was lost (it may be theirs) nearer than those
             mask = np.array([j is not None and _same(name, self.authors[j]) for j in cands])
+            near = max((j for j, ok in zip(cands, mask.tolist(), strict=True) if ok and j is not None), default=-1)
+            mask |= np.array([j is not None and j > near and not self.authors[j] for j in cands])
             by = self._by_name.get(_key(name), [])
             if by:
                 out.append((mask, by[0] < i))
