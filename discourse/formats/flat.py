@@ -43,6 +43,16 @@ Rules (general, nothing here knows any particular file):
   display name it begins, with a warning; with several candidates it is kept as shown. Names
   that merely share a prefix ("Daniel", "Daniela") are different people: kept apart (a long
   one is mentioned in a warning).
+
+That is the ``reference`` layout. Pages other scrapers leave are read with a *layout profile*
+(``configs/layouts/*.yaml``, :mod:`discourse.formats.layouts`), the one that explains the file's
+lines best unless one is forced: on a layout with header lines ("Ann Lee • 3 years ago", "user ·
+12 points · 3h", "level 2", "#3 Posted by Ann on May 2, 2020") only a header is an author line (a
+lost one leaves none), the page's own furniture is dropped where furniture stands (and, where the
+profile says it closes a comment, a comment without a header may follow it), and what headers
+and texts say about the parent ("level 3", "in reply to Bob", "@Bob" on its own line, a "Bob
+wrote:" / "> " quote) goes to the comment's ``meta`` (``depth``, ``reply_to``, ``quoted``) for the
+reply graph. The text is never changed by it.
 """
 
 from __future__ import annotations
