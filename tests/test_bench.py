@@ -152,6 +152,7 @@ RESULT: dict[str, Any] = {
     "wall_s": 600,
     "gemm": {"bf16/1": 400.0, "bf16/2": 800.0, "fp32/1": 100.0, "fp32/2": 190.0},
     "startup": {"first_comment_s": 6.5, "seconds": 7.0, "exit": 0},
+    "toxblock_threads": {"1": 3400.0, "2": 250.0},
     "rows": [
         {"kind": "encode", "size": 1000, "comments": 1000, "seconds": 5.0, "peak_rss_mb": 800, "mean_tokens": 95.0,
          "flops": 2.0e9},
@@ -184,6 +185,12 @@ def test_report_states_every_figure_and_target() -> None:
     assert "non-model 4.5 s = 8% (met)" in text  # 55 - 48 - 2.5
     assert "| toxicity.v1 | 3.00 | 2.50 | 0.50 | 5.5% |" in text
     assert "first comment written after 6.5 s" in text
+    assert "tox-block's forward (1/2 threads): 3,400 vs 250 rows/s" in text
+
+
+def test_tox_block_is_timed_on_one_and_two_threads() -> None:
+    row = measure.measure_toxblock_threads(seconds=0.05)
+    assert set(row["rows_per_s"]) == {"1", "2"} and all(v > 0 for v in row["rows_per_s"].values())
 
 
 def test_report_without_a_night_or_start_up_says_nothing_of_them() -> None:

@@ -162,6 +162,36 @@ def measure_gemm() -> Row:
     }
 
 
+def measure_toxblock_threads(seconds: float = 2.0) -> Row:
+    """tox-block's forward (one batch of its fixed shape) in rows/s on one thread and on two: its
+    100-step loop of small ops is why it runs single-threaded."""
+    import torch
+
+    from discourse.stages.toxicity.toxblock import ToxBlockClassifier
+
+    model = ToxBlockClassifier()
+    net = model._load()
+    texts = [
+        f"comment {k}: " + "you are wrong about the budget and the vote " * (1 + k % 9) for k in range(model.batch_size)
+    ]
+    ids = model.encode(texts)
+    before = torch.get_num_threads()
+    out: dict[str, float] = {}
+    try:
+        with torch.inference_mode():
+            for threads in (1, 2):
+                torch.set_num_threads(threads)
+                net(ids)
+                done, t0 = 0, time.perf_counter()
+                while time.perf_counter() - t0 < seconds:
+                    net(ids)
+                    done += 1
+                out[str(threads)] = done * len(texts) / (time.perf_counter() - t0)
+    finally:
+        torch.set_num_threads(before)
+    return {"rows_per_s": out, "rows": len(texts)}
+
+
 def time_to_first_comment(thread: Path, work: Path) -> Row:
     """``discourse analyze THREAD`` in a fresh process: seconds until its first thread is written
     (the ``thread`` event) and until it exits."""
@@ -188,6 +218,8 @@ def child(spec: dict[str, Any]) -> Row:
     kind = spec["kind"]
     if kind == "gemm":
         row = measure_gemm()
+    elif kind == "toxblock-threads":
+        row = measure_toxblock_threads()
     else:
         cfg = load_config(spec.get("config") or {})
         if kind == "pipeline":

@@ -80,6 +80,14 @@ def machine_limit(result: dict[str, Any]) -> list[str]:
         lines += ["| matmul | threads | GFLOP/s |", "|---|---|---|"]
         lines += [f"| {k.split('/')[0]} | {k.split('/')[1]} | {v:.0f} |" for k, v in gemm.items()]
         lines.append("")
+    tox = result.get("toxblock_threads")
+    if tox:
+        lines += [
+            f"tox-block's forward ({'/'.join(tox)} threads): "
+            + " vs ".join(f"{v:,.0f}" for v in tox.values())
+            + " rows/s; the stage runs it on one thread.",
+            "",
+        ]
     lim = limit(result)
     if lim:
         peak, flops, per_s = lim

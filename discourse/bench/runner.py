@@ -111,6 +111,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     result["gemm"] = run_child({"kind": "gemm"})["gflops"]
     say("GEMM GFLOP/s: " + ", ".join(f"{k} {v:.0f}" for k, v in result["gemm"].items()))
+    result["toxblock_threads"] = run_child({"kind": "toxblock-threads"})["rows_per_s"]
+    say(
+        "tox-block forward rows/s by threads: "
+        + ", ".join(f"{k}: {v:.0f}" for k, v in result["toxblock_threads"].items())
+    )
     ref = args.shared / REFERENCE
     if ref.exists():
         result["startup"] = time_to_first_comment(ref, work)
