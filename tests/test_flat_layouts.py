@@ -287,3 +287,15 @@ def test_analyze_layout_option_forces_a_profile(tmp_path: Path, tiny_config: dic
         main, ["analyze", str(src), "--out", str(tmp_path / "x"), "--config", str(conf), "--layout", "myspace"]
     )
     assert r.exit_code == 3 and "unknown layout 'myspace'" in r.output and len(r.output.strip().splitlines()) == 1
+
+
+def test_a_number_ending_a_comment_is_not_a_vote_count_on_a_page_without_votes() -> None:
+    """Only a page that shows a count above most of its "Reply · Share ›" lines loses that count."""
+    page = (
+        "T\n\nA.\n\n\nAnn Lee • 2 hours ago\nMy score for the plan:\n10\nReply · Share ›\n\n"
+        "Bob Ray • 1 hour ago\nToo generous.\nReply · Share ›\n\nCy Dunn • 1 hour ago\nAgreed.\nReply · Share ›\n"
+    )
+    want = [("Ann Lee", "My score for the plan:\n10"), ("Bob Ray", "Too generous."), ("Cy Dunn", "Agreed.")]
+    assert _pairs(parse_flat(page, "t")) == want
+    voted = page.replace("10\nReply", "10\n4\nReply").replace(".\nReply", ".\n0\nReply")
+    assert _pairs(parse_flat(voted, "t")) == want

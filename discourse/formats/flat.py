@@ -154,8 +154,21 @@ def _blocks(text: str, layout: Layout | None = None) -> list[_Block]:
     if cur:
         blocks.append(_block(cur, blank, start, layout))
     if layout is not None and (layout.header or layout.start):
-        return [part for b in blocks for part in _split_heads(b, layout)]
+        votes = _votes_above_furniture(blocks, layout)
+        return [part for b in blocks for part in _split_heads(b, layout, votes)]
     return blocks
+
+
+def _votes_above_furniture(blocks: list[_Block], layout: Layout) -> bool:
+    """Does the page print a vote count right above its closing furniture (most of the time)?
+    Only then is a number line there cut off as one (a comment may well end in a number)."""
+    closing = above = 0
+    for b in blocks:
+        for k, line in enumerate(b.lines):
+            if layout.is_furniture(line) and not (k + 1 < len(b.lines) and layout.is_furniture(b.lines[k + 1])):
+                closing += 1
+                above += k > 0 and b.kinds[k - 1] == _BAR
+    return closing >= 2 and above >= 0.5 * closing
 
 
 def _block(lines: list[str], blank: list[str], start: int, layout: Layout | None = None) -> _Block:
@@ -163,11 +176,12 @@ def _block(lines: list[str], blank: list[str], start: int, layout: Layout | None
     return _Block(tuple(lines), len(blank), start, "\n" + "".join(b + "\n" for b in blank), kinds)
 
 
-def _split_heads(b: _Block, layout: Layout) -> list[_Block]:
+def _split_heads(b: _Block, layout: Layout, votes: bool = False) -> list[_Block]:
     """A block cut at a layout's header lines: each run of header/start lines becomes a block of
     its own (its ``head``); text before it stays, text after it follows one line break later (as
-    after an author line). With ``ends_comment``, the furniture closing a comment (and a vote count
-    right above it) is cut off the text too, so the next block can start a comment."""
+    after an author line). With ``ends_comment``, the furniture closing a comment (and, when the page
+    shows ``votes`` there, the count right above it) is cut off the text too, so the next block can
+    start a comment."""
     out: list[_Block] = []
     lines, kinds = b.lines, b.kinds
     k = 0
@@ -215,9 +229,9 @@ def _split_heads(b: _Block, layout: Layout) -> list[_Block]:
             k = seg = run
             continue
         if layout.ends_comment and layout.is_furniture(lines[k]) and k > seg:
-            lo = k - 1 if kinds[k - 1] == _BAR and k - 1 > seg else k  # "5" over "Reply · Share ›"
+            lo = k - 1 if votes and kinds[k - 1] == _BAR and k - 1 > seg else k  # "5" over "Reply · Share ›"
             hi = k + 1
-            while hi < len(lines) and kinds[hi] and not layout.header_match(lines[hi]):
+            while hi < len(lines) and layout.is_furniture(lines[hi]):  # only the page's own lines
                 hi += 1
             emit(seg, lo)
             emit(lo, hi, closing=True)
