@@ -34,14 +34,20 @@ def _spec(model: str) -> dict[str, str]:
 
 
 def child(mode: str, n: int, pair: str) -> dict[str, Any]:
-    from discourse.bench import build_thread, measure_pipeline, real_comments
+    import tempfile
+
+    from discourse.bench.inputs import build_thread, real_comments
+    from discourse.bench.measure import measure_pipeline
     from discourse.core.config import load_config
 
     stance: dict[str, Any] = {"model": {"name": "stance-minilm-v1"}}
     if mode != "head":
         stance = {"model": _spec(pair), "sentence_evidence": mode == "pair+sentence"}
     cfg = load_config({"stages": {"stance.v1": stance}})
-    row = measure_pipeline(build_thread(real_comments(SHARED_DATA), n), cfg)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "thread.txt"
+        path.write_text(build_thread(real_comments(SHARED_DATA), n), encoding="utf-8")
+        row = measure_pipeline(path, cfg)
     return {"mode": mode, **row, "comments_per_s": row["comments"] / row["seconds"]}
 
 
@@ -114,7 +120,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             cmd += ["--child", mode, str(n)]
             out = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO, check=True).stdout
             r = json.loads(out.strip().splitlines()[-1])
-            stance_s = r["stages_s"].get("stance.v1", float("nan"))
+            stance_s = r["stages"].get("stance.v1", {}).get("seconds", float("nan"))
             print(f"| {n:,} | {mode} | {r['comments_per_s']:.1f} | {r['seconds']:.1f} | {stance_s:.1f} |", flush=True)
     return 0
 
