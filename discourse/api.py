@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -33,10 +33,12 @@ def _is_file(source: str) -> bool:
         return False
 
 
-def load_threads(source: str | Path | bytes, name: str | None = None) -> list[Thread]:
+def load_threads(source: str | Path | bytes, name: str | None = None) -> Sequence[Thread]:
     """Read a file path, raw bytes or a text string and parse it into threads.
 
-    The format (flat scraped text, Reddit JSON, Disqus XML, …) is detected.
+    The format (flat scraped text, Reddit JSON, Disqus XML, …) is detected. A JSONL file of
+    1 MiB or more is read one thread at a time (:mod:`discourse.formats.lazy_jsonl`): the
+    sequence returned parses a thread each time it is asked for one.
     """
     from discourse.formats.detect import detect_format, parse_structured
     from discourse.formats.flat import parse_flat
@@ -46,6 +48,9 @@ def load_threads(source: str | Path | bytes, name: str | None = None) -> list[Th
         path = Path(source)
         if path.is_dir():
             raise InputError(f"{path} is a folder; use analyze_many or the CLI for folders")
+        lazy = _lazy_jsonl(path, name or path.stem)
+        if lazy is not None:
+            return lazy
         text, warnings = read_text(path)
         name = name or path.stem
         filename = path.name
@@ -73,6 +78,30 @@ def load_threads(source: str | Path | bytes, name: str | None = None) -> list[Th
         if not threads:
             raise InputError(f"{filename or 'input'}: no thread with comments found in this {fmt} file")
     return [t.with_warnings(*warnings) if warnings else t for t in threads]
+
+
+def _lazy_jsonl(path: Path, name: str) -> Sequence[Thread] | None:
+    """A big plain-UTF-8 JSONL file's threads, read one at a time; None for anything else."""
+    from discourse.formats.detect import detect_format
+    from discourse.formats.lazy_jsonl import LAZY_BYTES, open_jsonl
+
+    try:
+        if path.stat().st_size < LAZY_BYTES:
+            return None
+        with path.open("rb") as fh:
+            head = fh.read(1 << 16)
+    except OSError:
+        return None  # the whole-file reader says why
+    sample = head.decode("utf-8", errors="ignore")  # a character cut at the end is dropped
+    try:
+        if detect_format(sample, path.name) != "jsonl":
+            return None
+    except InputError:
+        return None
+    threads = open_jsonl(path, name)
+    if threads is not None and not len(threads):
+        raise InputError(f"{path.name}: no thread with comments found in this jsonl file")
+    return threads
 
 
 def analyze_thread(thread: Thread, pipeline: Pipeline) -> Analysis:

@@ -26,7 +26,7 @@ import json
 import os
 import tempfile
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -525,7 +525,7 @@ class _Run:
                 self.say(Event("done", f"{f.path}: {f.analysed} thread(s) analysed", done))
 
     # -- bookkeeping ----------------------------------------------------------------------------
-    def already_written(self, f: _File, threads: list[Thread]) -> dict[str, dict[str, Any]]:
+    def already_written(self, f: _File, threads: Sequence[Thread]) -> dict[str, dict[str, Any]]:
         """Threads of ``f`` a run with the same key wrote (from the state, or from the thread
         folders' markers when a killed run could not save its state)."""
         prev = self.state.get(f.src) or {}
@@ -621,7 +621,7 @@ def _clock(seconds: float) -> str:
     return f"{s // 3600}:{s % 3600 // 60:02d}:{s % 60:02d}" if s >= 3600 else f"{s // 60}:{s % 60:02d}"
 
 
-def thread_keys(threads: list[Thread]) -> list[str]:
+def thread_keys(threads: Sequence[Thread]) -> list[str]:
     """Each thread's identity within its file: its id, with ``#2``, ``#3``... on repeated ids."""
     seen: dict[str, int] = {}
     keys = []
