@@ -203,7 +203,13 @@ def _split_heads(b: _Block, layout: Layout, votes: bool = False) -> list[_Block]
             )
         )
 
+    just_head = False  # the line right after a header run is the comment's text, whatever it looks like
     while k < len(lines):
+        if just_head and not layout.header_match(lines[k]):
+            just_head = False
+            k += 1
+            continue
+        just_head = False
         run = k
         author: str | None = None
         depth: int | None = None
@@ -218,15 +224,19 @@ def _split_heads(b: _Block, layout: Layout, votes: bool = False) -> list[_Block]
             elif m and (headers == 0 or layout.start_after_header):
                 d = m.groupdict().get("depth")
                 p = m.groupdict().get("parent")
+                if (d and depth is not None) or (p and reply_to is not None):
+                    break  # a second "level N" is the comment's text, not its header
                 depth = int(d) if d else depth
                 reply_to = p.strip() if p else reply_to
             else:
                 break
             run += 1
-        if run > k:
+        # a "level N" with no header is a comment's start only when its text follows (not furniture)
+        if run > k and (headers or (run < len(lines) and not layout.is_furniture(lines[run]))):
             emit(seg, k)
             emit(k, run, Head(author, depth, reply_to))
             k = seg = run
+            just_head = headers > 0
             continue
         if layout.ends_comment and layout.is_furniture(lines[k]) and k > seg:
             lo = k - 1 if votes and kinds[k - 1] == _BAR and k - 1 > seg else k  # "5" over "Reply · Share ›"
