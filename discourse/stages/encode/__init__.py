@@ -84,6 +84,7 @@ class EncodeConfig:
     dtype: Literal["auto", "fp32", "bf16"] = "auto"  # auto = bf16 where the CPU has it
     max_tokens_per_text: int = MAX_TOKENS_PER_TEXT  # longer comments are encoded up to this, with a warning
     token_probe: ModelSpec | None = ModelSpec(name=TOKEN_PROBE)  # per-token scores from the same pass; null = none
+    backend: Literal["auto", "torch", "openvino"] = "auto"  # auto = OpenVINO where installed and the CPU has bf16
 
     def __post_init__(self) -> None:
         if self.max_length < 8 or self.batch_size < 1 or self.max_tokens_per_text < self.max_length:
@@ -130,6 +131,7 @@ def shared_encoder(config: EncodeConfig, resources: Resources) -> SentenceEncode
             config.dtype,
             config.max_tokens_per_text,
             token_probe=probe[0] if probe else None,
+            backend=config.backend,
         )
         enc.token_probe_record = probe[1] if probe else None
         return enc

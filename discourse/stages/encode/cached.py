@@ -33,6 +33,7 @@ def encoder_identity(encoder: SentenceEncoder) -> str:
         {
             "files": sorted(rec.files.items()),
             "version": rec.version,
+            "backend": encoder.backend_version,  # torch and OpenVINO vectors differ in the last bits: never mixed
             "max_length": encoder.max_length,
             "max_tokens_per_text": encoder.max_tokens_per_text,
             "pad_to": PAD_TO,

@@ -27,6 +27,13 @@ import numpy as np
 
 from discourse.core.errors import ModelError
 from discourse.core.modelfiles import ModelRecord, record_folder
+from discourse.stages.encode.backends import (
+    OpenVINOForward,
+    TorchForward,
+    choose_backend,
+    cpu_has_bf16,
+    openvino_forward,
+)
 from discourse.stages.encode.store import SPILL_BYTES, SentenceStore, StoreWriter
 from discourse.text import sentence_spans
 
@@ -129,11 +136,7 @@ def _use_bf16(dtype: str) -> bool:
         return True
     if dtype == "fp32":
         return False
-    try:  # auto: only where the CPU has native bf16 dot products
-        flags = Path("/proc/cpuinfo").read_text()
-        return "avx512_bf16" in flags or "amx_bf16" in flags
-    except OSError:
-        return False
+    return cpu_has_bf16()  # auto: only where the CPU has native bf16 dot products
 
 
 def quiet_transformers() -> None:
@@ -147,7 +150,9 @@ def quiet_transformers() -> None:
 class SentenceEncoder:
     """Mean-pooled transformer encoder (all-MiniLM-L6-v2 by default).
 
-    Parameters are stored only; the model loads on first use.
+    Parameters are stored only; the model loads on first use. ``backend`` runs the forward pass
+    (see :mod:`.backends`): ``auto`` is OpenVINO where it is installed and the CPU has native bf16
+    (unless ``dtype`` is fp32), else torch.
     """
 
     def __init__(
@@ -159,8 +164,10 @@ class SentenceEncoder:
         max_tokens_per_text: int = MAX_TOKENS_PER_TEXT,
         threads: int | None = None,
         token_probe: TokenProbe | None = None,
+        backend: str = "auto",
     ) -> None:
         self.model = model
+        self.backend = backend
         self.max_length = max_length
         self.batch_size = batch_size
         self.dtype = dtype
@@ -168,46 +175,76 @@ class SentenceEncoder:
         self.threads = threads
         self.token_probe = token_probe
         self.token_probe_record: ModelRecord | None = None  # the probe's verified files, recorded with a run
-        self._model: Any = None
+        self._model: Any = None  # the torch model (None when OpenVINO runs from its cached conversion)
+        self._config: Any = None
+        self._forward: TorchForward | OpenVINOForward | None = None
         self._tokenizer: Any = None
         self._path: Path | None = None
         self._record: ModelRecord | None = None
 
     # -- loading ------------------------------------------------------------------
     def _load(self) -> None:
-        if self._model is not None:
+        if self._forward is not None:
             return
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
         import torch
-        from transformers import AutoModel, AutoTokenizer
+        from transformers import AutoConfig, AutoTokenizer
 
         quiet_transformers()
         if self.threads:
             torch.set_num_threads(self.threads)
+        backend = choose_backend(self.backend, self.dtype)
         path = resolve_encoder_path(self.model)
         try:
             self._tokenizer = AutoTokenizer.from_pretrained(str(path))
-            self._model = AutoModel.from_pretrained(str(path)).eval()
+            self._config = AutoConfig.from_pretrained(str(path))
         except Exception as exc:  # noqa: BLE001
             raise ModelError(f"could not load encoder from {path}: {exc}") from exc
         if not getattr(self._tokenizer, "is_fast", False):
             raise ModelError(f"encoder {self.model!r} needs a fast tokenizer (offsets are required)")
         self._path = path
         self._bf16 = _use_bf16(self.dtype)
+        probe = self.token_probe  # a layer the model lacks is reported by _checked_probe
+        layer = probe.layer if probe and 0 <= probe.layer <= int(self._config.num_hidden_layers) else None
+        if backend == "openvino":
+            files = record_folder(f"encoder:{self.model}", "", path).files
+            threads = self.threads or torch.get_num_threads()
+            self._forward = openvino_forward(files, self._torch_model, layer, self._bf16, threads)
+            self._model = None  # converted (or never loaded): the compiled model holds its own weights
+        else:
+            self._forward = TorchForward(self._torch_model(), self._bf16, layer)
+
+    def _torch_model(self) -> Any:
+        if self._model is None:
+            from transformers import AutoModel
+
+            assert self._path is not None
+            try:
+                self._model = AutoModel.from_pretrained(str(self._path)).eval()
+            except Exception as exc:  # noqa: BLE001
+                raise ModelError(f"could not load encoder from {self._path}: {exc}") from exc
+        return self._model
 
     @property
     def dim(self) -> int:
         self._load()
-        return int(self._model.config.hidden_size)
+        return int(self._config.hidden_size)
+
+    @property
+    def backend_version(self) -> str:
+        """What runs the forward pass: ``fp32``, ``bf16-autocast`` (torch) or
+        ``openvino-<version>-<bf16|f32>``."""
+        self._load()
+        assert self._forward is not None
+        return self._forward.version
 
     def record(self) -> ModelRecord:
         """What the run used (checksummed once: every thread of a batch asks)."""
         if self._record is None:
             self._load()
             assert self._path is not None
-            version = "fp32" if not self._bf16 else "bf16-autocast"
-            self._record = record_folder(f"encoder:{self.model}", version, self._path)
+            self._record = record_folder(f"encoder:{self.model}", self.backend_version, self._path)
         return self._record
 
     # -- the one pass -------------------------------------------------------------
@@ -224,7 +261,7 @@ class SentenceEncoder:
         moves them off the heap past its size limit."""
         self._load()
         n = len(texts)
-        dim = int(self._model.config.hidden_size)
+        dim = self.dim
         order = sorted(range(n), key=lambda i: -len(texts[i])) if n > slice_size else list(range(n))
         vectors = np.zeros((n, dim), dtype=np.float32)
         n_tokens = np.zeros(n, dtype=np.int64)
@@ -251,8 +288,8 @@ class SentenceEncoder:
         probe = self.token_probe
         if probe is None:
             return None
-        n_layers = int(self._model.config.num_hidden_layers)
-        dim = int(self._model.config.hidden_size)
+        n_layers = int(self._config.num_hidden_layers)
+        dim = int(self._config.hidden_size)
         if not 0 <= probe.layer <= n_layers or (probe.weight is not None and probe.weight.shape[0] != dim):
             raise ModelError(
                 f"token probe {probe.name or ''} reads layer {probe.layer} of width "
@@ -262,13 +299,13 @@ class SentenceEncoder:
         return probe
 
     def _encode(self, texts: Sequence[str]) -> _Slice:
-        import torch
-
         tok = self._tokenizer
+        forward = self._forward
+        assert forward is not None
         cls_id, sep_id, pad_id = tok.cls_token_id, tok.sep_token_id, tok.pad_token_id or 0
         window = self.max_length - 2
         n = len(texts)
-        dim = int(self._model.config.hidden_size)
+        dim = self.dim
 
         # Cap characters before tokenising so one 50 MB comment cannot stall the pass.
         char_cap = self.max_tokens_per_text * 12
@@ -315,35 +352,27 @@ class SentenceEncoder:
         counts = np.zeros(n, dtype=np.float64)
         sent_sums = [np.zeros((len(spans[i]), dim), dtype=np.float32) for i in range(n)]
         order = sorted(range(len(chunks)), key=lambda k: -len(chunks[k][1]))
-        ctx = torch.autocast("cpu", dtype=torch.bfloat16) if self._bf16 else _nullctx()
-        with torch.inference_mode(), ctx:
-            widths = [padded_width(len(chunks[k][1]) + 2, self.max_length) for k in order]
-            for batch_idx in token_batches(widths, self.batch_size):
-                batch = [chunks[order[k]] for k in batch_idx]
-                width = widths[batch_idx[0]]
-                input_ids = np.full((len(batch), width), pad_id, dtype=np.int64)
-                mask = np.zeros((len(batch), width), dtype=np.int64)
-                for r, (_, ids, _) in enumerate(batch):
-                    input_ids[r, : len(ids) + 2] = [cls_id, *ids, sep_id]
-                    mask[r, : len(ids) + 2] = 1
-                out = self._model(
-                    input_ids=torch.from_numpy(input_ids),
-                    attention_mask=torch.from_numpy(mask),
-                    output_hidden_states=probe is not None,
-                )
-                hidden = out.last_hidden_state.float().numpy()
-                if probe is not None:  # the probe's layer of the SAME forward
-                    layer = out.hidden_states[probe.layer].float().numpy()
-                    for r, k in enumerate(batch_idx):
-                        i, ids, _ = chunks[order[k]]
-                        s = chunk_start[order[k]]
-                        token_rows[i][s : s + len(ids)] = probe.apply(layer[r, 1 : len(ids) + 1])
-                for r, (i, ids, sidx) in enumerate(batch):
-                    h = hidden[r, : len(ids) + 2]
-                    sums[i] += h.sum(axis=0)
-                    counts[i] += len(ids) + 2
-                    if len(ids) and len(spans[i]):
-                        _add_by_sentence(sent_sums[i], sidx, h[1 : len(ids) + 1])
+        widths = [padded_width(len(chunks[k][1]) + 2, self.max_length) for k in order]
+        for batch_idx in token_batches(widths, self.batch_size):
+            batch = [chunks[order[k]] for k in batch_idx]
+            width = widths[batch_idx[0]]
+            input_ids = np.full((len(batch), width), pad_id, dtype=np.int64)
+            mask = np.zeros((len(batch), width), dtype=np.int64)
+            for r, (_, ids, _) in enumerate(batch):
+                input_ids[r, : len(ids) + 2] = [cls_id, *ids, sep_id]
+                mask[r, : len(ids) + 2] = 1
+            hidden, layer = forward(input_ids, mask)
+            if probe is not None and layer is not None:  # the probe's layer of the SAME forward
+                for r, k in enumerate(batch_idx):
+                    i, ids, _ = chunks[order[k]]
+                    s = chunk_start[order[k]]
+                    token_rows[i][s : s + len(ids)] = probe.apply(layer[r, 1 : len(ids) + 1])
+            for r, (i, ids, sidx) in enumerate(batch):
+                h = hidden[r, : len(ids) + 2]
+                sums[i] += h.sum(axis=0)
+                counts[i] += len(ids) + 2
+                if len(ids) and len(spans[i]):
+                    _add_by_sentence(sent_sums[i], sidx, h[1 : len(ids) + 1])
         vectors = _normalise(sums / np.maximum(counts, 1)[:, None]).astype(np.float32)
         return _Slice(vectors, spans, [_normalise(s) for s in sent_sums], n_tokens, capped, token_offsets, token_rows)
 
@@ -393,14 +422,6 @@ def release_heap() -> None:
         ctypes.CDLL("libc.so.6").malloc_trim(0)
     except (OSError, AttributeError):  # not glibc: nothing to do
         pass
-
-
-class _nullctx:
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *exc: object) -> None:
-        return None
 
 
 def _add_by_sentence(out: np.ndarray, sidx: np.ndarray, h: np.ndarray) -> None:
