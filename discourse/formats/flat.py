@@ -231,8 +231,8 @@ def _split_heads(b: _Block, layout: Layout, votes: bool = False) -> list[_Block]
             else:
                 break
             run += 1
-        # a "level N" with no header is a comment's start only when its text follows (not furniture)
-        if run > k and (headers or (run < len(lines) and not layout.is_furniture(lines[run]))):
+        # a "level N" with no header starts a comment only when text (not furniture) follows it
+        if run > k and (headers or run == len(lines) or not layout.is_furniture(lines[run])):
             emit(seg, k)
             emit(k, run, Head(author, depth, reply_to))
             k = seg = run
