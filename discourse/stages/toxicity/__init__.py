@@ -102,6 +102,8 @@ class ToxicityConfig:
             raise ValueError("need 1 <= window_stride <= window_words <= window_above")
 
 
+TokenRow = tuple[Any, int]
+"""A comment's place in the shared pass's token scores: (its thread's TokenScores, its row)."""
 CACHE_KIND = "toxicity.v1"
 """Result-cache kind of tox-block's best window per text (scores and character range)."""
 EXPLAIN_KIND = "toxicity.explain.v1"
@@ -183,17 +185,18 @@ class ToxicityStage:
 
         return self.resources.get(f"toxicity-spans:{spec}", build)
 
-    def _token_rows(self, docs: Sequence[Doc]) -> list[tuple[np.ndarray, np.ndarray] | None]:
-        """Per comment of the group: its tokens' offsets and probe logits from the shared pass,
-        when they were made by the span model's probe (else None: occlusion explains it)."""
+    def _token_rows(self, docs: Sequence[Doc]) -> list[TokenRow | None]:
+        """Per comment of the group: where its tokens' offsets and probe logits from the shared pass
+        are (its thread's token scores and its row), when the span model's probe made them (else
+        None: occlusion explains it). Only the comments that get evidence read them."""
         span = self._span_model()
-        out: list[tuple[np.ndarray, np.ndarray] | None] = []
+        out: list[TokenRow | None] = []
         for d in docs:
             ts = d.annotations.value("token_scores") if d.annotations.has_value("token_scores") else None
             usable = span is not None and ts is not None and ts.store is not None and ts.probe == span.name
             for k, c in enumerate(d.thread.comments, start=1):
                 same = usable and len(scrub_surrogates(c.text)) == len(c.text)  # offsets are into the same text
-                out.append((ts.spans(k), ts.scores(k)) if same and ts is not None else None)
+                out.append((ts, k) if same else None)
         return out
 
     def _evidence(
@@ -202,7 +205,7 @@ class ToxicityStage:
         texts: list[str],
         scored: list[Windowed],
         overall: list[float],
-        tokens: Sequence[tuple[np.ndarray, np.ndarray] | None],
+        tokens: Sequence[TokenRow | None],
     ) -> list[Any]:
         """Per text: (words, spans) for the comments scoring at least ``explain_above``: from the
         token scores of the shared pass where there are any, else by occlusion."""
@@ -214,7 +217,8 @@ class ToxicityStage:
             for k in hot:
                 row = tokens[k]
                 if row is not None:
-                    out[k] = token_evidence(span, texts[k], row[0], row[1], known_ids, scored[k].span)
+                    ts, at = row
+                    out[k] = token_evidence(span, texts[k], ts.spans(at), ts.scores(at), known_ids, scored[k].span)
         rest = [k for k in hot if tokens[k] is None]
         if not rest or not loaded.kind.explains:
             return out
@@ -252,7 +256,7 @@ class ToxicityStage:
                 at += 1
 
     def _alone(
-        self, loaded: Loaded, texts: list[str], tokens: Sequence[tuple[np.ndarray, np.ndarray] | None]
+        self, loaded: Loaded, texts: list[str], tokens: Sequence[TokenRow | None]
     ) -> tuple[list[ToxicityResult], list[Any]]:
         """A text model on its own: tox-block windowed, any other model on the whole text."""
         model = loaded.model
@@ -273,7 +277,7 @@ class ToxicityStage:
         loaded: Loaded,
         docs: Sequence[Doc],
         texts: list[str],
-        tokens: Sequence[tuple[np.ndarray, np.ndarray] | None],
+        tokens: Sequence[TokenRow | None],
     ) -> tuple[list[ToxicityResult], list[Any]]:
         """The head over the shared encoder vectors and the feature model's windowed labels."""
         from discourse.stages.encode import embeddings
