@@ -111,3 +111,31 @@ def test_writing_the_outputs_never_builds_the_whole_document(
     assert (tmp_path / "analysis.json").read_text(encoding="utf-8") == expected_json
     assert (tmp_path / "comments.csv").read_bytes().decode("utf-8") == expected_csv
     assert len(_listed((tmp_path / "report.html").read_text(encoding="utf-8"))) == N
+
+
+def test_chains_are_rendered_one_at_a_time(analysis: Analysis, monkeypatch: pytest.MonkeyPatch) -> None:
+    from discourse.report import html
+
+    chains = len(analysis.layer("chains", ()))
+    assert chains >= 3
+    made: list[int] = []
+    real = html.iter_chain_views
+
+    def counted(*args, **kwargs):  # type: ignore[no-untyped-def]
+        for view in real(*args, **kwargs):
+            made.append(1)
+            yield view
+
+    monkeypatch.setattr(html, "iter_chain_views", counted)
+    made_when_first_written: list[int] = []
+
+    class Out(io.StringIO):
+        def write(self, s: str) -> int:
+            if '<article class="chain">' in s and not made_when_first_written:
+                made_when_first_written.append(len(made))
+            return super().write(s)
+
+    out = Out()
+    write_report(analysis, out)
+    assert made_when_first_written == [1] and len(made) == chains
+    assert out.getvalue().count('<article class="chain">') == chains

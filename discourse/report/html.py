@@ -369,8 +369,14 @@ class ChainView:
 
 def chain_views(analysis: Analysis, th: Thresholds, link: Callable[[str], str] = anchor) -> list[ChainView]:
     """The chains as the report shows them; ``link`` gives a comment's in-page target."""
-    byid = analysis.thread.by_id()
-    out = []
+    return list(iter_chain_views(analysis, th, link))
+
+
+def iter_chain_views(
+    analysis: Analysis, th: Thresholds, link: Callable[[str], str] = anchor, byid: Mapping[str, Comment] | None = None
+) -> Iterator[ChainView]:
+    """:func:`chain_views` one at a time (a huge thread has thousands of chains)."""
+    byid = byid if byid is not None else analysis.thread.by_id()
     for ch in analysis.layer("chains", ()):
         turns = []
         for t in ch.turns:
@@ -383,8 +389,24 @@ def chain_views(analysis: Analysis, th: Thresholds, link: Callable[[str], str] =
             side = 1 if t.author == ch.participants[1] else 0
             turns.append(TurnView(t, tb, sb, side, snippet(c.text, 400) if c else "", chart))
         spark = svg.chain_sparkline([(tv.turn.comment_id, tv.toxicity, tv.stance_label) for tv in turns], link, th.flag)
-        out.append(ChainView(ch, tuple(turns), spark))
-    return out
+        yield ChainView(ch, tuple(turns), spark)
+
+
+@dataclass(frozen=True)
+class Lazy:
+    """A sequence the template walks once, made as it goes: true when it has items."""
+
+    size: int
+    make: Callable[[], Iterator[Any]]
+
+    def __bool__(self) -> bool:
+        return self.size > 0
+
+    def __len__(self) -> int:
+        return self.size
+
+    def __iter__(self) -> Iterator[Any]:
+        return self.make()
 
 
 def reply_graph(
@@ -479,7 +501,7 @@ def _report_context(analysis: Analysis, max_comments: int) -> dict[str, Any]:
         "models": [m.to_json() for m in analysis.models],
         "schema_version": SCHEMA_VERSION,
         "attention": attention,
-        "chains": chain_views(analysis, th, link),
+        "chains": Lazy(counts["chains"], lambda: iter_chain_views(analysis, th, link)),
         "comments": comments,
         "capped": {"shown": len(comments), "total": len(tree.comments)} if shown_ids is not known_ids else None,
         "about": thread_about(thread),
