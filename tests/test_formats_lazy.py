@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import json
 import random
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from discourse.api import load_threads
 from discourse.core.errors import InputError
+from discourse.core.thread import Thread
 from discourse.formats import lazy_jsonl
 from discourse.formats.lazy_jsonl import JsonlThreads, open_jsonl
 
@@ -79,7 +82,12 @@ def test_only_the_thread_asked_for_is_parsed(tmp_path: Path, monkeypatch: pytest
     path = _write(tmp_path, [line for line in _lines() if '"empty"' not in line and "only-placeholders" not in line])
     built: list[str] = []
     real = lazy_jsonl._thread
-    monkeypatch.setattr(lazy_jsonl, "_thread", lambda tid, *a: built.append(tid) or real(tid, *a))
+
+    def counted(tid: str, *args: Any) -> Thread:
+        built.append(tid)
+        return real(tid, *args)
+
+    monkeypatch.setattr(lazy_jsonl, "_thread", counted)
     threads = open_jsonl(path, "many")
     assert threads is not None and built == []  # pass 1 keeps offsets, builds nothing
     t = threads[5]
@@ -104,8 +112,8 @@ def test_big_jsonl_files_go_lazy_and_small_ones_stay_whole(tmp_path: Path) -> No
     ],
 )
 def test_files_the_whole_file_reader_repairs_are_left_to_it(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, damage
-) -> None:  # type: ignore[no-untyped-def]
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, damage: Callable[[bytes], bytes]
+) -> None:
     path = tmp_path / "odd.jsonl"
     path.write_bytes(damage("\n".join(_lines()).encode("utf-8")))
     monkeypatch.setattr(lazy_jsonl, "LAZY_BYTES", 1 << 62)

@@ -7,7 +7,9 @@ from __future__ import annotations
 import io
 import json
 import re
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -121,7 +123,7 @@ def test_chains_are_rendered_one_at_a_time(analysis: Analysis, monkeypatch: pyte
     made: list[int] = []
     real = html.iter_chain_views
 
-    def counted(*args, **kwargs):  # type: ignore[no-untyped-def]
+    def counted(*args: Any, **kwargs: Any) -> Iterator[Any]:
         for view in real(*args, **kwargs):
             made.append(1)
             yield view

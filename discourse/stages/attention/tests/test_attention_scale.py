@@ -4,6 +4,7 @@ earlier authors through an index, not one by one (quadratic: 20,000 comments too
 from __future__ import annotations
 
 import random
+from typing import Any
 
 import pytest
 
@@ -12,7 +13,7 @@ from discourse.core.thread import Comment, Thread
 from discourse.stages.attention import rank as rank_mod
 from discourse.stages.attention import target as target_mod
 from discourse.stages.attention.rank import rank_attention
-from discourse.stages.attention.target import AuthorIndex, aimed_at
+from discourse.stages.attention.target import AuthorIndex, Target, aimed_at
 from discourse.stages.reply_graph.addressing import addresses
 
 NAMES = ["Daniel", "Daniela", "Ann Lee", "ann", "User A26", "User A260", "Bob Ray", "Xoli", "O'Neil", None, ""]
@@ -46,12 +47,22 @@ def test_a_thread_of_top_level_comments_is_not_matched_author_by_author(monkeypa
         Comment(f"c{i}", f"Hello User{i - 1}, you are wrong." if i % 2 else "A thought.", author=f"User{i}")
         for i in range(2000)
     )
-    calls = []
+    calls: list[str] = []
     original = target_mod.addresses
-    monkeypatch.setattr(target_mod, "addresses", lambda text, a: calls.append(1) or original(text, a))
-    seen = []
+
+    def counted(text: str, author: str | None) -> bool:
+        calls.append(text)
+        return original(text, author)
+
+    seen: list[Target | None] = []
     real = rank_mod.aimed_at
-    monkeypatch.setattr(rank_mod, "aimed_at", lambda c, p, e=(): seen.append(real(c, p, e)) or seen[-1])
+
+    def recorded(c: Comment, p: Comment | None, e: Any = ()) -> Target | None:
+        seen.append(real(c, p, e))
+        return seen[-1]
+
+    monkeypatch.setattr(target_mod, "addresses", counted)
+    monkeypatch.setattr(rank_mod, "aimed_at", recorded)
     rank_attention(Thread("t", "T", comments), Annotations(), ())
     assert not calls  # was one call per earlier author for each of the 2,000 comments
     named = [t.cue for t in seen if t is not None]

@@ -63,9 +63,14 @@ def test_the_stage_gives_the_chain_by_chain_result_and_indexes_the_thread_once(m
     skeletons = find_chains(t)
     assert len(skeletons) > 30
     expected = tuple(summarize_chain(sk, t, doc.annotations, sentences) for sk in skeletons)
-    calls = []
+    calls: list[str] = []
     original = Thread.by_id
-    monkeypatch.setattr(Thread, "by_id", lambda self: calls.append(1) or original(self))
+
+    def counted(self: Thread) -> dict[str, Comment]:
+        calls.append(self.id)
+        return original(self)
+
+    monkeypatch.setattr(Thread, "by_id", counted)
     ChainsStage(ChainsConfig(), None)([doc])  # type: ignore[arg-type]
     assert doc.annotations.value("chains") == expected
     assert len(calls) <= 2  # find_chains' and the stage's; it was 1 + 3 per chain (quadratic)
