@@ -209,18 +209,22 @@ def test_a_marker_keeps_its_parent_open_across_a_long_subthread() -> None:
 
 
 def test_a_marker_naming_a_lost_author_names_that_comment() -> None:
+    """A forum prints "in reply to bob_ray" but no author line says bob_ray: the reply answers a
+    comment that lost its author line (or the article), not the known author just above it; and
+    that comment is bob_ray's (the text never names him: only the page's marker does)."""
     rows = [
         ("a", None, "ann_lee", "Stadiums are a waste of public money."),
-        ("b", None, "bob_ray", "The vote is next week."),
-        ("c", "b", "cy_dunn", "In reply to Bob: thanks."),
-        ("d", "b", "dee", "@bob_ray\nWhich day next week?"),
+        ("b", "a", "bob_ray", "The vote is next week."),
+        ("c", "b", "cy_dunn", "Thanks for the date, that helps a lot."),
+        ("d", "b", "dee", "Which day next week is it?"),
     ]
     comments = tuple(Comment(id=i, text=t, author=a, parent_id=p) for i, p, a, t in rows)
     thread = Thread(id="lost", title="Stadiums", comments=comments, article="The town will vote.")
-    flat = render_flat(thread, drop_author=lambda c: c.id == "b", layout="disqus")
-    got = infer_structure(parse_flat(flat, "lost"))
+    flat = render_flat(thread, drop_author=lambda c: c.id == "b", layout="forum", reply_to=lambda c: c.id == "d")
+    got = infer_structure(parse_flat(flat, "lost"), weights=load_reply_weights("reply-links-v2")[0])
+    assert got.comments[3].meta["reply_to"] == "bob_ray" and got.comments[3].parent_id == got.comments[1].id
     assert got.comments[1].author == "bob_ray" and got.comments[1].author_inferred
-    assert got.comments[3].parent_id == got.comments[1].id
+    assert "in reply to" in got.comments[1].meta["author_evidence"]
 
 
 @pytest.mark.shared

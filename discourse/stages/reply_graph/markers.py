@@ -8,8 +8,9 @@ scorer's weights: the scorer's probabilities are renormalised over the allowed c
 
 * depth d: the candidates at depth d - 2 (the article for d = 1);
 * quoted text: the candidates whose text holds the most of the quoted words;
-* a name: the candidates written by that author; a name no author line carries (its comment lost
-  its author line): the candidates without an author.
+* a name: the candidates written by that author (and comments without an author line nearer than
+  those); a name no author line carries: the comments without one, or, but for a page's "in reply
+  to", the article (its author may be named: "@cnn" answering CNN's tweet).
 
 Markers are applied in that order, a later one only where it agrees with the earlier ones. When
 a marker points at one earlier comment only (the one best holder of the quote, the only comment
@@ -111,7 +112,6 @@ class Constraints:
         for j, a in enumerate(self.authors):
             for key in name_tokens(a):
                 self._by_name.setdefault(key, []).append(j)
-        self._anonymous = [j for j, a in enumerate(self.authors) if not a]
         self.floor = self._floors() if self.any else {}
 
     def _overlap(self, m: Marker, j: int) -> int:
@@ -148,8 +148,10 @@ class Constraints:
             by = self._by_name.get(_key(name), [])
             if by:
                 out.append((mask, by[0] < i))
-            else:  # nobody of that name has an author line: the comment answered lost its own
-                out.append((np.array([j is not None and not self.authors[j] for j in cands]), False))
+            else:  # nobody of that name has an author line: a comment that lost its own, or (unless the page
+                # printed "in reply to", which it does for comments only) the article's author ("@cnn")
+                root = m.kind != "in reply to"
+                out.append((np.array([(root if j is None else not self.authors[j]) for j in cands]), False))
         return out
 
     def target(self, i: int) -> int | None:
@@ -165,13 +167,10 @@ class Constraints:
                 (best, n), *rest = hits.most_common(2)
                 if not rest or rest[0][1] < n:
                     return best
-        if m.reply_to:
+        if m.reply_to and m.kind != "quote":  # "X wrote:" may quote anyone; its text said whom
             by = self._by_name.get(_key(m.reply_to), [])
-            if not by:  # nobody of that name has an author line: the one earlier comment without one
-                by = self._anonymous[: bisect_left(self._anonymous, i)]
-            elif len(by) > 1:
-                by = by[: bisect_left(by, i)]
-            if len(by) == 1 and by[0] < i:
+            by = by[: bisect_left(by, i)]
+            if len(by) == 1:
                 return by[0]
         return None
 
