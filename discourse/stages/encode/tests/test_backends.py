@@ -153,3 +153,20 @@ def test_auto_is_openvino_only_where_it_is_installed_and_the_cpu_has_bf16(monkey
     assert choose_backend("auto", "auto") == "torch"
     with pytest.raises(ModelError, match="backend 'onnx' is not one of auto, torch, openvino"):
         choose_backend("onnx", "auto")
+
+
+def test_auto_falls_back_to_torch_when_openvino_fails_and_an_explicit_choice_says_why(
+    tiny_config: dict, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from discourse.stages.encode import encoder as encoder_module
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise ModelError("OpenVINO could not run the encoder: no plugin")
+
+    monkeypatch.setattr(backends, "cpu_has_bf16", lambda: True)
+    monkeypatch.setattr(backends, "openvino_installed", lambda: True)
+    monkeypatch.setattr(encoder_module, "openvino_forward", broken)
+    auto = SentenceEncoder(**_settings(tiny_config, dtype="bf16", backend="auto"))
+    assert auto.backend_version == "bf16-autocast" and auto.encode(["still encoded"]).vectors.shape[0] == 1
+    with pytest.raises(ModelError, match="no plugin"):
+        SentenceEncoder(**_settings(tiny_config, dtype="bf16", backend="openvino")).encode(["x"])
