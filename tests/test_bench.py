@@ -148,6 +148,7 @@ RESULT: dict[str, Any] = {
     "loadavg_start": [0.1, 0.2, 0.3],
     "loadavg_end": [0.4, 0.2, 0.3],
     "dtype": "auto",
+    "pair_sizes": [1000],
     "pool": 1684,
     "wall_s": 600,
     "gemm": {"bf16/1": 400.0, "bf16/2": 800.0, "fp32/1": 100.0, "fp32/2": 190.0},
@@ -186,6 +187,7 @@ def test_report_states_every_figure_and_target() -> None:
     assert "| toxicity.v1 | 3.00 | 2.50 | 0.50 | 5.5% |" in text
     assert "first comment written after 6.5 s" in text
     assert "tox-block's forward (1/2 threads): 3,400 vs 250 rows/s" in text
+    assert "`pair` run at 1,000 comments." in text
 
 
 def test_tox_block_is_timed_on_one_and_two_threads() -> None:

@@ -61,7 +61,12 @@ def header(result: dict[str, Any]) -> list[str]:
         " included). The same texts in one thread and in threads of 5. Each row is a fresh process; model"
         " loading is excluded (a warm-up) and a pipeline row includes parsing and rendering analysis.json,"
         " report.html and GraphML in memory. `pair`: the default pipeline (stance by the pair model);"
-        " `no pair`: stance by the head over the shared vectors (stance-minilm-v1).",
+        " `no pair`: stance by the head over the shared vectors (stance-minilm-v1)"
+        + (
+            f"; `pair` run at {', '.join(f'{n:,}' for n in result['pair_sizes'])} comments."
+            if result.get("pair_sizes")
+            else "."
+        ),
         "",
         f"Reproduce: `{result.get('command', 'python scripts/benchmark.py')}` (needs ../shared/data);"
         f" this run took {result.get('wall_s', 0) / 60:.0f} min.",

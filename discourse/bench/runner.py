@@ -2,6 +2,7 @@
 process, prints each row as it comes and writes reports/benchmark.md and .json (the full run).
 
     python scripts/benchmark.py                      # the full run: 1,000 / 10,000 / 100,000 comments
+    python scripts/benchmark.py --pair-sizes all     # ... with the pair pass at 100,000 too (2 h more)
     python scripts/benchmark.py --sizes 1000 --night 50,20   # a quick check (prints, writes nothing)
 """
 
@@ -58,6 +59,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "--variants", default=",".join(VARIANTS), help=f"pipelines to run, comma-separated ({', '.join(VARIANTS)})"
     )
     ap.add_argument(
+        "--pair-sizes",
+        default="1000,10000",
+        help="sizes at which the pair variant runs too ('all': every size; at 100,000 it adds about two hours)",
+    )
+    ap.add_argument(
         "--night",
         default=f"{NIGHT[0]},{NIGHT[1]}",
         help="THREADS,COMMENTS of the first night (each thread then gains 5%%); 0 skips the second night",
@@ -88,6 +94,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from discourse.bench.report import report
 
     sizes, night = ints(args.sizes), ints(args.night)
+    pair_sizes = set(sizes) if args.pair_sizes == "all" else set(ints(args.pair_sizes))
     variants = [v.strip() for v in args.variants.split(",") if v.strip()]
     unknown = [v for v in variants if v not in VARIANTS]
     if unknown or len(night) not in (1, 2) or (night[0] and len(night) != 2):
@@ -95,12 +102,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not (args.shared / "labeled").is_dir():
         raise SystemExit(f"needs the shared data (real comments): {args.shared} not found; pass --shared")
     full = tuple(sizes) == FULL_SIZES and variants == list(VARIANTS) and night and tuple(night) == NIGHT
+    full = full and pair_sizes >= {1_000, 10_000}
     started = time.time()
     result: dict[str, Any] = {
         "command": "python scripts/benchmark.py " + " ".join(argv if argv is not None else sys.argv[1:]),
         "machine": machine().to_json(),
         "loadavg_start": list(os.getloadavg()),
         "dtype": args.dtype,
+        "pair_sizes": sorted(pair_sizes & set(sizes)) if "pair" in variants else [],
         "rows": [],
     }
     pool = real_comments(args.shared)
@@ -133,6 +142,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         say(f"{n:>7,} bare encode   {speed:7.1f} comments/s  peak {enc['peak_rss_mb']:.0f} MB")
         for shape, path in (("one thread", one), (f"threads of {PER_THREAD}", fives)):
             for variant in variants:
+                if variant == "pair" and n not in pair_sizes:
+                    continue
                 cfg = with_dtype(VARIANTS[variant], args.dtype)
                 row = run_child({"kind": "pipeline", "path": str(path), "config": cfg})
                 row.update(kind="pipeline", size=n, shape=shape, variant=variant)
