@@ -20,6 +20,7 @@ from discourse.core.thread import Comment, Thread
 _MULTI_BLANK = re.compile(r"\n[^\S\n]*\n(?:[^\S\n]*\n)+")  # a line of whitespace alone is blank to parse_flat
 LAYOUTS = ("reference", "disqus", "reddit", "forum")
 MARKERS = ("mention", "quote", "in reply to")  # what with_markers can add
+_INDENTED = re.compile(r"^[:*#]+")
 _UNITS = ("minutes", "hours", "days", "months", "years")
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
@@ -96,14 +97,15 @@ def with_markers(
     an explicit marker typed by the replier: ``mention`` ("@Ann Lee" on its own line; ``handle``
     "u/" for Reddit) or ``quote`` ("Ann Lee wrote:" and "> " the parent's first sentence; for
     Reddit just the "> " line); or ``in reply to``, which only records that a ``forum`` page prints
-    "in reply to X" over it. The marker used is kept in the comment's ``meta["marker"]``."""
+    "in reply to X" over it. Texts that open with wiki indentation (":: ...") are left alone.
+    The marker used is kept in the comment's ``meta["marker"]``."""
     rng = random.Random(f"{seed}:{thread.id}:markers")
     by = thread.by_id()
     out: list[Comment] = []
     for c in thread.comments:
         parent = by.get(c.parent_id) if c.parent_id else None
-        if parent is None or not parent.author or not kinds or rng.random() >= share:
-            out.append(c)
+        if parent is None or not parent.author or not kinds or rng.random() >= share or _INDENTED.match(c.text):
+            out.append(c)  # a wiki talk page's indentation (":: ...") is its own marker
             continue
         kind = kinds[rng.randrange(len(kinds))]
         if kind == "in reply to":  # the page prints it (render_flat's reply_to), the text is unchanged

@@ -7,7 +7,8 @@ is there, only the candidates it allows may be chosen (a very strong constraint,
 scorer's weights: the scorer's probabilities are renormalised over the allowed candidates):
 
 * depth d: the candidates at depth d - 2 (the article for d = 1);
-* quoted text: the candidates whose text holds the most of the quoted words;
+* quoted text: the candidates whose own text (not the lines they quote) holds the most of the
+  quoted words;
 * a name: the candidates written by that author (and comments without an author line nearer than
   those); a name no author line carries: the comments without one, or, but for a page's "in reply
   to", the article (its author may be named: "@cnn" answering CNN's tweet).
@@ -55,6 +56,14 @@ class Marker:
         if self.reply_to:
             return f"marked on the page: {self.kind} {self.reply_to}"
         return "quotes it"
+
+
+_QUOTED_LINE = re.compile(r"^\s*(?:>|&gt;).*$", re.MULTILINE)
+
+
+def _own_words(text: str) -> str:
+    """A comment's text without the lines it quotes: a comment that quoted something is not its source."""
+    return _QUOTED_LINE.sub("", text)
 
 
 def _grams(text: str, n: int = 4) -> frozenset[tuple[str, ...]]:
@@ -116,7 +125,7 @@ class Constraints:
 
     def _overlap(self, m: Marker, j: int) -> int:
         if j not in self._grams:
-            self._grams[j] = _grams(self._texts[j])
+            self._grams[j] = _grams(_own_words(self._texts[j]))
         return len(m.quoted & self._grams[j])
 
     def _first_quoted(self) -> dict[tuple[str, ...], list[int]]:
@@ -126,7 +135,7 @@ class Constraints:
             self._first = {}
             if wanted:
                 for j, text in enumerate(self._texts):
-                    for g in _grams(text) & wanted:
+                    for g in _grams(_own_words(text)) & wanted:
                         self._first.setdefault(g, []).append(j)
         return self._first
 
