@@ -141,3 +141,33 @@ def test_chains_are_rendered_one_at_a_time(analysis: Analysis, monkeypatch: pyte
     write_report(analysis, out)
     assert made_when_first_written == [1] and len(made) == chains
     assert out.getvalue().count('<article class="chain">') == chains
+
+
+def _networkx_graphml(g: Any) -> bytes:
+    import networkx as nx
+
+    buf = io.BytesIO()
+    nx.write_graphml(g.copy(), buf, encoding="utf-8")  # copy: networkx pops the graph's id
+    return buf.getvalue()
+
+
+def test_graphml_is_streamed_byte_for_byte_as_networkx_writes_it(analysis: Analysis) -> None:
+    import networkx as nx
+
+    from discourse.graph import for_graphml, to_digraph
+    from discourse.report.writers import graphml_bytes, stream_graphml
+
+    g = for_graphml(to_digraph(analysis))
+    assert graphml_bytes(analysis) == _networkx_graphml(g)
+    odd = nx.DiGraph(note='a "q" & <b>\ttab\r\nline')  # no id; attribute escaping
+    odd.add_node('n "1" &\n<x>', text="  \n", n=1, f=0.5, b=True, empty="")
+    odd.add_node("bare")  # no data at all
+    odd.add_node("n2", n=2.5, text="x")  # the same name with another type: a key of its own
+    odd.add_edge('n "1" &\n<x>', "bare")  # no data
+    odd.add_edge("bare", "n2", w=1)
+    for graph in (odd, nx.DiGraph(id="only"), nx.DiGraph(), nx.Graph(id="u")):
+        buf = io.BytesIO()
+        stream_graphml(graph, buf)
+        assert buf.getvalue() == _networkx_graphml(graph), graph
+    with pytest.raises(TypeError):
+        stream_graphml(nx.DiGraph(bad=[1]), io.BytesIO())
