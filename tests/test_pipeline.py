@@ -97,6 +97,7 @@ def test_models_and_config_are_recorded(analysis: discourse.Analysis, tiny_confi
         **enc,
         "max_tokens_per_text": 4096,
         "token_probe": {"name": "tox-spans-v1"},
+        "backend": "auto",
     }
     assert data["config"]["pipeline"] == list(load_config().pipeline)
     assert data["config"]["stages"]["chains.v1"] == {"min_replies": 2, "toxic_threshold": 0.5}  # defaults filled in
