@@ -32,6 +32,10 @@ from discourse.train.stance_data import DEFAULT_ROOT, StanceRow
 from discourse.train.stance_pair_data import LABELS, NAME, Rows, load_stage_a, load_stage_b, split
 
 STUDENT = "stance-pair-minilm-l3-v1"
+STAGES = (("stageA", 0.0), ("stageB", 0.0), ("stageB2", 0.0), ("stageB3", 0.8))
+"""The stages a student can go through, in order, each with its distillation weight (0: ``--alpha``).
+A, B and B2 are the teacher's; B3 is one more per-dataset-weighted stage-B epoch at lr 1e-5 that
+leans on the teacher (alpha 0.8)."""
 COMMAND = "nice -n 19 .venv/bin/python -m discourse.train.stance_pair_distill"
 
 
@@ -47,7 +51,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     ap.add_argument("--alpha", type=float, default=0.5, help="weight of the distillation term")
     ap.add_argument("--temperature", type=float, default=2.0)
     ap.add_argument(
-        "--stages", nargs="+", default=["stageA", "stageB", "stageB2"], choices=["stageA", "stageB", "stageB2"]
+        "--stages", nargs="+", default=["stageA", "stageB", "stageB2"], choices=[name for name, _ in STAGES]
     )
     ap.add_argument("--time-steps", type=int, default=0, help="only time this many batches per stage")
     ap.add_argument("--limit", type=int, default=0, help="smoke test: at most this many rows per dataset")
@@ -135,10 +139,14 @@ def train_student(args: argparse.Namespace, log: Any) -> Any:
         ("stageA", stage_a, Epoch(4e-5, 0, "global")),
         ("stageB", train_b, Epoch(4e-5, 0, "global")),
         ("stageB2", train_b, Epoch(2e-5, 1, "per_dataset")),
+        ("stageB3", train_b, Epoch(1e-5, 2, "per_dataset")),
     ]
     tag = "-".join(map(str, args.layers))
+    done: list[str] = []
     for name, data, epoch in [p for p in plan if p[0] in args.stages]:
-        ckpt = args.work / f"{name}-L{tag}-of-{'+'.join(args.stages)}.safetensors"
+        done.append(name)
+        alpha = dict(STAGES)[name] or args.alpha
+        ckpt = args.work / f"{name}-L{tag}-after-{'+'.join(done)}.safetensors"
         if ckpt.exists() and not args.time_steps:
             student.load_state_dict(load_file(str(ckpt)))
             log(f"{name}: loaded {ckpt}")
@@ -147,7 +155,7 @@ def train_student(args: argparse.Namespace, log: Any) -> Any:
         labels = [r.label for r in rows]
         encs = encode_pairs(tok, [(r.target_text, r.reply_text) for r in rows], 256)
         soft = teacher_log_probs(teacher, encs, args.work / f"teacher-{name[:6]}-{len(rows)}.npy", log)
-        log(f"{name}: {len(rows)} rows, layers {args.layers}, {epoch}, alpha {args.alpha}, T {args.temperature}")
+        log(f"{name}: {len(rows)} rows, layers {args.layers}, {epoch}, alpha {alpha}, T {args.temperature}")
         dt = train_epoch(
             student,
             encs,
@@ -155,7 +163,7 @@ def train_student(args: argparse.Namespace, log: Any) -> Any:
             row_weights(labels, datasets, epoch.weighting),
             epoch,
             log,
-            soft=Soft(torch.from_numpy(soft), args.alpha, args.temperature),
+            soft=Soft(torch.from_numpy(soft), alpha, args.temperature),
             max_steps=args.time_steps,
         )
         if args.time_steps:
@@ -201,7 +209,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         distillation={
             "teacher": NAME,
             "layers_kept": list(args.layers),
-            "alpha": args.alpha,
+            "alpha": {name: dict(STAGES)[name] or args.alpha for name in args.stages},
             "temperature": args.temperature,
             "stages": list(args.stages),
             "command": f"{COMMAND} --layers {' '.join(map(str, args.layers))} --stages {' '.join(args.stages)}",

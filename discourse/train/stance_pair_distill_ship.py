@@ -34,6 +34,18 @@ def per_class(result: Mapping[str, Any]) -> str:
     return "\n".join(lines)
 
 
+STAGE_TEXT = {
+    "stageA": "stage A pair/NLI rows, lr 4e-5, global class weights",
+    "stageB": "stage B one epoch, lr 4e-5, global class weights",
+    "stageB2": "one more at lr 2e-5 with per-dataset class weights",
+    "stageB3": "one more at lr 1e-5 with per-dataset class weights",
+}
+
+
+def _stages(stages: Sequence[str]) -> str:
+    return "; ".join(STAGE_TEXT.get(s, s) for s in stages)
+
+
 def card(name: str, meta: Mapping[str, Any], teacher: Mapping[str, Any], student: Mapping[str, Any], cost: str) -> str:
     d = meta["distillation"]
     return f"""# {name} {VERSION}: stance of a reply toward what it answers ({len(d["layers_kept"])} layers)
@@ -50,12 +62,13 @@ deciding-sentence evidence are the teacher's (`cue_rule` in model.json).
 `{{name: {d["teacher"]}}}`.
 
 ## Training
-Student = teacher's embeddings, layers {d["layers_kept"]} and head. Trained on the teacher's own training
-pairs and schedule (stage A pair/NLI rows one epoch lr 4e-5 global class weights; stage B training groups
-one epoch lr 4e-5, then one at lr 2e-5 with per-dataset class weights; batch 16, AdamW, bf16 autocast,
-word embeddings frozen) with loss = {d["alpha"]} x T^2 x KL(teacher_T || student_T) + {1 - d["alpha"]:.1f} x
-class-weighted cross-entropy on the gold labels, T = {d["temperature"]}. The teacher's probabilities were
-computed once on every training pair. Held-out groups were never trained on (same split as the teacher).
+Student = teacher's embeddings, layers {d["layers_kept"]} and head. Trained on the training groups of the
+teacher's stage-B pairs (the held-out groups were never trained on; same split as the teacher), stages
+{d["stages"]}: {_stages(d["stages"])}; batch 16, AdamW, bf16 autocast, word embeddings frozen. Loss =
+alpha x T^2 x KL(teacher_T || student_T) + (1 - alpha) x class-weighted cross-entropy on the gold labels,
+T = {d["temperature"]}, alpha per stage {d["alpha"]}. The teacher's probabilities were computed once on
+every training pair. The teacher's stage A (pair/NLI data) was not repeated for the student (it starts
+from the teacher's fine-tuned layers; on this shared machine an epoch of it cost ~20 min).
 
 ## Data and licences (the teacher's; the student saw no other data)
 {DATA}

@@ -228,9 +228,10 @@ def summary(result: Mapping[str, Any]) -> str:
 
 def compare(results: Sequence[Mapping[str, Any]], system: str = "with_cue_rule") -> str:
     """One markdown table of several evaluations (``discourse evaluate stance`` JSONs of the same
-    rows): macro-F1 per source, query F1 on RumourEval pooled, and the model pass's ms per pair."""
+    rows): macro-F1 per source, query F1 on RumourEval pooled, and the model pass's ms per pair with the
+    load average of its run (runs at different loads do not compare: see ``stance_pair_bench --pass-only``)."""
     sources = list(results[0]["scores"][system])
-    head = "| model | layers | " + " | ".join(sources) + " | query F1 (RumourEval pooled) | ms/pair |"
+    head = "| model | layers | " + " | ".join(sources) + " | query F1 (RumourEval pooled) | ms/pair (load) |"
     lines = [head, "|---|---|" + "---|" * (len(sources) + 2)]
     for r in results:
         block = r["scores"][system]
@@ -245,7 +246,9 @@ def compare(results: Sequence[Mapping[str, Any]], system: str = "with_cue_rule")
         query = block.get(POOLED, {}).get("f1", {}).get("query")
         q = "–" if query is None else f"{query:.3f}"
         lines.append(
-            f"| {r['model']} | {r['layers']} | " + " | ".join(cells) + f" | {q} | {r['cost']['ms_per_pair']} |"
+            f"| {r['model']} | {r['layers']} | "
+            + " | ".join(cells)
+            + f" | {q} | {r['cost']['ms_per_pair']} ({r['cost']['load_average_1min']}) |"
         )
     return "\n".join(lines)
 
