@@ -216,3 +216,30 @@ def test_compare_puts_models_side_by_side(tiny_pair: Path) -> None:
     table = compare([result, result]).splitlines()
     assert len(table) == 4 and table[2] == table[3]
     assert f"| {pooled['f1']['query']:.3f} | {result['cost']['ms_per_pair']} (" in table[2]
+
+
+def test_shipping_a_student_registers_it_with_both_models_scores(tiny_pair: Path, tmp_path: Path) -> None:
+    from discourse.core.modelfiles import locate
+    from discourse.train.stance_pair_distill_ship import ship
+
+    student = tmp_path / "student"
+    student.mkdir()
+    for f in tiny_pair.iterdir():
+        (student / f.name).write_bytes(f.read_bytes())
+    meta = json.loads((tiny_pair / "model.json").read_text())
+    meta["distillation"] = {"teacher": "t", "layers_kept": [0, 1], "alpha": {"stageB": 0.5}, "temperature": 2.0}
+    meta["distillation"] |= {"stages": ["stageB"], "command": "cmd"}
+    (student / "model.json").write_text(json.dumps(meta))
+    test = {"rumoureval2019-twitter-train": [StanceRow(*r) for r in ROWS]}
+    evals = []
+    for name in ("teacher", "student"):
+        evals.append(tmp_path / f"{name}.json")
+        evals[-1].write_text(json.dumps(evaluate(predict(str(tiny_pair), test), test)))
+    models = tmp_path / "models"
+    out = ship(student, evals[0], evals[1], "| cost |", name="tiny-l2", models=models)
+    folder, record = locate("tiny-l2", models)
+    assert folder == out and record.version == "1.0.0"
+    shipped = json.loads((out / "model.json").read_text())
+    assert shipped["kind"] == "stance_pair" and shipped["metrics"]["rumoureval2019-twitter-train"]["n"] == len(ROWS)
+    card = (out / "MODEL_CARD.md").read_text()
+    assert "| cost |" in card and "stage B one epoch" in card and card.count(f"| {tiny_pair.name} | 2 |") == 2
