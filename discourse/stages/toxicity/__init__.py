@@ -16,6 +16,10 @@ the words come from tox-block's occlusion (:meth:`~.toxblock.ToxBlockClassifier.
 
 With ``context`` (default) a reply is scored on its own words: what it quotes (``>`` lines, runs of
 six or more of its parent's words) is left out of its score and its evidence (:mod:`.context`).
+
+tox-block's results (best window per text, and occlusion words) go through the run's result cache
+(kinds ``toxicity.v1`` and ``toxicity.explain.v1``): tox-block is batch-invariant (every forward one
+shape on one thread), so a second night scores only the texts it has not seen, with the same bits.
 """
 
 from __future__ import annotations
