@@ -115,12 +115,15 @@ def run_key(path: Path, config: Config, base: str | None = None) -> str:
 
 
 def key_base(config: Config) -> str:
-    """The part of every input's key that does not depend on the input."""
+    """The part of every input's key that does not depend on the input: the config, the shipped
+    models, the code, and the flat-text layout a run forces (``--layout``; auto otherwise)."""
     from discourse import __version__
     from discourse.core.analysis import SCHEMA_VERSION
+    from discourse.formats.layouts import forced_layout
 
     reg = models_dir() / "registry.json"
-    return "|".join([config.hash(), sha256_file(reg) if reg.exists() else "-", __version__, SCHEMA_VERSION])
+    layout = f"layout={forced_layout() or 'auto'}"
+    return "|".join([config.hash(), sha256_file(reg) if reg.exists() else "-", __version__, SCHEMA_VERSION, layout])
 
 
 FOLDER_HASH_DIGITS = (10, 20)

@@ -73,8 +73,8 @@ def main() -> None:
     default="auto",
     show_default=True,
     help="How flat text files are laid out: a profile of configs/layouts (reference, disqus, reddit, forum) "
-    "or auto (the best-scoring one per file, recorded in its warnings). Files analysed before are re-read "
-    "only with --force.",
+    "or auto (the best-scoring one per file, recorded in its warnings). A file analysed before with "
+    "another layout is analysed again.",
 )
 @domain_errors
 def analyze(

@@ -287,6 +287,9 @@ def test_analyze_layout_option_forces_a_profile(tmp_path: Path, tiny_config: dic
     forced = run("forced", "--layout", "reference")
     assert any("read as layout reference (forced" in w for w in forced["warnings"])
     assert len(forced["comments"]) != 8  # the Disqus headers read as text: the profile matters
+    again = run("auto", "--layout", "reference")  # same folder, another layout: read again, not "unchanged"
+    assert len(again["comments"]) == len(forced["comments"])
+    assert run("auto")["comments"] == auto["comments"]
     r = CliRunner().invoke(
         main, ["analyze", str(src), "--out", str(tmp_path / "x"), "--config", str(conf), "--layout", "myspace"]
     )
