@@ -8,6 +8,7 @@ fresh process each), :mod:`.clock` splits a stage's time into model and non-mode
 
 from __future__ import annotations
 
+from discourse.bench.inputs import build_thread, real_comments
 from discourse.bench.runner import main
 
-__all__ = ["main"]
+__all__ = ["build_thread", "main", "real_comments"]
