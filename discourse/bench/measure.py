@@ -23,6 +23,14 @@ WARM_THREAD = "Warm up\n\nArticle.\n\n\nAnn Lee\n\nHello there.\n\nBob Ray\n\nHi
 
 
 def peak_rss_mb() -> float:
+    """This process's peak resident memory (VmHWM). ``ru_maxrss`` is not used where VmHWM exists:
+    Linux carries it across fork + exec, so a fresh child could report its parent's peak."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
