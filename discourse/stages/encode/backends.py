@@ -177,8 +177,9 @@ def ir_cache_dir() -> Path:
     return (Path(xdg) if xdg else Path.home() / ".cache") / "discourse" / "openvino"
 
 
-def ir_key(files: dict[str, str], layer: int | None) -> str:
-    """The converted model's identity: the model files' sha256s, the converter's versions, the layer."""
+def ir_key(files: dict[str, str], layer: int | None, kind: str = "encoder") -> str:
+    """The converted model's identity: the model files' sha256s, the converter's versions, the layer
+    and what the converted graph outputs (``kind``: the encoder's states, a pair model's logits)."""
     ov = import_openvino()
     import torch
     import transformers
@@ -191,6 +192,7 @@ def ir_key(files: dict[str, str], layer: int | None) -> str:
             "transformers": transformers.__version__,
             "layer": layer,
             "format": IR_FORMAT,
+            **({} if kind == "encoder" else {"kind": kind}),  # the encoder's keys stay as they were
         },
         sort_keys=True,
     )

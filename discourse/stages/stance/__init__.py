@@ -103,8 +103,12 @@ class StanceStage:
 
         model = loaded.model
         record = loaded.record or model.record()
+        from discourse.stages.stance.pair_model import StancePairClassifier
+
+        backend = model.backend_version if isinstance(model, StancePairClassifier) else ""
         identity = json.dumps(
-            [sorted(record.files.items()), record.version, str(self.config), __version__, explain], sort_keys=True
+            [sorted(record.files.items()), record.version, str(self.config), __version__, explain, backend],
+            sort_keys=True,
         )
         keys = [content_key(CACHE_KIND, identity, r, t) for r, t in pairs]
 

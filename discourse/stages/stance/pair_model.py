@@ -19,6 +19,7 @@ sentence left out, at most ``MAX_OCCLUDED`` per reply).
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
 from collections.abc import Callable, Mapping, Sequence
@@ -34,6 +35,8 @@ from discourse.stages.stance.cues import find_cues
 from discourse.stages.stance.model import LABELS, apply_cue_rule, evidence_for, explicit_cue, parse_cue_rule
 from discourse.stages.stance.pair_input import encode_pairs
 from discourse.text import sentence_spans
+
+log = logging.getLogger(__name__)
 
 DEFAULT_PAIR_MODEL = "stance-pair-minilm-v1"
 _BIDI = re.compile("[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
@@ -110,6 +113,7 @@ class StancePairClassifier:
         batch_size: int = 32,
         max_length: int | None = None,
         root: Path | None = None,
+        backend: str = "auto",
     ) -> None:
         self.name = f"hf:{hf_model}" if hf_model else name
         self.folder = folder
@@ -125,6 +129,8 @@ class StancePairClassifier:
         self._record: ModelRecord | None = None
         self._weights: Mapping[float, float] = HF_CUE_WEIGHTS
         self._bf16 = False
+        self.backend = backend  # auto | torch | openvino (as the encoder's; auto = openvino where the CPU has bf16)
+        self._backend_version = ""
 
     # -- loading ------------------------------------------------------------------
     def _load(self) -> Any:
@@ -159,7 +165,32 @@ class StancePairClassifier:
         self.max_length = self.max_length or 256
         self._bf16 = _use_bf16("auto")
         self._record = record
-        self._net = net
+        self._net = self._on_backend(net, record)
+        return self._net
+
+    def _on_backend(self, net: Any, record: ModelRecord) -> Any:
+        """``net`` as the chosen backend runs it: OpenVINO for a shipped-kind :class:`PairNet` where
+        :func:`choose_backend` says so (a user's Hugging Face classifier stays in torch); under
+        ``auto`` a conversion failure falls back to torch, logged."""
+        import torch
+
+        from discourse.stages.encode.backends import choose_backend
+        from discourse.stages.stance.pair_net import PairNet, openvino_pair_net
+
+        torch_version = "torch-bf16-autocast" if self._bf16 else "torch-fp32"
+        backend = choose_backend(self.backend, "bf16" if self._bf16 else "fp32")
+        if backend == "openvino" and isinstance(net, PairNet):
+            try:
+                ov_net = openvino_pair_net(net, dict(record.files), self._bf16, torch.get_num_threads())
+            except Exception as exc:  # noqa: BLE001 - any conversion/compile failure is one line
+                reason = str(exc).splitlines()[0] if str(exc) else repr(exc)
+                if self.backend != "auto":
+                    raise ModelError(f"model {self.name}: OpenVINO could not run the pair model: {reason}") from exc
+                log.warning("model %s: OpenVINO could not run the pair model (%s); torch runs it", self.name, reason)
+            else:
+                self._backend_version = ov_net.version
+                return ov_net
+        self._backend_version = torch_version
         return net
 
     def _load_hf(self) -> tuple[Any, Path, ModelRecord]:
@@ -182,6 +213,13 @@ class StancePairClassifier:
             raise ModelError(f"model {self.hf_model!r} is multi-label; stance needs one label per reply")
         self.labels = tuple(names)
         return HFNet(model), path, record_folder(self.name, version, path)
+
+    @property
+    def backend_version(self) -> str:
+        """What runs the network (``torch-bf16-autocast``, ``openvino-2026.4.1-bf16``, ...): their
+        scores differ in the last bits, so the result cache keys on it (loads the model)."""
+        self._load()
+        return self._backend_version
 
     def record(self) -> ModelRecord:
         self._load()

@@ -43,6 +43,67 @@ class PairNet(nn.Module):
         return logits, shares
 
 
+class OVPairNet:
+    """A :class:`PairNet` converted to OpenVINO (:func:`openvino_pair_net`): the same call, torch
+    tensors in and out; one compiled pass gives the logits and every token's share of them."""
+
+    def __init__(self, request: Any, max_positions: int, version: str) -> None:
+        self.request = request
+        self.max_positions = max_positions
+        self.version = version
+
+    def eval(self) -> OVPairNet:
+        return self
+
+    def __call__(
+        self, input_ids: torch.Tensor, token_type_ids: torch.Tensor, attention_mask: torch.Tensor, tokens: bool = False
+    ) -> Any:
+        res = self.request.infer(
+            [input_ids.numpy(), token_type_ids.numpy(), attention_mask.numpy()], share_inputs=False, share_outputs=False
+        )
+        logits = torch.from_numpy(np.asarray(res[0], dtype=np.float32))
+        return (logits, torch.from_numpy(np.asarray(res[1], dtype=np.float32))) if tokens else logits
+
+
+class _WithShares(nn.Module):
+    """``PairNet`` with ``tokens=True`` as a plain three-input forward, for the converter."""
+
+    def __init__(self, net: PairNet) -> None:
+        super().__init__()
+        self.net = net
+
+    def forward(self, input_ids: torch.Tensor, token_type_ids: torch.Tensor, attention_mask: torch.Tensor) -> Any:
+        return self.net(input_ids, token_type_ids, attention_mask, tokens=True)
+
+
+def openvino_pair_net(net: PairNet, files: dict[str, str], bf16: bool, threads: int) -> OVPairNet:
+    """``net`` compiled by OpenVINO (bf16 or f32 inference precision), converted once per model
+    files x versions and kept in the user cache like the encoder (``encode.backends``)."""
+    import warnings
+
+    from discourse.stages.encode.backends import cached_ir, compile_openvino, import_openvino, ir_key
+
+    ov = import_openvino()
+
+    def convert() -> Any:
+        example = tuple(torch.ones(2, 16, dtype=torch.long) for _ in range(3))
+        dyn = ov.PartialShape([-1, -1])
+        names = ("input_ids", "token_type_ids", "attention_mask")
+        with torch.inference_mode(), warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # tracer chatter about python conditions on shapes
+            return ov.convert_model(
+                _WithShares(net.eval()),
+                example_input=example,
+                share_weights=False,
+                input=[(n, dyn, ov.Type.i64) for n in names],
+            )
+
+    model = cached_ir(ir_key(files, None, kind="stance_pair"), convert)
+    compiled = compile_openvino(model, bf16, threads)
+    version = f"openvino-{ov.__version__.split('-')[0]}-{'bf16' if bf16 else 'f32'}"
+    return OVPairNet(compiled.create_infer_request(), max_positions(net), version)
+
+
 class HFNet(nn.Module):
     """A Hugging Face ``...ForSequenceClassification`` behind :class:`PairNet`'s call signature."""
 
@@ -74,21 +135,23 @@ def collate(
 
 @torch.inference_mode()
 def predict_proba(
-    net: nn.Module, encs: Sequence[PairIds], batch_size: int = 32, bf16: bool = True, pad_id: int = 0
+    net: Any, encs: Sequence[PairIds], batch_size: int = 32, bf16: bool = True, pad_id: int = 0
 ) -> np.ndarray:
     """Softmax probabilities (n, labels), in input order; batches are length-sorted."""
     return predict_with_shares(net, encs, batch_size, bf16, pad_id, shares=False)[0]
 
 
-def max_positions(net: nn.Module) -> int:
+def max_positions(net: Any) -> int:
     """The longest input the network's position embeddings allow (512 when it does not say)."""
+    if isinstance(net, OVPairNet):
+        return net.max_positions
     inner = getattr(net, "encoder", None) or getattr(net, "model", None)
     return int(getattr(getattr(inner, "config", None), "max_position_embeddings", 512) or 512)
 
 
 @torch.inference_mode()
 def predict_with_shares(
-    net: nn.Module,
+    net: Any,
     encs: Sequence[PairIds],
     batch_size: int = 32,
     bf16: bool = True,
@@ -98,7 +161,7 @@ def predict_with_shares(
     """Probabilities (n, labels) and, for a :class:`PairNet` when ``shares``, every pair's reply tokens'
     shares of the logits (reply tokens, labels) in the order of ``PairIds.reply_tokens``; else None."""
     net.eval()
-    want = shares and isinstance(net, PairNet)
+    want = shares and isinstance(net, PairNet | OVPairNet)
     # batches of one padded width (as the encoder's): a pair's scores are then the same bits
     # whatever else shares its pass, so they do not depend on the thread's group
     order = sorted(range(len(encs)), key=lambda i: -len(encs[i].input_ids))

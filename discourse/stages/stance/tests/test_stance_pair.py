@@ -13,6 +13,7 @@ import discourse
 from discourse.core.config import load_config
 from discourse.core.errors import ModelError
 from discourse.core.thread import Comment, Thread
+from discourse.stages.encode.backends import cpu_has_bf16, openvino_installed
 from discourse.stages.stance.pair_input import encode_pair, quoted
 from discourse.stages.stance.pair_model import StancePairClassifier, save_folder
 from discourse.testing import _tiny_vocab, tiny_bert_classifier
@@ -111,12 +112,13 @@ def test_explicit_cue_decides_over_the_model(model: StancePairClassifier) -> Non
     assert np.allclose(list(scores[0].values()), list(s.values()), atol=1e-6) and ev[0][0] == "I disagree"
 
 
-def test_token_shares_add_up_to_the_logits(model: StancePairClassifier) -> None:
+def test_token_shares_add_up_to_the_logits(tiny_pair: Path) -> None:
     import torch
 
     from discourse.stages.stance.pair_input import encode_pairs
     from discourse.stages.stance.pair_net import collate
 
+    model = StancePairClassifier("tiny-pair", folder=tiny_pair, backend="torch")
     net = model._load()
     encs = encode_pairs(model._tok, PAIRS, 64)
     with torch.no_grad():
@@ -276,3 +278,48 @@ def test_a_pairs_scores_are_the_same_bits_whatever_shares_its_batch(model: Stanc
     for k in (0, 3, len(pairs) - 1):  # alone, and beside another crowd
         assert np.array_equal(model.predict_pairs([pairs[k]])[0], together[k])
     assert np.array_equal(model.predict_pairs(pairs[5:])[:3], together[5:8])
+
+
+@pytest.mark.skipif(not (cpu_has_bf16() and openvino_installed()), reason="OpenVINO bf16 needs a bf16 CPU")
+def test_openvino_pair_pass_matches_torch_and_explains_the_same_way(tiny_pair: Path) -> None:
+    """Where the CPU has bf16, ``auto`` runs the pair network in OpenVINO: its probabilities match
+    torch fp32's, its token shares still add up to its logits (the deciding sentence reads them),
+    and the backend is named (the result cache keys on it)."""
+    import torch
+
+    from discourse.stages.stance.pair_input import encode_pairs
+    from discourse.stages.stance.pair_net import OVPairNet, collate
+
+    ov = StancePairClassifier("tiny-pair", folder=tiny_pair)
+    fp32 = StancePairClassifier("tiny-pair", folder=tiny_pair, backend="torch")
+    fp32._load()
+    fp32._bf16 = False
+    assert ov.backend_version.startswith("openvino-") and ov.backend_version.endswith("-bf16")
+    assert fp32.backend_version == "torch-bf16-autocast"  # chosen at load; the pass above runs fp32
+    got, ref = ov.predict_pairs(PAIRS), fp32.predict_pairs(PAIRS)
+    assert np.abs(got - ref).max() < 0.02
+    net = ov._load()
+    assert isinstance(net, OVPairNet)
+    encs = encode_pairs(ov._tok, PAIRS, 64)
+    logits, shares = net(*collate(encs, range(len(encs))), tokens=True)
+    bias = fp32._load().head.bias.detach()
+    assert torch.allclose(shares.sum(1) + bias, logits, rtol=0.02, atol=0.2)  # bf16: ~3 digits
+    scores, evidence = ov.predict_explained([(r, t) for t, r in PAIRS])
+    assert len(evidence) == len(PAIRS) and all(abs(sum(s.values()) - 1) < 1e-5 for s in scores)
+
+
+def test_a_pair_backend_that_cannot_run_falls_back_under_auto_only(
+    tiny_pair: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import discourse.stages.stance.pair_net as pair_net
+
+    def broken(*a: object, **k: object) -> None:
+        raise RuntimeError("no CPU plugin")
+
+    monkeypatch.setattr(pair_net, "openvino_pair_net", broken)
+    monkeypatch.setattr("discourse.stages.encode.backends.choose_backend", lambda backend, dtype: "openvino")
+    auto = StancePairClassifier("tiny-pair", folder=tiny_pair)
+    assert auto.backend_version.startswith("torch-")
+    assert len(auto.predict_pairs(PAIRS)) == len(PAIRS)
+    with pytest.raises(ModelError, match="OpenVINO could not run the pair model: no CPU plugin"):
+        StancePairClassifier("tiny-pair", folder=tiny_pair, backend="openvino").record()
