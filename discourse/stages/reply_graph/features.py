@@ -20,6 +20,7 @@ import numpy as np
 
 from discourse.core.thread import Comment
 from discourse.stages.reply_graph.addressing import addressed_names, name_tokens
+from discourse.stages.reply_graph.shingles import Shingles, shingle_hashes
 
 FEATURES: tuple[str, ...] = (
     "root",  # the candidate is the article
@@ -85,11 +86,6 @@ def _edges(text: str, head: int = 2000, tail: int = 400) -> str:
     return text if len(text) <= head + tail else text[:head] + "\n" + text[-tail:]
 
 
-def _shingles(text: str, n: int = 6, limit: int = 20_000) -> frozenset[int]:
-    words = [w.lower() for w in _WORD.findall(text[:limit])]
-    return frozenset(hash(tuple(words[k : k + n])) for k in range(len(words) - n + 1))
-
-
 def _quoted(text: str) -> frozenset[int]:
     """Shingles (of 4 words) of the lines a comment quotes with "> "."""
     words = [w.lower() for m in _QUOTE_LINE.finditer(text) for w in _WORD.findall(m.group(1))]
@@ -144,19 +140,18 @@ class PathFeatures:
         self.cue = np.zeros(n, dtype=bool)
         self.question = np.zeros(n, dtype=bool)
         self.length = np.zeros(n)
-        self.shingles: list[frozenset[int]] = []
         self.indent = np.array([len(m.group(0)) if (m := INDENT.match(c.text)) else 0 for c in comments])
         self.quotes: list[frozenset[int]] = []
-        for c in comments:
+        self.shingles = Shingles([c.text for c in comments])
+        for i, c in enumerate(comments):
             text = c.text
             names = addressed_names(_edges(text))
             self.addressed.append(frozenset(aid for m in names for aid in by_token.get(m.lower(), ())))
             head = {w.lower().strip("'’-") for w in _TOKEN.findall(text[:80])}
             self.mentioned.append(frozenset(aid for w in head for aid in by_token.get(w, ())))
-            self.cue[len(self.shingles)] = bool(_REPLY_CUE.search(_opening(text)))
-            self.question[len(self.shingles)] = "?" in text
-            self.length[len(self.shingles)] = math.log1p(len(text))
-            self.shingles.append(_shingles(text))
+            self.cue[i] = bool(_REPLY_CUE.search(_opening(text)))
+            self.question[i] = "?" in text
+            self.length[i] = math.log1p(len(text))
             self.quotes.append(_quoted(text))
         self._texts = [c.text for c in comments]
         self._small: dict[int, frozenset[int]] = {}  # 4-word shingles, only of comments someone quotes
@@ -191,18 +186,20 @@ class PathFeatures:
         self.log_median = math.log1p(med)
         root_vec = article_vec if article_vec is not None else title_vec
         self.art_sim = (vecs @ root_vec) if vecs is not None and root_vec is not None else None
-        self._quote_cache: dict[tuple[int, int], bool] = {}
+        self._quote_of = -1  # the comment whose answers _quote_cache holds (the decoder moves on)
+        self._quote_cache: dict[int, bool] = {}
 
     def _quote(self, i: int, j: int) -> bool:
-        key = (i, j)
-        hit = self._quote_cache.get(key)
+        if i != self._quote_of:
+            self._quote_of, self._quote_cache = i, {}
+        hit = self._quote_cache.get(j)
         if hit is None:
-            hit = bool(self.shingles[i] & self.shingles[j])
+            hit = self.shingles.overlap(i, j)
             if not hit and self.quotes[i]:
                 if j not in self._small:
-                    self._small[j] = _shingles(self._texts[j], 4)
+                    self._small[j] = shingle_hashes(self._texts[j], 4)
                 hit = bool(self.quotes[i] & self._small[j])
-            self._quote_cache[key] = hit
+            self._quote_cache[j] = hit
         return hit
 
     def rows(self, i: int, top: Node | None) -> tuple[list[Node | None], np.ndarray]:

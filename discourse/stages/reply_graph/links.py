@@ -37,11 +37,11 @@ from discourse.stages.reply_graph.decode import beam_decode
 from discourse.stages.reply_graph.features import COL, Node, PathFeatures
 from discourse.stages.reply_graph.markers import Constraints, apply
 from discourse.stages.reply_graph.scorer import LinkScorer
+from discourse.stages.reply_graph.shingles import Shingles
 from discourse.stages.reply_graph.weights import LINK_FEATURES, ReplyWeights, weights_from_meta
 
 __all__ = ["LINK_FEATURES", "Candidates", "ReplyWeights", "infer_structure", "weights_from_meta"]
 
-_WORD = re.compile(r"\w+")
 _REPLY_CUE = re.compile(
     r"^\W*(?:again|agreed?|disagree|i (?:still )?(?:dis)?agree|thanks?|thank you|ok(?:ay)?|yes|no|nope|"
     r"exactly|true|wrong|indeed|lol|haha|progress|well said|fair)\b|\b(?:you|your|you're|u)\b",
@@ -63,12 +63,6 @@ def _opening(text: str, words: int = 20) -> str:
     """The first sentence (at most ``words`` words) of a comment."""
     first = re.split(r"(?<=[.!?])\s", text.strip(), maxsplit=1)[0]
     return " ".join(first.split()[:words])
-
-
-def _shingles(text: str, n: int = 6, limit: int = 20_000) -> frozenset[int]:
-    """Hashes of the comment's runs of ``n`` words (ints, not tuples: a long thread holds many)."""
-    words = [w.lower() for w in _WORD.findall(text[:limit])]
-    return frozenset(hash(tuple(words[k : k + n])) for k in range(len(words) - n + 1))
 
 
 @dataclass
@@ -95,14 +89,14 @@ class TextSignals:
     """What the link features read from the texts alone: computed once per thread, whatever
     the rounds of author inference change."""
 
-    shingles: list[frozenset[int]]
+    shingles: Shingles
     names: list[tuple[str, ...]]
     cue: list[bool]
 
     @classmethod
     def of(cls, comments: Sequence[Comment]) -> TextSignals:
         return cls(
-            [_shingles(c.text) for c in comments],
+            Shingles([c.text for c in comments]),
             [addressed_names(_edges(c.text)) for c in comments],
             [bool(_REPLY_CUE.search(_opening(c.text))) for c in comments],
         )
@@ -169,7 +163,7 @@ class Candidates:
             f[r, col["turn_taking"]] = float(bool(me) and gp is not None and self.authors[gp] == me and other != me)
             if sims is not None:
                 f[r, col["similarity"]] = float(sims[r - 1])
-            f[r, col["quote"]] = float(bool(self.shingles[i] & self.shingles[j]))
+            f[r, col["quote"]] = float(self.shingles.overlap(i, j))
         if self.vecs is not None and len(cands) > 1:
             sims = f[:, col["similarity"]]
             if self.article_vec is None:
