@@ -30,10 +30,23 @@ def report_stem(model: str) -> str:
 )
 @click.option("--reports", type=click.Path(file_okay=False), help="Where the .md/.json go (default: reports/).")
 @click.option("--threads", type=int, default=0, help="Torch threads (default: torch's).")
+@click.option(
+    "--backend",
+    type=click.Choice(["auto", "torch", "openvino"]),
+    default="auto",
+    show_default=True,
+    help="Where the pair pass runs (auto: as the stage chooses).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the numbers as JSON.")
 @domain_errors
 def evaluate_stance(
-    csv_file: str | None, model: str, data: str | None, reports: str | None, threads: int, as_json: bool
+    csv_file: str | None,
+    model: str,
+    data: str | None,
+    reports: str | None,
+    threads: int,
+    backend: str,
+    as_json: bool,
 ) -> None:
     """Score a stance pair model on the card's held-out groups (DEBAGREEMENT, subreddit-agreement,
     RumourEval Reddit and Twitter; or on FILE.csv with columns parent,reply,label): macro-F1 per
@@ -48,11 +61,12 @@ def evaluate_stance(
 
         torch.set_num_threads(threads)
     test = csv_rows(Path(csv_file)) if csv_file else held_out_rows(Path(data) if data else DEFAULT_ROOT)
-    result = evaluate(predict(model, test), test)
-    words = [*([csv_file] if csv_file else []), "--model", model, *(["--data", data] if data and not csv_file else [])]
-    result["command"] = "discourse evaluate stance " + shlex.join(
-        words + (["--threads", str(threads)] if threads else [])
-    )
+    result = evaluate(predict(model, test, backend), test)
+    words = [*([csv_file] if csv_file else []), "--model", model]
+    words += ["--data", data] if data and not csv_file else []
+    words += ["--threads", str(threads)] if threads else []
+    words += ["--backend", backend] if backend != "auto" else []
+    result["command"] = "discourse evaluate stance " + shlex.join(words)
     stem = report_stem(model)
     out = Path(reports) if reports else REPO / "reports"
     md, js = write_page(

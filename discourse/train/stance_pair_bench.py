@@ -51,7 +51,9 @@ def child(mode: str, n: int, pair: str) -> dict[str, Any]:
     return {"mode": mode, **row, "comments_per_s": row["comments"] / row["seconds"]}
 
 
-def pass_cost(models: Sequence[str], pairs: Sequence[tuple[str, str]], rounds: int = 3) -> dict[str, dict[str, Any]]:
+def pass_cost(
+    models: Sequence[str], pairs: Sequence[tuple[str, str]], rounds: int = 3, backend: str = "auto"
+) -> dict[str, dict[str, Any]]:
     """Seconds of each model's pair pass over ``pairs`` (target, reply), models alternating, best of
     ``rounds``; tokenising is included (as in the stage)."""
     import os
@@ -59,7 +61,7 @@ def pass_cost(models: Sequence[str], pairs: Sequence[tuple[str, str]], rounds: i
 
     from discourse.train.stance_pair_eval import classifier
 
-    clfs = {m: classifier(m) for m in models}
+    clfs = {m: classifier(m, backend) for m in models}
     for clf in clfs.values():
         clf.predict_pairs(list(pairs[:32]))  # load + warm up
     best = {m: float("inf") for m in models}
@@ -88,6 +90,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--pairs", type=int, default=200, help="--pass-only: held-out pairs per source")
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--threads", type=int, default=0)
+    ap.add_argument("--backend", default="auto", choices=["auto", "torch", "openvino"], help="--pass-only backend")
     ap.add_argument("--modes", nargs="+", default=list(MODES), choices=MODES)
     ap.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
@@ -101,7 +104,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             torch.set_num_threads(args.threads)
         rows = [r for rs in held_out_rows(DEFAULT_ROOT).values() for r in rs[: args.pairs]]
         pairs = [(r.target_text, r.reply_text) for r in rows]
-        cost = pass_cost(args.pass_only, pairs, args.rounds)
+        cost = pass_cost(args.pass_only, pairs, args.rounds, args.backend)
         print(f"| pair model | pairs | seconds (best of {args.rounds}) | ms/pair | torch threads | load |")
         print("|---|---|---|---|---|---|")
         for m, c in cost.items():

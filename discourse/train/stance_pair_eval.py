@@ -41,6 +41,7 @@ class ModelScores:
     seconds: float
     pairs: int
     layers: int | None
+    backend: str = ""
 
 
 def held_out_rows(root: Path) -> dict[str, list[StanceRow]]:
@@ -74,19 +75,31 @@ def csv_rows(path: Path) -> dict[str, list[StanceRow]]:
     return {path.stem: rows}
 
 
-def classifier(model: str) -> Any:
+def classifier(model: str, backend: str = "auto") -> Any:
     from discourse.stages.stance.pair_model import StancePairClassifier
 
     path = Path(model)
     if path.is_dir():
-        return StancePairClassifier(path.name, folder=path)
-    return StancePairClassifier(model)
+        return StancePairClassifier(path.name, folder=path, backend=backend)
+    return StancePairClassifier(model, backend=backend)
 
 
-def predict(model: str, test: Mapping[str, Sequence[StanceRow]]) -> ModelScores:
-    """Run the pair model ``model`` (registered name or folder) once over every pair of ``test``."""
-    clf = classifier(model)
-    net = clf._load()
+def _layers(clf: Any) -> int | None:
+    """The transformer's layer count from the loaded folder's ``config.json`` (any backend)."""
+    import json
+
+    try:
+        folder = Path(clf.record().path)
+        return int(json.loads((folder / "config.json").read_text(encoding="utf-8"))["num_hidden_layers"])
+    except Exception:  # noqa: BLE001 - a user's model may not say
+        return None
+
+
+def predict(model: str, test: Mapping[str, Sequence[StanceRow]], backend: str = "auto") -> ModelScores:
+    """Run the pair model ``model`` (registered name or folder) once over every pair of ``test`` on
+    ``backend`` (auto | torch | openvino, as the stage chooses)."""
+    clf = classifier(model, backend)
+    clf._load()
     model_only, with_cues = {}, {}
     seconds, pairs = 0.0, 0
     for ds, rows in test.items():
@@ -98,9 +111,9 @@ def predict(model: str, test: Mapping[str, Sequence[StanceRow]]) -> ModelScores:
         model_only[ds] = proba
         cued = clf._with_cues(proba, [(r, t) for t, r in targets_replies])
         with_cues[ds] = np.array([[s[k] for k in clf.labels] for s in cued], dtype=np.float64)
-    config = getattr(getattr(net, "encoder", None), "config", None)
-    layers = getattr(config, "num_hidden_layers", None)
-    return ModelScores(clf.name, tuple(clf.labels), model_only, with_cues, seconds, pairs, layers)
+    version = getattr(clf, "backend_version", "")
+    backend = str(version() if callable(version) else version)
+    return ModelScores(clf.name, tuple(clf.labels), model_only, with_cues, seconds, pairs, _layers(clf), backend)
 
 
 def ece(y: Sequence[str], proba: np.ndarray, labels: Sequence[str], bins: int = ECE_BINS) -> float:
@@ -165,6 +178,7 @@ def evaluate(pred: ModelScores, test: Mapping[str, Sequence[StanceRow]]) -> dict
             "seconds": round(pred.seconds, 2),
             "ms_per_pair": round(1000 * pred.seconds / max(1, pred.pairs), 2),
             "torch_threads": _threads(),
+            "backend": pred.backend,
             "load_average_1min": round(os.getloadavg()[0], 2),
         },
     }
@@ -187,7 +201,8 @@ def markdown(result: Mapping[str, Any], command: str) -> str:
     c = result["cost"]
     lines += [
         f"Model pass: {c['pairs']} pairs in {c['seconds']} s ({c['ms_per_pair']} ms/pair, {c['torch_threads']} torch "
-        f"threads, load average {c['load_average_1min']}); layers: {result['layers']}.",
+        f"threads, load average {c['load_average_1min']}, backend {c.get('backend') or '?'}); "
+        f"layers: {result['layers']}.",
         "",
     ]
     for system, title in (("with_cue_rule", "model + explicit-cue rule (shipped)"), ("model_only", "model alone")):
