@@ -207,3 +207,14 @@ def test_bad_arguments_are_one_line_errors(tmp_path: Path) -> None:
         runner.main(["--variants", "fast", "--shared", str(tmp_path)])
     with pytest.raises(SystemExit, match="needs the shared data"):
         runner.main(["--sizes", "100", "--shared", str(tmp_path / "nowhere")])
+
+
+def test_benchmark_comments_never_repeat_a_text() -> None:
+    """The pipeline embeds a repeated text once, so repeats would flatter it against the bare encode."""
+    from discourse.bench.inputs import comment_text
+
+    pool = [" ".join(f"w{i}x{j}" for j in range(8 + i % 5)) for i in range(37)]
+    texts = [comment_text(pool, g) for g in range(37 * 30)]
+    assert len(set(texts)) == len(texts)
+    assert texts[:37] == [pool[(g * 7919) % 37] for g in range(37)]
+    assert all(7 <= len(t.split()) <= 13 for t in texts)

@@ -48,10 +48,25 @@ def real_comments(shared: Path, lo: int = 60, hi: int = 95) -> list[str]:
     return out
 
 
+def comment_text(pool: Sequence[str], g: int) -> str:
+    """The text of global comment ``g``: pool entry ``g * STRIDE`` for the first ``len(pool)``
+    comments, then the first half of that entry's words joined to the second half of another's
+    (a different partner each round), so no two of ``len(pool)**2`` comments repeat a text (the
+    pipeline embeds a repeated text once: repeats would flatter it against the bare encode) and
+    lengths stay those of the pool."""
+    p = len(pool)
+    a = (g * STRIDE) % p
+    r = g // p
+    if r == 0:
+        return pool[a]
+    head, tail = pool[a].split(), pool[(a + r) % p].split()
+    return " ".join(head[: len(head) // 2] + tail[len(tail) // 2 :])
+
+
 def build_thread(pool: Sequence[str], n: int, seed: int = 0, first: int = 0, shown: int | None = None) -> str:
     """A flat-text thread of ``n`` comments: a random reply tree (30% answer the article), 5% of
-    author lines lost, rendered in preorder like a scraper would. Comment ``k`` reads pool entry
-    ``(first + k) * STRIDE`` (``first``: the thread's first global comment index).
+    author lines lost, rendered in preorder like a scraper would. Comment ``k`` reads
+    :func:`comment_text` ``(pool, first + k)`` (``first``: the thread's first global comment index).
 
     ``shown`` renders only the first ``shown`` comments of the same thread (the thread as it was a
     night earlier): every comment keeps its parent, author, text and lost author line, since each
@@ -67,7 +82,7 @@ def build_thread(pool: Sequence[str], n: int, seed: int = 0, first: int = 0, sho
         author = rng.choice(USERS)
         if rng.random() < 0.05:
             lost.add(f"x{k}")
-        text = pool[((first + k) * STRIDE) % len(pool)]
+        text = comment_text(pool, first + k)
         comments.append(Comment(id=f"x{k}", text=text, author=author, parent_id=parent))
     thread = Thread(
         id=f"bench{seed}-{n}",
