@@ -57,7 +57,8 @@ def header(result: dict[str, Any]) -> list[str]:
         " (1, 5, 15 min; above ~0.5 the machine was shared and every figure is low).",
         "",
         f"Input: threads built from {result.get('pool', '?')} real Reddit comments of 60-95 words (mean {tokens}"
-        " MiniLM tokens), random reply trees, as scraped flat text (parse, reply-link and author inference"
+        " MiniLM tokens; past the pool, the first half of one joined to the second half of another, so no text"
+        " repeats), random reply trees, as scraped flat text (parse, reply-link and author inference"
         " included). The same texts in one thread and in threads of 5. Each row is a fresh process; model"
         " loading is excluded (a warm-up) and a pipeline row includes parsing and rendering analysis.json,"
         " report.html and GraphML in memory. `pair`: the default pipeline (stance by the pair model);"
