@@ -17,7 +17,6 @@ average is printed beside every figure: others share the machine.
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import os
 import random
@@ -45,14 +44,9 @@ Row = dict[str, Any]
 
 def real_comments(n: int, shared: Path = SHARED, seed: int = 0) -> list[str]:
     """``n`` distinct real Reddit comments of natural length (short ones included), fixed order."""
-    texts: list[str] = []
-    with open(shared / "labeled" / "debagreement-dev" / "dev.csv", encoding="utf-8", newline="") as fh:
-        for r in csv.DictReader(fh):
-            texts += [r["body_parent"], r["body_child"]]
-    for name in ("SubReddit-CovidVaccine.csv", "SubReddit-MaskMandate.csv"):
-        with open(shared / "labeled" / "subreddit-agreement" / name, encoding="cp1252", newline="") as fh:
-            for r in csv.DictReader(fh):
-                texts += [r["quote_text"], r["response_text"]]
+    from discourse.bench.inputs import labelled_texts
+
+    texts = labelled_texts(shared, rumoureval=False)
     uniq = [t for t in dict.fromkeys(" ".join(t.split()) for t in texts) if t and "[deleted]" not in t]
     random.Random(seed).shuffle(uniq)
     return uniq[:n]

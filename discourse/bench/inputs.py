@@ -22,7 +22,9 @@ USERS = [
 STRIDE = 7919  # a prime: consecutive comments draw distant pool entries
 
 
-def _labelled_texts(shared: Path) -> list[str]:
+def labelled_texts(shared: Path, rumoureval: bool = True) -> list[str]:
+    """Every comment text of the Reddit stance sets (DEBAGREEMENT dev, subreddit-agreement and,
+    with ``rumoureval``, the RumourEval Reddit replies), as stored."""
     texts: list[str] = []
     with open(shared / "labeled" / "debagreement-dev" / "dev.csv", encoding="utf-8", newline="") as fh:
         for r in csv.DictReader(fh):
@@ -31,7 +33,7 @@ def _labelled_texts(shared: Path) -> list[str]:
         with open(shared / "labeled" / "subreddit-agreement" / name, encoding="cp1252", newline="") as fh:
             for r in csv.DictReader(fh):
                 texts += [r["quote_text"], r["response_text"]]
-    for f in sorted((shared / "labeled" / "rumoureval2019-reddit-train").rglob("replies/*.json")):
+    for f in sorted((shared / "labeled" / "rumoureval2019-reddit-train").rglob("replies/*.json")) if rumoureval else ():
         texts.append(str(json.loads(f.read_text(encoding="utf-8"))["data"].get("body") or ""))
     return texts
 
@@ -40,7 +42,7 @@ def real_comments(shared: Path, lo: int = 60, hi: int = 95) -> list[str]:
     """Real comments of lo..hi words (about 75-125 MiniLM tokens), de-duplicated, in a fixed order."""
     seen: set[str] = set()
     out = []
-    for t in _labelled_texts(shared):
+    for t in labelled_texts(shared):
         t = " ".join(t.split())
         if lo <= len(t.split()) <= hi and t not in seen and "[deleted]" not in t:
             seen.add(t)

@@ -34,7 +34,7 @@ from discourse.formats.reading import (
     load_json_counted,
     surrogate_note,
 )
-from discourse.formats.tabular import ALIASES, _pick, _thread, id_str, listing
+from discourse.formats.tabular import ALIASES, _pick, _thread, id_str, json_line, listing
 
 LAZY_BYTES = 1 << 20
 """Files from this size on are read lazily (smaller ones: whole, as before)."""
@@ -142,11 +142,10 @@ def open_jsonl(path: Path, source_name: str, max_thread_bytes: int = DEFAULT_MAX
                 return None
             if not line.strip():
                 continue
-            try:
-                row, n = load_json_counted(line, "line")
-            except InputError as exc:
-                bad.append(f"{no} ({str(exc).removeprefix('line: ')})")
+            got = json_line(no, line, bad)
+            if got is None:
                 continue
+            row, n = got
             rows += 1
             surrogates += n
             if not isinstance(row, dict):

@@ -217,6 +217,16 @@ def id_str(value: Any) -> str | None:
 
 
 # -- rows -----------------------------------------------------------------------
+def json_line(no: int, line: str, bad: list[str]) -> tuple[Any, int] | None:
+    """Line ``no`` of a JSONL file as (value, lone surrogates replaced), or None with the line's
+    number and reason appended to ``bad``."""
+    try:
+        return load_json_counted(line, "line")
+    except InputError as exc:
+        bad.append(f"{no} ({str(exc).removeprefix('line: ')})")
+        return None
+
+
 def parse_jsonl(text: str, source_name: str = "input") -> list[Thread]:
     """JSON Lines (one object per line) or a JSON array of objects."""
     if text.lstrip().startswith("["):
@@ -231,11 +241,10 @@ def parse_jsonl(text: str, source_name: str = "input") -> list[Thread]:
     for no, line in enumerate(text.split("\n"), start=1):
         if not line.strip():
             continue
-        try:
-            row, n = load_json_counted(line, "line")
-        except InputError as exc:
-            bad.append(f"{no} ({str(exc).removeprefix('line: ')})")
+        got = json_line(no, line, bad)
+        if got is None:
             continue
+        row, n = got
         rows.append((no, row))
         surrogates += n
     if not rows:
