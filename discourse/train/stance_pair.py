@@ -53,8 +53,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     return ap.parse_args(argv)
 
 
-def _log(work: Path) -> Any:
-    fh = open(work / "train.log", "a", encoding="utf-8")  # noqa: SIM115 - lives as long as the run
+def run_log(work: Path, name: str = "train.log") -> Any:
+    """A ``log(msg)`` that prints a time-stamped line and appends it to ``work/name``."""
+    fh = open(work / name, "a", encoding="utf-8")  # noqa: SIM115 - lives as long as the run
 
     def log(msg: str) -> None:
         line = f"{time.strftime('%H:%M:%S')} {msg}"
@@ -65,7 +66,7 @@ def _log(work: Path) -> Any:
     return log
 
 
-def _flat(rows: Mapping[str, Sequence[StanceRow]]) -> tuple[list[StanceRow], list[str]]:
+def flat_rows(rows: Mapping[str, Sequence[StanceRow]]) -> tuple[list[StanceRow], list[str]]:
     flat = [(ds, r) for ds, rs in rows.items() for r in rs]
     return [r for _, r in flat], [ds for ds, _ in flat]
 
@@ -98,7 +99,7 @@ def train(train_b: Rows, args: argparse.Namespace, log: Any) -> Any:
             net.load_state_dict(load_file(str(ckpt)))
             log(f"{name}: loaded {ckpt}")
             continue
-        rows, datasets = _flat(data)
+        rows, datasets = flat_rows(data)
         labels = [r.label for r in rows]
         encs = encode_pairs(tok, [(r.target_text, r.reply_text) for r in rows], args.max_length)
         log(f"{name}: {len(rows)} rows {dict(sorted((d, datasets.count(d)) for d in set(datasets)))} {epoch}")
@@ -138,7 +139,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     torch.set_num_threads(args.threads)
     args.work.mkdir(parents=True, exist_ok=True)
-    log = _log(args.work)
+    log = run_log(args.work)
     log(f"start: threads {args.threads}, max_length {args.max_length}, work {args.work}")
     train_b, test_b = (_limit(rows, args.limit) for rows in split(load_stage_b(args.data)))
     net = train(train_b, args, log)

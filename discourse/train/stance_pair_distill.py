@@ -28,7 +28,8 @@ from typing import Any
 
 import numpy as np
 
-from discourse.train.stance_data import DEFAULT_ROOT, StanceRow
+from discourse.train.stance_data import DEFAULT_ROOT
+from discourse.train.stance_pair import flat_rows, run_log
 from discourse.train.stance_pair_data import LABELS, NAME, Rows, load_stage_a, load_stage_b, split
 
 STUDENT = "stance-pair-minilm-l3-v1"
@@ -83,23 +84,6 @@ def student_from_teacher(teacher: Any, layers: Sequence[int]) -> Any:
     return student
 
 
-def _flat(data: Rows) -> tuple[list[StanceRow], list[str]]:
-    flat = [(ds, r) for ds, rs in data.items() for r in rs]
-    return [r for _, r in flat], [ds for ds, _ in flat]
-
-
-def _log(work: Path) -> Any:
-    fh = open(work / "distill.log", "a", encoding="utf-8")  # noqa: SIM115 - lives as long as the run
-
-    def log(msg: str) -> None:
-        line = f"{time.strftime('%H:%M:%S')} {msg}"
-        print(line, flush=True)
-        fh.write(line + "\n")
-        fh.flush()
-
-    return log
-
-
 def teacher_log_probs(teacher: Any, encs: Sequence[Any], cache: Path, log: Any) -> np.ndarray:
     """The teacher's log-probabilities (rows, labels) on ``encs``, computed once into ``cache``."""
     from discourse.stages.stance.pair_net import predict_proba
@@ -151,7 +135,7 @@ def train_student(args: argparse.Namespace, log: Any) -> Any:
             student.load_state_dict(load_file(str(ckpt)))
             log(f"{name}: loaded {ckpt}")
             continue
-        rows, datasets = _flat(data)
+        rows, datasets = flat_rows(data)
         labels = [r.label for r in rows]
         encs = encode_pairs(tok, [(r.target_text, r.reply_text) for r in rows], 256)
         soft = teacher_log_probs(teacher, encs, args.work / f"teacher-{name[:6]}-{len(rows)}.npy", log)
@@ -192,7 +176,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     torch.set_num_threads(args.threads)
     args.work.mkdir(parents=True, exist_ok=True)
-    log = _log(args.work)
+    log = run_log(args.work, "distill.log")
     log(f"start: teacher {args.teacher}, layers {args.layers}, threads {args.threads}, work {args.work}")
     student, tok, teacher_folder = train_student(args, log)
     if args.time_steps:
