@@ -16,6 +16,8 @@ import math
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
 
 import markupsafe
 import networkx as nx
@@ -92,17 +94,24 @@ def author_edges(replies: Iterable[Reply]) -> tuple[Counter[str], dict[str, str]
     return activity, first, list(edges.values())
 
 
+@lru_cache(maxsize=1)
+def _blas_controller() -> Any:
+    """One scan of the process's BLAS libraries: ``threadpool_limits`` rescans /proc/self/maps on
+    every call, 3 ms, which was half of rendering a thread of five comments."""
+    from threadpoolctl import ThreadpoolController
+
+    return ThreadpoolController()
+
+
 def _component_layout(g: nx.Graph) -> dict[str, tuple[float, float]]:
     """One connected component in [0, 1]²: Kamada-Kawai (deterministic), spring for big ones."""
     n = g.number_of_nodes()
     if n == 1:
         return {next(iter(g.nodes)): (0.5, 0.5)}
     if n <= 150:  # about a second at 150
-        from threadpoolctl import threadpool_limits
-
         # its solver makes many tiny BLAS calls: on 2 BLAS threads a busy machine spent 78% of the
         # report's time waiting in them (17-25 s -> 2 s for 200 threads' reports with one thread)
-        with threadpool_limits(1, user_api="blas"):
+        with _blas_controller().limit(limits=1, user_api="blas"):
             pos = nx.kamada_kawai_layout(g)
     else:  # seeded, so the same thread gives the same picture
         pos = nx.spring_layout(g, seed=SEED, k=1.5 / math.sqrt(n), iterations=100 if n <= 150 else 50)

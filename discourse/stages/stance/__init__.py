@@ -26,7 +26,7 @@ from discourse.core.layers import register_layer
 from discourse.core.models import Loaded, ModelSource, ModelSpec, load_model, register_model_kind
 from discourse.core.stage import stage
 from discourse.stages.encode import embeddings
-from discourse.stages.stance.cues import MAX_SCAN_CHARS
+from discourse.stages.stance.cues import MAX_SCAN_CHARS, cue_scope
 from discourse.stages.stance.result import StanceResult
 
 register_layer("stance", "comment", StanceResult, doc="label, every label's score, target, model, evidence")
@@ -134,6 +134,10 @@ class StanceStage:
         return self.resources.get(f"stance:{spec}", lambda: _load(spec))
 
     def __call__(self, docs: Sequence[Doc]) -> None:
+        with cue_scope():  # features, cue rule and evidence read each comment's cues once
+            self._run(docs)
+
+    def _run(self, docs: Sequence[Doc]) -> None:
         loaded = self._model()
         model = loaded.model
         comments = [(d, k, c) for d in docs for k, c in enumerate(d.thread.comments)]
