@@ -43,6 +43,7 @@ from discourse.formats.convokit import UTTERANCES, is_corpus
 from discourse.report.atomic import atomic_folder, atomic_write_text, recover_folders
 
 STATE_FILE = ".discourse-state.json"
+DIGEST_PAGE = "digest.html"  # written by `discourse digest`; the index links it
 THREAD_MARKER = ".discourse-thread.json"
 """In every thread folder: the source file and thread id it holds (checked before a rewrite)."""
 LOCK_FILE = ".discourse.lock"
@@ -252,6 +253,22 @@ def write_or_fail(path: Path, text: str) -> None:
         atomic_write_text(path, text)
     except OSError as exc:
         raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from None
+
+
+def write_index(out: Path, state: dict[str, Any]) -> None:
+    """``out/index.html`` from everything the folder holds, linking ``digest.html`` when there is one."""
+    from discourse.report.html import render_index
+
+    write_or_fail(out / "index.html", render_index(index_entries(out, state), digest=(out / DIGEST_PAGE).is_file()))
+
+
+def refresh_index(out: Path, say: Callable[[Event], None] = lambda event: None) -> None:
+    """Rewrite an output folder's index (under its lock), e.g. once ``discourse digest`` has put a
+    digest beside it; a folder no batch wrote is left alone."""
+    if not (out / "index.html").is_file():
+        return
+    with locked(out, say):
+        write_index(out, _load_state(out))
 
 
 def index_entries(out: Path, state: dict[str, Any]) -> list[dict[str, Any]]:
@@ -588,9 +605,7 @@ class _Run:
         self.save_every = max(SAVE_EVERY_S, (self.saved_at - t0) / SAVE_SHARE)
 
     def write_index(self) -> None:
-        from discourse.report.html import render_index
-
-        write_or_fail(self.out / "index.html", render_index(index_entries(self.out, self.state.live)))
+        write_index(self.out, self.state.live)
 
     # -- progress ---------------------------------------------------------------------------------
     def progress(self) -> dict[str, Any]:

@@ -180,3 +180,27 @@ def test_a_digest_waits_for_a_run_still_writing_the_folder(nights: dict) -> None
         os.close(fd)  # the run ends
     worker.join(timeout=30)
     assert result and result[0].to_json() == nights["second"].to_json()
+
+
+def test_the_index_links_the_digest_once_there_is_one_and_keeps_every_row(
+    tmp_path: Path, nights: dict, tiny_config: dict
+) -> None:
+    """index.html did not link digest.html; now the digest command rewrites the index with the
+    link (and the failed input's row), and a batch re-run keeps it."""
+    index = (nights["out"] / "index.html").read_text(encoding="utf-8")
+    assert 'href="./digest.html"' in index
+    assert "broken.json" in index and index.count("report.html") == 3  # every thread and the failure
+    src, out = tmp_path / "in", tmp_path / "out"
+    src.mkdir()
+    _write(src / "library.jsonl", "library", "Library hours", LIBRARY)
+    run_batch([src], out, load_config(tiny_config))
+    assert 'href="./digest.html"' not in (out / "index.html").read_text(encoding="utf-8")  # no digest yet
+    write_digest(build_digest(out), out)
+    assert 'href="./digest.html"' in (out / "index.html").read_text(encoding="utf-8")
+    _write(src / "library.jsonl", "library", "Library hours", [*LIBRARY, ("l3", "l2", "Ida", "Agreed.")])
+    run_batch([src], out, load_config(tiny_config))
+    assert 'href="./digest.html"' in (out / "index.html").read_text(encoding="utf-8")
+    lone = tmp_path / "lone"
+    lone.mkdir()
+    write_digest(build_digest(out), lone)  # a folder no batch wrote gets no index
+    assert not (lone / "index.html").exists()

@@ -143,6 +143,36 @@ def test_chains_are_rendered_one_at_a_time(analysis: Analysis, monkeypatch: pyte
     assert out.getvalue().count('<article class="chain">') == chains
 
 
+def test_a_thread_with_more_chains_than_the_cap_shows_the_longest_in_thread_order(
+    analysis: Analysis, tmp_path: Path
+) -> None:
+    """At 100,000 comments the page listed every chain (75-135 MB); ``output.report_chains``
+    caps it at the longest, says so, and analysis.json keeps them all."""
+    from discourse.report.html import longest_chains
+
+    chains = list(analysis.layer("chains", ()))
+    assert len(chains) >= 3 and len({len(c.turns) for c in chains}) > 1  # the cap has a choice to make
+    cap = 2
+    kept = longest_chains(chains, cap)
+    assert len(kept) == cap and [chains.index(c) for c in kept] == sorted(chains.index(c) for c in kept)
+    assert min(len(c.turns) for c in kept) >= max(len(c.turns) for c in chains if c not in kept)
+    page = render_report(analysis, max_chains=cap)
+    assert page.count('<article class="chain">') == cap
+    assert f"shows the {cap} longest of {len(chains)} argument chains" in page
+    assert f"<b>{len(chains)}</b> argument chains" in page  # the counts still cover every chain
+    ids = set(re.findall(r'id="([^"]+)"', page))
+    assert set(re.findall(r'href="#([^"]+)"', page)) <= ids
+    for limit in (0, len(chains)):
+        full = render_report(analysis, max_chains=limit)
+        assert full.count('<article class="chain">') == len(chains) and "longest of" not in full
+    assert OutputConfig().report_chains == 500
+    write_outputs(analysis, tmp_path, OutputConfig(report_chains=cap))
+    assert (tmp_path / "report.html").read_text(encoding="utf-8").count('<article class="chain">') == cap
+    assert len(json.loads((tmp_path / "analysis.json").read_text(encoding="utf-8"))["chains"]) == len(chains)
+    with pytest.raises(ConfigError, match="report_chains"):
+        load_config({"output": {"report_chains": -3}})
+
+
 def _networkx_graphml(g: Any) -> bytes:
     import networkx as nx
 

@@ -39,7 +39,7 @@ from urllib.parse import quote
 
 import click
 
-from discourse.batch import locked
+from discourse.batch import DIGEST_PAGE, locked, refresh_index
 from discourse.commands import domain_errors, write_page
 from discourse.commands.digest_runs import (
     Flag,
@@ -56,7 +56,7 @@ from discourse.report.atomic import atomic_write_text
 
 DIGEST_VERSION = 1
 SNAPSHOT = ".discourse-digest.json"
-HTML_NAME = "digest.html"
+HTML_NAME = DIGEST_PAGE
 JSON_NAME = "digest.json"
 MIN_RISE = 0.1
 
@@ -343,8 +343,11 @@ def render_digest(digest: Digest) -> str:
 
 
 def write_digest(digest: Digest, out_dir: str | Path) -> tuple[Path, Path]:
-    """Write ``digest.html`` and ``digest.json`` into ``out_dir``, each atomically."""
-    return write_page(out_dir, "digest", HTML_NAME, render_digest(digest), JSON_NAME, digest.to_json())
+    """Write ``digest.html`` and ``digest.json`` into ``out_dir``, each atomically, and link the
+    digest from the folder's index.html."""
+    written = write_page(out_dir, "digest", HTML_NAME, render_digest(digest), JSON_NAME, digest.to_json())
+    refresh_index(Path(out_dir))
+    return written
 
 
 def summary_line(d: Digest) -> str:

@@ -30,7 +30,7 @@ import io
 import json
 import re
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -373,11 +373,16 @@ def chain_views(analysis: Analysis, th: Thresholds, link: Callable[[str], str] =
 
 
 def iter_chain_views(
-    analysis: Analysis, th: Thresholds, link: Callable[[str], str] = anchor, byid: Mapping[str, Comment] | None = None
+    analysis: Analysis,
+    th: Thresholds,
+    link: Callable[[str], str] = anchor,
+    byid: Mapping[str, Comment] | None = None,
+    chains: Sequence[Chain] | None = None,
 ) -> Iterator[ChainView]:
-    """:func:`chain_views` one at a time (a huge thread has thousands of chains)."""
+    """:func:`chain_views` one at a time (a huge thread has thousands of chains); ``chains``: only
+    these (default: every chain of the analysis)."""
     byid = byid if byid is not None else analysis.thread.by_id()
-    for ch in analysis.layer("chains", ()):
+    for ch in analysis.layer("chains", ()) if chains is None else chains:
         turns = []
         for t in ch.turns:
             tb = tox_badge(analysis.get(t.comment_id, "toxicity"), th)
@@ -456,26 +461,40 @@ def thread_about(thread: Any) -> dict[str, Any]:
 
 
 REPORT_COMMENTS = OutputConfig.report_comments
+REPORT_CHAINS = OutputConfig.report_chains
 
 
-def render_report(analysis: Analysis, max_comments: int = REPORT_COMMENTS) -> str:
+def render_report(analysis: Analysis, max_comments: int = REPORT_COMMENTS, max_chains: int = REPORT_CHAINS) -> str:
     """The report for one thread: a single self-contained HTML page (see :func:`write_report`)."""
     buf = io.StringIO()
-    write_report(analysis, buf, max_comments)
+    write_report(analysis, buf, max_comments, max_chains)
     return buf.getvalue()
 
 
-def write_report(analysis: Analysis, fh: TextIO, max_comments: int = REPORT_COMMENTS) -> None:
+def write_report(
+    analysis: Analysis, fh: TextIO, max_comments: int = REPORT_COMMENTS, max_chains: int = REPORT_CHAINS
+) -> None:
     """Write the report for one thread to ``fh`` as it is rendered (never held whole).
 
     The comment tree lists the first ``max_comments`` comments in reply-tree order (0: all) and
-    says so when the thread has more; the queue, the chains, the reply graph and the counts cover
-    the whole thread, and comments.csv / analysis.json beside the page hold every comment."""
-    for chunk in environment().get_template("report.html").generate(**_report_context(analysis, max_comments)):
+    the chain section the ``max_chains`` longest chains (0: all), each saying so when the thread
+    has more; the queue, the reply graph and the counts cover the whole thread, and comments.csv /
+    analysis.json beside the page hold every comment and chain."""
+    context = _report_context(analysis, max_comments, max_chains)
+    for chunk in environment().get_template("report.html").generate(**context):
         fh.write(chunk)
 
 
-def _report_context(analysis: Analysis, max_comments: int) -> dict[str, Any]:
+def longest_chains(chains: Sequence[Chain], limit: int) -> Sequence[Chain]:
+    """The ``limit`` chains with the most turns (ties: the earlier), in thread order; all when
+    ``limit`` is 0 or there are no more than that."""
+    if not limit or len(chains) <= limit:
+        return chains
+    keep = set(sorted(range(len(chains)), key=lambda i: (-len(chains[i].turns), i))[:limit])
+    return [ch for i, ch in enumerate(chains) if i in keep]
+
+
+def _report_context(analysis: Analysis, max_comments: int, max_chains: int = REPORT_CHAINS) -> dict[str, Any]:
     th = Thresholds.of(analysis)
     thread = analysis.thread
     attention = attention_views(analysis, th)
@@ -488,6 +507,7 @@ def _report_context(analysis: Analysis, max_comments: int) -> dict[str, Any]:
         "chains": len(analysis.layer("chains", ())),
         "flagged": sum(1 for a in attention if a.priority >= th.flag),
     }
+    chains = longest_chains(tuple(analysis.layer("chains", ())), max_chains)
     known_ids = {c.id for c in thread.comments}
     shown_ids = {c.id for c in comments} if len(comments) < len(tree.comments) else known_ids
 
@@ -501,7 +521,8 @@ def _report_context(analysis: Analysis, max_comments: int) -> dict[str, Any]:
         "models": [m.to_json() for m in analysis.models],
         "schema_version": SCHEMA_VERSION,
         "attention": attention,
-        "chains": Lazy(counts["chains"], lambda: iter_chain_views(analysis, th, link)),
+        "chains": Lazy(len(chains), lambda: iter_chain_views(analysis, th, link, chains=chains)),
+        "chains_capped": {"shown": len(chains), "total": counts["chains"]} if len(chains) < counts["chains"] else None,
         "comments": comments,
         "capped": {"shown": len(comments), "total": len(tree.comments)} if shown_ids is not known_ids else None,
         "about": thread_about(thread),
@@ -521,10 +542,10 @@ def _report_context(analysis: Analysis, max_comments: int) -> dict[str, Any]:
     }
 
 
-def render_index(entries: Iterable[Mapping[str, Any]]) -> str:
+def render_index(entries: Iterable[Mapping[str, Any]], digest: bool = False) -> str:
     """The batch index: one row per thread (keys as written by ``discourse.batch``:
     folder, title, source, comments, chains, flagged, max_toxicity, status, error; thread_id,
-    created and source_format are shown when present)."""
+    created and source_format are shown when present); ``digest``: link ./digest.html."""
     rows: list[dict[str, Any]] = []
     for e in entries:
         folder = str(e.get("folder") or "")
@@ -561,5 +582,6 @@ def render_index(entries: Iterable[Mapping[str, Any]]) -> str:
             script_hash=js_hash,
             failed=sum(1 for r in rows if r["status"] != "ok"),
             thresholds=th,
+            digest=digest,
         )
     )

@@ -48,7 +48,7 @@ def write_outputs(analysis: Analysis, out_dir: str | Path, output: OutputConfig 
         written[COMMENTS_CSV] = out / COMMENTS_CSV
     if wanted.html:
         with atomic_text_writer(out / REPORT_HTML) as fh:
-            write_report(analysis, fh, wanted.report_comments)
+            write_report(analysis, fh, wanted.report_comments, wanted.report_chains)
         written[REPORT_HTML] = out / REPORT_HTML
     with atomic_text_writer(out / ANALYSIS_JSON) as fh:
         write_analysis_json(analysis, fh)
