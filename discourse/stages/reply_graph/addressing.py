@@ -6,6 +6,8 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
+from discourse.memo import scoped_cache
+
 _NAME = r"@?([A-Z][\w'’\-]{1,30})"
 _GREETING = (
     r"(?i:hello|hi|hey|dear|greetings|good (?:morning|evening|day|afternoon)|thanks|thank you|ok(?:ay)?"
@@ -42,7 +44,7 @@ _STOP = frozenset(
 _WEAK = 2  # index of the comma-led pattern in _PATTERNS
 
 
-@lru_cache(maxsize=4096)
+@scoped_cache(maxsize=4096)
 def addressed_names(text: str, strict: bool = False) -> tuple[str, ...]:
     """Names the comment addresses, in order of appearance (case kept).
 

@@ -377,6 +377,20 @@ def infer_structure(
     """
     if thread.structure_known or not thread.comments:
         return thread
+    with addressed_names.scope():  # every round of author inference reads the same names
+        return _infer_structure(thread, vectors, article_vector, weights, max_rounds, max_depth, beam, title_vector)
+
+
+def _infer_structure(
+    thread: Thread,
+    vectors: np.ndarray | None,
+    article_vector: np.ndarray | None,
+    weights: ReplyWeights | LinkScorer | None,
+    max_rounds: int,
+    max_depth: int,
+    beam: int,
+    title_vector: np.ndarray | None,
+) -> Thread:
     comments = thread.comments
     st = _State([c.author for c in comments], [c.author_inferred for c in comments], [""] * len(comments))
     signals = TextSignals.of(comments)

@@ -23,12 +23,9 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_right
-from collections.abc import Iterator
-from contextlib import contextmanager
-from contextvars import ContextVar
 from dataclasses import dataclass
-from functools import lru_cache
 
+from discourse.memo import scoped_cache
 from discourse.text import sentence_spans
 
 CUE_LABELS = ("agree", "disagree", "query", "concession", "thanks")
@@ -234,36 +231,12 @@ def find_cues(text: str) -> list[Cue]:
     """All explicit stance cues in ``text`` (its first ``MAX_SCAN_CHARS``), in order of position.
 
     Cached per text: the stance features, the cue rule and the evidence all ask for the
-    same comment's cues, and the scan should run once. Inside :func:`cue_scope` every text
-    is scanned once however many texts the scope reads (an LRU cache alone rescans all of a
-    group larger than itself once per consumer)."""
-    memo = _SCOPE.get()
-    if memo is None:
-        return list(_find_cues(text))
-    hit = memo.get(text)
-    if hit is None:
-        hit = memo[text] = _scan(text)
-    return list(hit)
+    same comment's cues, and the scan should run once; inside :func:`cue_scope` (the stance
+    stage's call) every text of the group is scanned once, however big the group."""
+    return list(_scan(text))
 
 
-_SCOPE: ContextVar[dict[str, tuple[Cue, ...]] | None] = ContextVar("stance_cue_scope", default=None)
-
-
-@contextmanager
-def cue_scope() -> Iterator[None]:
-    """Remember every text's cues until the block ends (a stage call over one group of threads)."""
-    token = _SCOPE.set({})
-    try:
-        yield
-    finally:
-        _SCOPE.reset(token)
-
-
-@lru_cache(maxsize=4096)
-def _find_cues(text: str) -> tuple[Cue, ...]:
-    return _scan(text)
-
-
+@scoped_cache(maxsize=4096)
 def _scan(text: str) -> tuple[Cue, ...]:
     text = text[:MAX_SCAN_CHARS]
     masked = _QUOTED_LINE.sub(lambda m: " " * len(m.group(0)), text)
@@ -345,3 +318,7 @@ def cue_strengths(text: str) -> dict[str, float]:
     for c in find_cues(text):
         out[c.label] = max(out[c.label], c.strength)
     return out
+
+
+cue_scope = _scan.scope
+"""``with cue_scope():`` every text's cues are kept until the block ends (one stage call)."""
