@@ -40,6 +40,7 @@ from discourse.core.thread import Thread
 from discourse.engines.base import Engine, Job, ThreadResult
 from discourse.engines.local import LocalEngine
 from discourse.formats.convokit import UTTERANCES, is_corpus
+from discourse.formats.lazy_jsonl import JsonlThreads
 from discourse.report.atomic import atomic_folder, atomic_write_text, recover_folders
 
 STATE_FILE = ".discourse-state.json"
@@ -480,7 +481,7 @@ class _Run:
                 self.fail(f.path, f.src, str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
                 self.finish(f)
                 continue
-            f.ids = thread_keys(threads)
+            f.ids = thread_keys(thread_ids(threads))
             self.open[f.src] = f
             if not self.force:
                 f.done = self.already_written(f, threads)
@@ -552,11 +553,11 @@ class _Run:
         done: dict[str, dict[str, Any]] = {}
         if prev.get("key") == f.key:
             done = {e["thread_id"]: e for e in prev.get("threads", []) if _done(self.out, f.src, e)}
-        for tid, t in zip(f.ids, threads, strict=True):
+        for tid, thread_id in zip(f.ids, thread_ids(threads), strict=True):
             if tid in done:
                 continue
             for digits in FOLDER_HASH_DIGITS:
-                folder = self.out / thread_folder(f.src, tid, _readable(f, t), digits)
+                folder = self.out / thread_folder(f.src, tid, _readable(f, thread_id), digits)
                 marker = read_marker(folder)
                 if (
                     marker
@@ -639,20 +640,28 @@ def _clock(seconds: float) -> str:
     return f"{s // 3600}:{s % 3600 // 60:02d}:{s % 60:02d}" if s >= 3600 else f"{s // 60}:{s % 60:02d}"
 
 
-def thread_keys(threads: Sequence[Thread]) -> list[str]:
+def thread_ids(threads: Sequence[Thread]) -> list[str]:
+    """The threads' ids in order; a lazily read file names them without parsing a thread (the
+    batch used to parse each of its threads three times: keys, the already-written check, the run)."""
+    if isinstance(threads, JsonlThreads):
+        return threads.ids
+    return [t.id for t in threads]
+
+
+def thread_keys(ids: Sequence[str]) -> list[str]:
     """Each thread's identity within its file: its id, with ``#2``, ``#3``... on repeated ids."""
     seen: dict[str, int] = {}
     keys = []
-    for t in threads:
-        seen[t.id] = seen.get(t.id, 0) + 1
-        keys.append(t.id if seen[t.id] == 1 else f"{t.id}#{seen[t.id]}")
+    for tid in ids:
+        seen[tid] = seen.get(tid, 0) + 1
+        keys.append(tid if seen[tid] == 1 else f"{tid}#{seen[tid]}")
     return keys
 
 
-def _readable(f: _File, thread: Thread) -> str:
+def _readable(f: _File, thread_id: str) -> str:
     """The readable part of a thread's folder name: the file's stem, or the thread id when the
     file holds several threads."""
-    return thread.id if len(f.ids) > 1 else f.path.stem
+    return thread_id if len(f.ids) > 1 else f.path.stem
 
 
 def _done(out: Path, source: str, entry: dict[str, Any]) -> bool:
@@ -670,7 +679,7 @@ def _done(out: Path, source: str, entry: dict[str, Any]) -> bool:
 def _write(result: ThreadResult, f: _File, out: Path, tid: str, thread: Thread) -> dict[str, Any]:
     """Write one thread's outputs (an engine's result) into its own folder, whole; return its
     index entry. Only the process holding the lock calls this, whichever engine analysed."""
-    folder = claim_folder(out, f.src, tid, _readable(f, thread))
+    folder = claim_folder(out, f.src, tid, _readable(f, thread.id))
     summary = result.summary
     entry = {"folder": folder, "thread_id": tid, "title": summary["title"], "source": str(f.path)}
     entry.update((k, v) for k, v in summary.items() if k != "title")

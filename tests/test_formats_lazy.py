@@ -141,3 +141,27 @@ def test_one_thread_over_the_size_limit_is_refused_in_one_line(tmp_path: Path) -
     path = _write(tmp_path, _lines())
     with pytest.raises(InputError, match=r"many: thread 't\d+' is .* MB, over the 0 MB limit"):
         open_jsonl(path, "many", max_thread_bytes=100)
+
+
+def test_the_batch_parses_each_thread_of_a_lazy_file_once(
+    tmp_path: Path, lazy_from_1_byte: None, monkeypatch: pytest.MonkeyPatch, tiny_config: dict
+) -> None:
+    """The batch asked a lazy file for every thread three times (thread keys, the already-written
+    check, the run): now once, and a rerun that finds them written parses none."""
+    from discourse.batch import run_batch
+    from discourse.core.config import load_config
+
+    rows = [
+        json.dumps({"id": f"t{t}-{i}", "thread_id": f"t{t}", "author": f"u{i % 3}", "text": f"comment {i} of {t}"})
+        for t in range(5)
+        for i in range(4)
+    ]
+    path = _write(tmp_path, rows)
+    built: list[int] = []
+    real = JsonlThreads._build
+    monkeypatch.setattr(JsonlThreads, "_build", lambda self, k: built.append(k) or real(self, k))
+    res = run_batch([path], tmp_path / "out", load_config(tiny_config))
+    assert res.processed == [str(path)] and len(res.entries) == 5 and sorted(built) == list(range(5))
+    built.clear()
+    run_batch([path], tmp_path / "out", load_config(tiny_config), force=False)
+    assert built == []  # unchanged: skipped before parsing
