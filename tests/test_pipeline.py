@@ -91,6 +91,11 @@ def test_models_and_config_are_recorded(analysis: discourse.Analysis, tiny_confi
     assert any(n.startswith("encoder:") for n in names)
     for m in data["models"]:
         assert m["files"] and all(re.fullmatch(r"[0-9a-f]{64}", h) for h in m["files"].values())
+    # the runtime of the models that can run on more than one (the stance pair model's was missing)
+    runtime = {m["name"]: m.get("runtime") for m in data["models"]}
+    assert next(r for n, r in runtime.items() if n.startswith("hf:")) in ("torch-fp32", "torch-bf16-autocast")
+    assert next(r for n, r in runtime.items() if n.startswith("encoder:"))
+    assert runtime["tox-block-0.1.2"] is None
     enc = tiny_config["stages"]["encode.v1"]
     # defaults filled in: the token probe is named even where it does not apply (it reads MiniLM only)
     assert data["config"]["stages"]["encode.v1"] == {

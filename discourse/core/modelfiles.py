@@ -54,9 +54,13 @@ class ModelRecord:
     version: str
     path: str
     files: dict[str, str]  # relative file name -> sha256
+    runtime: str = ""  # what ran it where a model has a choice (``openvino-2026.4.1-bf16``, ``torch-fp32``)
 
     def to_json(self) -> dict[str, Any]:
-        return {"name": self.name, "version": self.version, "files": dict(self.files)}
+        out: dict[str, Any] = {"name": self.name, "version": self.version, "files": dict(self.files)}
+        if self.runtime:
+            out["runtime"] = self.runtime
+        return out
 
 
 def load_registry(root: Path | None = None) -> dict[str, Any]:

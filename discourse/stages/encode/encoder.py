@@ -20,7 +20,7 @@ import ctypes
 import logging
 import os
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -252,7 +252,8 @@ class SentenceEncoder:
         if self._record is None:
             self._load()
             assert self._path is not None
-            self._record = record_folder(f"encoder:{self.model}", self.backend_version, self._path)
+            found = record_folder(f"encoder:{self.model}", self.backend_version, self._path)
+            self._record = replace(found, runtime=self.backend_version)
         return self._record
 
     # -- the one pass -------------------------------------------------------------

@@ -168,7 +168,8 @@ class StanceStage:
                 f"stance.v1 needs a model that reads (reply, target) pairs; "
                 f"{loaded.kind.name} reads {loaded.kind.inputs}"
             )
-        record = loaded.record or model.record()
+        # the pair model's own record names the runtime that ran it (OpenVINO or torch)
+        record = model.record() if loaded.kind.name == PAIR_KIND.name else (loaded.record or model.record())
         for d in docs:
             d.use_model(record)
         for i, ((d, _, c), s) in enumerate(zip(comments, scores, strict=True)):

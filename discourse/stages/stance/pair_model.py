@@ -23,6 +23,7 @@ import logging
 import os
 import re
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -149,7 +150,8 @@ class StancePairClassifier:
                 meta = json.loads((folder / "model.json").read_text(encoding="utf-8"))
                 labels = tuple(str(x) for x in meta["labels"])
                 self.max_length = self.max_length or int(meta.get("max_length", 256))
-                self._weights = parse_cue_rule(meta.get("cue_rule"), self.name)
+                if "cue_rule" in meta or meta.get("kind", "stance_pair") == "stance_pair":
+                    self._weights = parse_cue_rule(meta.get("cue_rule"), self.name)
                 net = load_net(folder, len(labels))
             except ModelError:
                 raise
@@ -222,9 +224,10 @@ class StancePairClassifier:
         return self._backend_version
 
     def record(self) -> ModelRecord:
+        """The model files, and the runtime that ran them (analysis.json lists both)."""
         self._load()
         assert self._record is not None
-        return self._record
+        return replace(self._record, runtime=self._backend_version)
 
     # -- prediction -----------------------------------------------------------------
     def predict_pairs(self, pairs: Sequence[tuple[str, str]]) -> np.ndarray:
