@@ -76,6 +76,14 @@ def main() -> None:
     "or auto (the best-scoring one per file, recorded in its warnings). A file analysed before with "
     "another layout is analysed again.",
 )
+@click.option(
+    "--target",
+    "targets",
+    multiple=True,
+    metavar="NAME",
+    help="Read each comment's stance toward NAME (favor / against / none, with the sentence that says so); "
+    "repeat for several. Sets `targets` of target_stance.v1.",
+)
 @domain_errors
 def analyze(
     inputs: tuple[str, ...],
@@ -88,6 +96,7 @@ def analyze(
     engine: str = "local",
     scheduler: str | None = None,
     layout: str = "auto",
+    targets: tuple[str, ...] = (),
 ) -> None:
     """Analyse thread files or folders of them; write analysis.json, report.html and graph.graphml.
 
@@ -99,7 +108,9 @@ def analyze(
 
     if scheduler and engine != "dask":
         raise click.UsageError("--scheduler needs --engine dask")
-    cfg = load_config(config_path)  # a bad config is one line, before anything else
+    from discourse.stages.target_stance import with_targets
+
+    cfg = with_targets(load_config(config_path), targets)  # a bad config is one line, before anything else
     live = _Live() if not (quiet or as_json) and stderr_is_terminal() else None
 
     def say(event: Event) -> None:
@@ -284,9 +295,10 @@ from discourse.commands.structure import evaluate_structure  # noqa: E402
 
 evaluate.add_command(evaluate_structure)
 
-from discourse.commands.stance import evaluate_stance  # noqa: E402
+from discourse.commands.stance import evaluate_stance, train_stance  # noqa: E402
 
 evaluate.add_command(evaluate_stance)
+train.add_command(train_stance)
 
 from discourse.commands.serve import serve  # noqa: E402  (fastapi and uvicorn wait for the command)
 

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from discourse.testing import shared_data
 from discourse.train.stance_data import StanceRow
 from discourse.train.stance_pair_card import END, START, preserved_section, write_report_section
 from discourse.train.stance_pair_data import balanced_sample, held_out_mask, load_twitter, split
@@ -98,3 +99,49 @@ def test_twitter_rows_use_the_parent_tweet(shared: Path) -> None:
     assert not any("http" in r.reply_text and "https://" in r.reply_text for r in rows)  # URLs folded
     assert len({r.group for r in rows}) > 250
     assert np.mean([r.label == "query" for r in rows]) > 0.05
+
+
+@pytest.mark.skipif(shared_data() is None, reason="needs ../shared/data")
+def test_discourse_train_stance_retrains_the_same_weights_and_writes_model_registry_card_and_report(
+    tmp_path: Path,
+) -> None:
+    """``discourse train stance`` end to end on a few rows per set (the real MiniLM, all three stages,
+    the held-out scoring and the shipping): two runs from scratch give byte-identical weights, and a
+    third with the first run's checkpoints resumes without training."""
+    import hashlib
+    import json
+
+    from click.testing import CliRunner
+
+    from discourse.cli import main
+
+    def run(name: str, work: Path | None = None) -> tuple[str, Path]:
+        out, reports = tmp_path / name / "models" / "m", tmp_path / name / "reports"
+        work = work or tmp_path / name / "w"
+        args = ["train", "stance", "--limit", "6", "--threads", "1"]
+        args += ["--out", str(out), "--reports", str(reports), "--work", str(work)]
+        res = CliRunner().invoke(main, args)
+        assert res.exit_code == 0, res.output
+        return res.output, out
+
+    import torch
+
+    threads = torch.get_num_threads()
+    try:
+        log1, out1 = run("a")
+        log2, out2 = run("b")
+    finally:
+        torch.set_num_threads(threads)  # the command sets --threads for the process
+    weights = [hashlib.sha256((o / "model.safetensors").read_bytes()).hexdigest() for o in (out1, out2)]
+    assert weights[0] == weights[1]
+    meta = json.loads((out1 / "model.json").read_text(encoding="utf-8"))
+    assert meta["labels"] == ["agree", "disagree", "neutral", "query"]
+    registry = json.loads((out1.parent / "registry.json").read_text(encoding="utf-8"))
+    assert "stance-pair-minilm-v1" in json.dumps(registry)
+    assert (out1 / "MODEL_CARD.md").is_file() and (tmp_path / "a" / "reports" / "stance.md").is_file()
+    assert "held-out" in log1 and "stageA: loaded" not in log1
+    try:
+        log3, _ = run("c", work=tmp_path / "a" / "w")
+    finally:
+        torch.set_num_threads(threads)
+    assert "stageA: loaded" in log3 and "stageB2: loaded" in log3
