@@ -182,7 +182,7 @@ def test_a_failed_rewrite_leaves_the_old_folder_whole(
 
     (src / "t1.txt").write_text(THREAD.format(topic="park"), encoding="utf-8")  # changed: rewritten
 
-    def broken(analysis: Any, fh: Any, max_comments: int = 0) -> None:
+    def broken(analysis: Any, fh: Any, max_comments: int = 0, max_chains: int = 0) -> None:
         fh.write("<!doctype html>")  # the page is written as it is rendered: half of it is out
         raise KeyboardInterrupt  # the user stops the run while the report is being written
 

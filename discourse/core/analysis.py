@@ -22,7 +22,7 @@ from discourse.core.thread import Thread
 if TYPE_CHECKING:
     from discourse.core.config import Config
 
-SCHEMA_VERSION = "1.1"
+SCHEMA_VERSION = "1.2"
 
 
 @dataclass(frozen=True)

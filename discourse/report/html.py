@@ -49,9 +49,10 @@ from discourse.report.markup import SITES, rendered
 from discourse.stages.attention import AttentionConfig
 from discourse.stages.chains.result import Chain, Turn
 from discourse.stages.stance.result import StanceResult
+from discourse.stages.target_stance.result import TargetStance
 from discourse.stages.toxicity.result import ToxicityResult
 
-SHOWN = frozenset({"toxicity", "stance", "chains", "attention"})
+SHOWN = frozenset({"toxicity", "stance", "chains", "attention", "target_stance"})
 """Layers the report lays out itself; any other public layer (a plug-in's) is shown as data."""
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -147,6 +148,7 @@ class CommentView:
     permalink: str | None = None  # the comment on its site (absolute http(s) only)
     flags: tuple[tuple[str, str], ...] = ()  # (css class, words): deleted, removed, stickied, moderator ...
     score: int | None = None  # the site's vote score, when the export has it
+    targets: tuple[TargetStance, ...] = ()  # stance toward each configured target it names
 
     @property
     def labels(self) -> str:
@@ -302,6 +304,7 @@ def comment_views(
                 permalink=permalink(c.meta, thread.source_format),
                 flags=comment_flags(c.meta),
                 score=_score(c.meta),
+                targets=tuple(analysis.get(c.id, "target_stance") or ()),
             )
         )
     return views
