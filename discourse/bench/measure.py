@@ -50,13 +50,15 @@ def warm_up(pipe: Any) -> float:
 
 
 def measure_pipeline(path: Path, cfg: Any) -> Row:
-    """Every thread of ``path`` through the pipeline (in the groups the batch runner uses) and every
-    renderer (analysis.json, report.html, GraphML, in memory): parse, stages and rendering timed
-    apart, and each stage's model time (:class:`~discourse.bench.clock.ModelClock`)."""
+    """Every thread of ``path`` through the pipeline (in the groups the batch runner uses) and the
+    batch's writers (analysis.json, comments.csv, report.html, graph.graphml, streamed into a
+    scratch folder beside ``path`` as ``discourse analyze`` writes them; until 2026-11-30 they were
+    rendered whole in memory, which at 100,000 comments in one thread set the peak: 3.05 GB):
+    parse, stages and writing timed apart, and each stage's model time
+    (:class:`~discourse.bench.clock.ModelClock`)."""
     from discourse.api import load_threads
     from discourse.core.engine import Pipeline
-    from discourse.report.html import render_report
-    from discourse.report.writers import graphml_bytes
+    from discourse.report.writers import write_outputs
 
     pipe = Pipeline(cfg)
     row: Row = {"load_s": warm_up(pipe)}
@@ -71,11 +73,10 @@ def measure_pipeline(path: Path, cfg: Any) -> Row:
             t1 = time.perf_counter()
             found += load_threads(f.read_text(encoding="utf-8"))
             parse += time.perf_counter() - t1
+        scratch = path.parent / f".{path.name}.out"
         for a in pipe.analyze(found):
             t1 = time.perf_counter()
-            json.dumps(a.to_json())
-            render_report(a)
-            graphml_bytes(a)
+            write_outputs(a, scratch, cfg.output)
             render += time.perf_counter() - t1
             n += len(a.thread.comments)
             threads += 1
@@ -83,6 +84,7 @@ def measure_pipeline(path: Path, cfg: Any) -> Row:
                 if k != "total":
                     stages[k] += v
     row["seconds"] = time.perf_counter() - t0
+    shutil.rmtree(path.parent / f".{path.name}.out", ignore_errors=True)
     row.update(comments=n, threads=threads, parse_s=parse, render_s=render)
     row["stages"] = {k: {"seconds": v, "model_s": clock.seconds.get(k, 0.0)} for k, v in stages.items()}
     row["model_calls"] = dict(clock.calls)

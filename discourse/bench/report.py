@@ -60,8 +60,9 @@ def header(result: dict[str, Any]) -> list[str]:
         " MiniLM tokens; past the pool, the first half of one joined to the second half of another, so no text"
         " repeats), random reply trees, as scraped flat text (parse, reply-link and author inference"
         " included). The same texts in one thread and in threads of 5. Each row is a fresh process; model"
-        " loading is excluded (a warm-up) and a pipeline row includes parsing and rendering analysis.json,"
-        " report.html and GraphML in memory. `pair`: the default pipeline (stance by the pair model);"
+        " loading is excluded (a warm-up) and a pipeline row includes parsing and writing analysis.json,"
+        " comments.csv, report.html and graph.graphml to disk as `discourse analyze` writes them (streamed)."
+        " `pair`: the default pipeline (stance by the pair model);"
         " `no pair`: stance by the head over the shared vectors (stance-minilm-v1)"
         + (
             f"; `pair` run at {', '.join(f'{n:,}' for n in result['pair_sizes'])} comments."
