@@ -201,3 +201,23 @@ def test_graphml_is_streamed_byte_for_byte_as_networkx_writes_it(analysis: Analy
         assert buf.getvalue() == _networkx_graphml(graph), graph
     with pytest.raises(TypeError):
         stream_graphml(nx.DiGraph(bad=[1]), io.BytesIO())
+
+
+def test_a_long_chain_lays_out_its_first_turns_and_keeps_every_turn_in_the_sparkline(
+    analysis: Analysis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """500 chains of a 100,000-comment thread still made a 67 MB page: each laid out every one of
+    its turns. Only the first ``CHAIN_TURNS`` are laid out now; the sparkline keeps them all."""
+    from discourse.report import html
+
+    longest = max(analysis.layer("chains", ()), key=lambda c: len(c.turns))
+    assert len(longest.turns) > 2
+    th = html.Thresholds.of(analysis)
+    whole = next(v for v in html.iter_chain_views(analysis, th) if v.chain is longest)
+    monkeypatch.setattr(html, "CHAIN_TURNS", 2)
+    capped = next(v for v in html.iter_chain_views(analysis, th) if v.chain is longest)
+    assert len(capped.turns) == 2 and capped.hidden == len(longest.turns) - 2 and whole.hidden == 0
+    assert capped.turns == whole.turns[:2] and capped.sparkline == whole.sparkline
+    page = render_report(analysis)
+    assert f"its {len(longest.turns) - 2} later turns are in the sparkline" in page
+    assert set(re.findall(r'href="#([^"]+)"', page)) <= set(re.findall(r'id="([^"]+)"', page))

@@ -366,8 +366,14 @@ class TurnView:
 @dataclass(frozen=True, slots=True)
 class ChainView:
     chain: Chain
-    turns: tuple[TurnView, ...]
-    sparkline: markupsafe.Markup
+    turns: tuple[TurnView, ...]  # the first CHAIN_TURNS of the chain
+    sparkline: markupsafe.Markup  # every turn
+    hidden: int = 0  # turns past CHAIN_TURNS, not laid out on the page
+
+
+CHAIN_TURNS = 60
+"""Turns of one chain laid out side by side (a two-person chain of a huge thread has thousands: 500
+such chains made a 67 MB page); the sparkline still shows every turn, analysis.json holds them all."""
 
 
 def chain_views(analysis: Analysis, th: Thresholds, link: Callable[[str], str] = anchor) -> list[ChainView]:
@@ -387,17 +393,21 @@ def iter_chain_views(
     byid = byid if byid is not None else analysis.thread.by_id()
     for ch in analysis.layer("chains", ()) if chains is None else chains:
         turns = []
-        for t in ch.turns:
+        points = []
+        for k, t in enumerate(ch.turns):
             tb = tox_badge(analysis.get(t.comment_id, "toxicity"), th)
             sb = stance_badge(analysis.get(t.comment_id, "stance"))
-            c = byid.get(t.comment_id)
             tox = tb.score if tb else t.toxicity
             label = sb.label if sb else t.stance
+            points.append((t.comment_id, tox, label))
+            if k >= CHAIN_TURNS:
+                continue
+            c = byid.get(t.comment_id)
             chart = svg.turn_svg(tox, tb.level if tb else (th.level(tox) if tox is not None else None), label)
             side = 1 if t.author == ch.participants[1] else 0
             turns.append(TurnView(t, tb, sb, side, snippet(c.text, 400) if c else "", chart))
-        spark = svg.chain_sparkline([(tv.turn.comment_id, tv.toxicity, tv.stance_label) for tv in turns], link, th.flag)
-        yield ChainView(ch, tuple(turns), spark)
+        spark = svg.chain_sparkline(points, link, th.flag)
+        yield ChainView(ch, tuple(turns), spark, max(0, len(ch.turns) - CHAIN_TURNS))
 
 
 @dataclass(frozen=True)
