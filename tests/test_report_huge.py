@@ -165,7 +165,7 @@ def test_a_thread_with_more_chains_than_the_cap_shows_the_longest_in_thread_orde
     for limit in (0, len(chains)):
         full = render_report(analysis, max_chains=limit)
         assert full.count('<article class="chain">') == len(chains) and "longest of" not in full
-    assert OutputConfig().report_chains == 500
+    assert OutputConfig().report_chains == 200
     write_outputs(analysis, tmp_path, OutputConfig(report_chains=cap))
     assert (tmp_path / "report.html").read_text(encoding="utf-8").count('<article class="chain">') == cap
     assert len(json.loads((tmp_path / "analysis.json").read_text(encoding="utf-8"))["chains"]) == len(chains)

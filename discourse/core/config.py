@@ -41,7 +41,7 @@ class OutputConfig:
     graphml: bool = True  # graph.graphml
     csv: bool = True  # comments.csv
     report_comments: int = 5000  # comments listed in report.html's tree (0: all); every one is in the other files
-    report_chains: int = 500  # argument chains shown in report.html, the longest (0: all); all are in analysis.json
+    report_chains: int = 200  # argument chains shown in report.html, the longest (0: all); all are in analysis.json
 
     def __post_init__(self) -> None:
         if self.report_comments < 0:

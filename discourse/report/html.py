@@ -371,7 +371,7 @@ class ChainView:
     hidden: int = 0  # turns past CHAIN_TURNS, not laid out on the page
 
 
-CHAIN_TURNS = 60
+CHAIN_TURNS = 40
 """Turns of one chain laid out side by side (a two-person chain of a huge thread has thousands: 500
 such chains made a 67 MB page); the sparkline still shows every turn, analysis.json holds them all."""
 
