@@ -263,12 +263,12 @@ def write_index(out: Path, state: dict[str, Any]) -> None:
     write_or_fail(out / "index.html", render_index(index_entries(out, state), digest=(out / DIGEST_PAGE).is_file()))
 
 
-def refresh_index(out: Path, say: Callable[[Event], None] = lambda event: None) -> None:
+def refresh_index(out: Path) -> None:
     """Rewrite an output folder's index (under its lock), e.g. once ``discourse digest`` has put a
     digest beside it; a folder no batch wrote is left alone."""
     if not (out / "index.html").is_file():
         return
-    with locked(out, say):
+    with locked(out, lambda event: None):
         write_index(out, _load_state(out))
 
 

@@ -372,8 +372,8 @@ class ChainView:
 
 
 CHAIN_TURNS = 40
-"""Turns of one chain laid out side by side (a two-person chain of a huge thread has thousands: 500
-such chains made a 67 MB page); the sparkline still shows every turn, analysis.json holds them all."""
+"""Turns of one chain laid out side by side (a chain of a huge thread has hundreds: 500 such chains
+made a 67 MB page); the sparkline still shows every turn, analysis.json holds them all."""
 
 
 def chain_views(analysis: Analysis, th: Thresholds, link: Callable[[str], str] = anchor) -> list[ChainView]:

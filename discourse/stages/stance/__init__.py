@@ -46,7 +46,9 @@ for _kind in ("linear_head", "mlp_head"):
     register_model_kind(_kind, _build_head, inputs="encoded_pair", explains=True, task="stance")
 
 
-def _build_pair(source: ModelSource) -> Any:
+def build_pair_model(source: ModelSource) -> Any:
+    """A :class:`~discourse.stages.stance.pair_model.StancePairClassifier` for a shipped or local pair
+    folder, or a user's Hugging Face classifier (``hf_model``); labels come from the spec or the files."""
     from discourse.stages.stance.pair_model import StancePairClassifier
 
     spec = source.spec
@@ -65,7 +67,7 @@ def _build_pair(source: ModelSource) -> Any:
     )
 
 
-PAIR_KIND = register_model_kind("stance_pair", _build_pair, inputs="text_pair", explains=True, task="stance")
+PAIR_KIND = register_model_kind("stance_pair", build_pair_model, inputs="text_pair", explains=True, task="stance")
 
 
 CACHE_KIND = "stance.v1"
@@ -77,11 +79,18 @@ class StanceConfig:
     sentence_evidence: bool = True  # pair models: name the reply sentence that decided the label
 
 
+def _record(loaded: Loaded) -> Any:
+    """What the run used: the pair model's own record names the runtime that ran it (OpenVINO or torch)."""
+    if loaded.kind.name == PAIR_KIND.name:
+        return loaded.model.record()
+    return loaded.record or loaded.model.record()
+
+
 def _load(spec: ModelSpec) -> Loaded:
     """A user's Hugging Face classifier reads (target, reply) through the pair kind, with the cue rule
     and the deciding sentence; every other spec is built by the kind its model.json names."""
     if spec.hf_model:
-        return Loaded(_build_pair(ModelSource(spec, None, None, {})), PAIR_KIND, None)
+        return Loaded(build_pair_model(ModelSource(spec, None, None, {})), PAIR_KIND, None)
     return load_model(spec, task="stance")
 
 
@@ -102,12 +111,9 @@ class StanceStage:
         from discourse import __version__  # the cue rule is code: a new version scores afresh
 
         model = loaded.model
-        record = loaded.record or model.record()
-        from discourse.stages.stance.pair_model import StancePairClassifier
-
-        backend = model.backend_version if isinstance(model, StancePairClassifier) else ""
+        record = _record(loaded)  # its runtime too: OpenVINO and torch differ in the last bits
         identity = json.dumps(
-            [sorted(record.files.items()), record.version, str(self.config), __version__, explain, backend],
+            [sorted(record.files.items()), record.version, str(self.config), __version__, explain, record.runtime],
             sort_keys=True,
         )
         keys = [content_key(CACHE_KIND, identity, r, t) for r, t in pairs]
@@ -168,8 +174,7 @@ class StanceStage:
                 f"stance.v1 needs a model that reads (reply, target) pairs; "
                 f"{loaded.kind.name} reads {loaded.kind.inputs}"
             )
-        # the pair model's own record names the runtime that ran it (OpenVINO or torch)
-        record = model.record() if loaded.kind.name == PAIR_KIND.name else (loaded.record or model.record())
+        record = _record(loaded)
         for d in docs:
             d.use_model(record)
         for i, ((d, _, c), s) in enumerate(zip(comments, scores, strict=True)):

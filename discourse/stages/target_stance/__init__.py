@@ -27,6 +27,7 @@ from discourse.core.errors import ConfigError, ModelError
 from discourse.core.layers import register_layer
 from discourse.core.models import ModelSource, ModelSpec, load_model, register_model_kind
 from discourse.core.stage import stage
+from discourse.stages.stance import build_pair_model
 from discourse.stages.target_stance.mentions import Mention, MentionFinder
 from discourse.stages.target_stance.result import TargetStance, TargetStances
 
@@ -43,16 +44,7 @@ CACHE_KIND = "target_stance.v1"
 STAGE = "target_stance.v1"
 
 
-def _build(source: ModelSource) -> Any:
-    from discourse.stages.stance.pair_model import StancePairClassifier
-
-    name = source.record.name if source.record else str(source.spec.name or source.spec.path)
-    return StancePairClassifier(
-        name, folder=source.folder, record=source.record, batch_size=source.spec.batch_size or 32
-    )
-
-
-register_model_kind("target_stance_pair", _build, inputs="text_pair", task="target_stance")
+register_model_kind("target_stance_pair", build_pair_model, inputs="text_pair", task="target_stance")
 
 
 @dataclass(frozen=True)
@@ -93,9 +85,7 @@ def with_targets(config: Config, targets: Sequence[str]) -> Config:
 
 def _load(spec: ModelSpec) -> Any:
     if spec.hf_model:
-        from discourse.stages.stance.pair_model import StancePairClassifier
-
-        model = StancePairClassifier(hf_model=spec.hf_model, labels=spec.labels, batch_size=spec.batch_size or 32)
+        model = build_pair_model(ModelSource(spec, None, None, {}))
     else:
         model = load_model(spec, task="target_stance").model
     model.record()  # loads it: the labels come from its files
