@@ -26,7 +26,7 @@ from __future__ import annotations
 import heapq
 import re
 from bisect import bisect_left
-from collections import Counter
+from collections import Counter, OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -41,6 +41,10 @@ MISS = 8.0
 """Log-score taken from a decoding hypothesis whose path holds no candidate a marker allows."""
 
 _WORD = re.compile(r"\w+")
+GRAMS_KEPT = 2048
+"""Word-run sets of this many candidate comments are kept between questions (a depth-first decoder
+asks about the path it is on, so the same few come back); all of them, as Python sets of tuples,
+took 1 GB on a 100,000-comment thread."""
 
 
 @dataclass(frozen=True)
@@ -115,7 +119,7 @@ class Constraints:
         self.any = any(m is not None for m in self.markers)
         self.authors = list(authors)
         self._texts = [c.text for c in comments]
-        self._grams: dict[int, frozenset[tuple[str, ...]]] = {}
+        self._grams: OrderedDict[int, frozenset[tuple[str, ...]]] = OrderedDict()  # at most GRAMS_KEPT
         self._first: dict[tuple[str, ...], list[int]] | None = None
         self._by_name: dict[str, list[int]] = {}  # a name (or a token of it) -> the comments by its author
         for j, a in enumerate(self.authors):
@@ -124,9 +128,14 @@ class Constraints:
         self.floor = self._floors() if self.any else {}
 
     def _overlap(self, m: Marker, j: int) -> int:
-        if j not in self._grams:
-            self._grams[j] = _grams(_own_words(self._texts[j]))
-        return len(m.quoted & self._grams[j])
+        grams = self._grams.get(j)
+        if grams is None:
+            grams = self._grams[j] = _grams(_own_words(self._texts[j]))
+            if len(self._grams) > GRAMS_KEPT:
+                self._grams.popitem(last=False)
+        else:
+            self._grams.move_to_end(j)
+        return len(m.quoted & grams)
 
     def _first_quoted(self) -> dict[tuple[str, ...], list[int]]:
         """For every quoted word run, the comments that hold it (built once, when asked)."""
