@@ -55,6 +55,10 @@ REFERENCE = (
     "This division sucks man",
     "Bruce Allen is an idiot",
 )
+THREADS = {  # comments scored whole (first MAX_LENGTH tokens) by every fold's model
+    "r/nfl": "formats/reddit-nfl-thread/comments.json",
+    "reference Idlib thread": "threads/idlib_patrol_thread.txt",
+}
 COMMAND = "nice -n 10 python -m discourse.train.toxicity_finetune --work /work/scratch/toxft"
 
 
@@ -264,6 +268,27 @@ def speed(net: Any, encs: Sequence[Any], bf16: bool) -> float:
     return len(encs) / (time.perf_counter() - t0)
 
 
+def thread_scores(net: Any, tok: Any, s: Settings, root: Path = SHARED_DATA) -> dict[str, Any]:
+    """Per thread: comments with sigmoid(logit) >= 0.5 (uncalibrated: training was class-balanced),
+    the five highest and every comment's score, of the thread files in :data:`THREADS`."""
+    from discourse import load_threads
+
+    out: dict[str, Any] = {}
+    for name, rel in THREADS.items():
+        if not (root / rel).exists():
+            continue
+        texts = [c.text for t in load_threads(root / rel) for c in t.comments]
+        p = 1 / (1 + np.exp(-predict(net, tokenize(tok, texts, s.max_length)[0], bf16=s.bf16)))
+        top = np.argsort(-p, kind="stable")[:5]
+        out[name] = {
+            "comments": len(texts),
+            "at_least_0.5": int((p >= 0.5).sum()),
+            "top5": [[round(float(p[i]), 3), " ".join(texts[i].split())[:100]] for i in top],
+            "all": [[round(float(v), 3), " ".join(t.split())[:80]] for v, t in zip(p, texts, strict=True)],
+        }
+    return out
+
+
 def run_fold(
     fold: Fold, table: Table, encs: Sequence[Any], tox: np.ndarray, s: Settings, work: Path, log: Callable
 ) -> dict:
@@ -306,6 +331,7 @@ def run_fold(
         if not len(te):
             continue
         ft = predict(net, [encs[i] for i in te.tolist()], bf16=s.bf16)
+        np.save(work / f"{tag}-scores-{name}.npy", ft)  # logits in the table's row order of the source
         res["scored"][name] = evaluate(lab[te], grp[te], ft, tox[te], stats, s.n_boot)
         r = res["scored"][name]
         log(
@@ -322,6 +348,9 @@ def run_fold(
     }
     for t, v in zip(REFERENCE, ref, strict=True):
         log(f"  {1 / (1 + math.exp(-v)):.3f}  {t}")
+    res["threads"] = thread_scores(net, tokenizer(s.encoder), s)
+    for name, r in res["threads"].items():
+        log(f"  {name}: {r['at_least_0.5']} of {r['comments']} >= 0.5; top: {r['top5'][:3]}")
     hx = [encs[i] for i in np.flatnonzero(src == "hatexplain")[:2000]]
     if hx:
         res["comments_per_s_batch32"] = {
@@ -371,7 +400,11 @@ def run(labeled: Path, work: Path, held_out: Sequence[str], s: Settings, log: Ca
     if out.exists():
         result["folds"] = json.loads(out.read_text(encoding="utf-8")).get("folds", {})
     for fold in folds(table, held_out, s):
-        result["folds"][fold.held_out] = run_fold(fold, table, encs, tox, s, work, log)
+        res = run_fold(fold, table, encs, tox, s, work, log)
+        before = result["folds"].get(fold.held_out, {})
+        if res["train_minutes"] is None and before.get("train_minutes") is not None:  # loaded: keep the timing
+            res.update({k: before[k] for k in ("train_minutes", "loadavg_before", "loadavg_after")})
+        result["folds"][fold.held_out] = res
         out.write_text(json.dumps(result, indent=1), encoding="utf-8")
         log(f"wrote {out}")
     return result
