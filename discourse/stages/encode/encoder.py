@@ -278,19 +278,24 @@ class SentenceEncoder:
         writer = StoreWriter(n, dim, spill_bytes)
         probe = self._checked_probe()
         tokens = StoreWriter(n, probe.width(dim), spill_bytes) if probe is not None else None
-        for s in range(0, n, slice_size):
-            idx = order[s : s + slice_size]
-            part = self._encode([texts[i] for i in idx])
-            vectors[idx], n_tokens[idx] = part.vectors, part.n_tokens
-            for i, c in zip(idx, part.capped, strict=True):
-                capped[i] = c
-            writer.add(idx, part.spans, part.sentence_vectors)
-            if tokens is not None:
-                tokens.add(idx, part.token_offsets, part.token_rows)
-            del part
+        try:
+            for s in range(0, n, slice_size):
+                idx = order[s : s + slice_size]
+                part = self._encode([texts[i] for i in idx])
+                vectors[idx], n_tokens[idx] = part.vectors, part.n_tokens
+                for i, c in zip(idx, part.capped, strict=True):
+                    capped[i] = c
+                writer.add(idx, part.spans, part.sentence_vectors)
+                if tokens is not None:
+                    tokens.add(idx, part.token_offsets, part.token_rows)
+                del part
+                release_heap()
+                if progress is not None:
+                    progress(min(s + slice_size, n) / n)
+        finally:
+            assert self._forward is not None
+            self._forward.release()  # the stages after the pass do not need its activation memory
             release_heap()
-            if progress is not None:
-                progress(min(s + slice_size, n) / n)
         return Encoded(vectors, writer.build(), n_tokens, capped, tokens.build() if tokens is not None else None)
 
     def _checked_probe(self) -> TokenProbe | None:

@@ -243,7 +243,16 @@ class StancePairClassifier:
 
     def predict_batch(self, inputs: Sequence[Any]) -> list[dict[str, float]]:
         """Scores of every label for ``(reply, target)`` pairs, with the explicit-cue rule."""
-        return [s for s, _ in _in_slices(inputs, lambda part: [(x, ()) for x in self._predict_batch(part)])]
+        try:
+            return [s for s, _ in _in_slices(inputs, lambda part: [(x, ()) for x in self._predict_batch(part)])]
+        finally:
+            self.release()
+
+    def release(self) -> None:
+        """Drop what the network holds between calls (an OpenVINO request's activation memory)."""
+        release = getattr(self._net, "release", None)
+        if release is not None:
+            release()
 
     def _predict_batch(self, inputs: Sequence[Any]) -> list[dict[str, float]]:
         pairs = [_pair_of(x) for x in inputs]
@@ -260,7 +269,10 @@ class StancePairClassifier:
     def predict_explained(self, inputs: Sequence[Any]) -> tuple[list[dict[str, float]], list[tuple[str, ...]]]:
         """See :meth:`_predict_explained`; taken in slices of :data:`PAIR_SLICE` pairs, longest first,
         so a huge thread never holds every pair's token ids and token shares at once."""
-        done = _in_slices(inputs, lambda part: list(zip(*self._predict_explained(part), strict=True)))
+        try:
+            done = _in_slices(inputs, lambda part: list(zip(*self._predict_explained(part), strict=True)))
+        finally:
+            self.release()
         return [s for s, _ in done], [e for _, e in done]
 
     def _predict_explained(self, inputs: Sequence[Any]) -> tuple[list[dict[str, float]], list[tuple[str, ...]]]:

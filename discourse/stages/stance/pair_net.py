@@ -15,6 +15,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from discourse.stages.encode.backends import Requests
 from discourse.stages.encode.encoder import padded_width, token_batches
 from discourse.stages.stance.pair_input import PairIds
 
@@ -47,20 +48,22 @@ class OVPairNet:
     """A :class:`PairNet` converted to OpenVINO (:func:`openvino_pair_net`): the same call, torch
     tensors in and out; one compiled pass gives the logits and every token's share of them."""
 
-    def __init__(self, request: Any, max_positions: int, version: str) -> None:
-        self.request = request
+    def __init__(self, requests: Requests, max_positions: int, version: str) -> None:
+        self.requests = requests
         self.max_positions = max_positions
         self.version = version
 
     def eval(self) -> OVPairNet:
         return self
 
+    def release(self) -> None:
+        """Drop the infer request and its activation memory until the next call."""
+        self.requests.release()
+
     def __call__(
         self, input_ids: torch.Tensor, token_type_ids: torch.Tensor, attention_mask: torch.Tensor, tokens: bool = False
     ) -> Any:
-        res = self.request.infer(
-            [input_ids.numpy(), token_type_ids.numpy(), attention_mask.numpy()], share_inputs=False, share_outputs=False
-        )
+        res = self.requests.infer([input_ids.numpy(), token_type_ids.numpy(), attention_mask.numpy()])
         logits = torch.from_numpy(np.asarray(res[0], dtype=np.float32))
         return (logits, torch.from_numpy(np.asarray(res[1], dtype=np.float32))) if tokens else logits
 
@@ -101,7 +104,7 @@ def openvino_pair_net(net: PairNet, files: dict[str, str], bf16: bool, threads: 
     model = cached_ir(ir_key(files, None, kind="stance_pair"), convert)
     compiled = compile_openvino(model, bf16, threads)
     version = f"openvino-{ov.__version__.split('-')[0]}-{'bf16' if bf16 else 'f32'}"
-    return OVPairNet(compiled.create_infer_request(), max_positions(net), version)
+    return OVPairNet(Requests(compiled), max_positions(net), version)
 
 
 class HFNet(nn.Module):

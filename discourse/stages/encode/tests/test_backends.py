@@ -80,7 +80,10 @@ def test_openvino_gives_a_comment_the_same_bits_whatever_shares_its_pass_and_how
     try:
         two = SentenceEncoder(**_settings(tiny_config, dtype="bf16", backend="openvino", threads=2), token_probe=PROBE)
         together = two.encode(TEXTS)
-        for k in (0, 4, 7, len(TEXTS) - 1):  # alone, bit for bit
+        forward = two._forward
+        assert isinstance(forward, backends.OpenVINOForward)
+        assert not forward.requests.held  # a pass hands back its request (290 MB for MiniLM) when it ends
+        for k in (0, 4, 7, len(TEXTS) - 1):  # alone, bit for bit, each in a new request
             assert _bits_equal(two.encode([TEXTS[k]]), together.rows(k, k + 1))
         other = two.encode(TEXTS[10:] + ["a much longer text " * 40])  # beside a different crowd
         assert _bits_equal(other.rows(0, len(TEXTS) - 10), together.rows(10, len(TEXTS)))

@@ -306,6 +306,11 @@ def test_openvino_pair_pass_matches_torch_and_explains_the_same_way(tiny_pair: P
     assert torch.allclose(shares.sum(1) + bias, logits, rtol=0.02, atol=0.2)  # bf16: ~3 digits
     scores, evidence = ov.predict_explained([(r, t) for t, r in PAIRS])
     assert len(evidence) == len(PAIRS) and all(abs(sum(s.values()) - 1) < 1e-5 for s in scores)
+    # a call hands back its infer request (its activation memory), and the next makes a new one
+    assert not net.requests.held
+    again = ov.predict_batch([(r, t) for t, r in PAIRS])
+    assert not net.requests.held and again == ov.predict_batch([(r, t) for t, r in PAIRS])
+    assert [max(s, key=s.__getitem__) for s in again] == [max(s, key=s.__getitem__) for s in scores]
 
 
 def test_a_pair_backend_that_cannot_run_falls_back_under_auto_only(
