@@ -95,10 +95,11 @@ class ResultCache:
             self.warnings.append(note)
         self.close()
 
-    def get_many(self, kind: str, keys: Sequence[str]) -> dict[str, bytes]:
-        """The stored values among ``keys`` (missing keys are simply absent)."""
+    def get_many(self, kind: str, keys: Sequence[str], count: bool = True) -> dict[str, bytes]:
+        """The stored values among ``keys`` (missing keys are simply absent). ``count=False``: the
+        keys were already counted as hits or misses by :meth:`present`."""
         if self._db is None or not keys:
-            self.misses += len(keys)
+            self.misses += len(keys) if count else 0
             return {}
         found: dict[str, bytes] = {}
         wanted = list(dict.fromkeys(keys))
@@ -123,9 +124,37 @@ class ResultCache:
         except sqlite3.DatabaseError as exc:
             self._set_aside(exc)
             found = {}
-        self.hits += sum(1 for k in keys if k in found)
-        self.misses += sum(1 for k in keys if k not in found)
+        if count:
+            self.hits += sum(1 for k in keys if k in found)
+            self.misses += sum(1 for k in keys if k not in found)
         return found
+
+    def present(self, kind: str, keys: Sequence[str]) -> set[str]:
+        """Which of ``keys`` are stored (counted as hits and misses; values not read: a caller that
+        needs many big values fetches them a few at a time with ``get_many(..., count=False)``)."""
+        if self._db is None or not keys:
+            self.misses += len(keys)
+            return set()
+        out: set[str] = set()
+        wanted = list(dict.fromkeys(keys))
+        try:
+            for s in range(0, len(wanted), _CHUNK):
+                part = wanted[s : s + _CHUNK]
+                marks = ",".join("?" * len(part))
+                rows = self._db.execute(
+                    f"SELECT key FROM results WHERE kind = ? AND key IN ({marks})",  # noqa: S608 - only '?' marks
+                    (kind, *part),
+                ).fetchall()
+                out.update(k for (k,) in rows)
+        except sqlite3.OperationalError as exc:
+            self._busy(exc)
+            out = set()
+        except sqlite3.DatabaseError as exc:
+            self._set_aside(exc)
+            out = set()
+        self.hits += sum(1 for k in keys if k in out)
+        self.misses += sum(1 for k in keys if k not in out)
+        return out
 
     def put_many(self, kind: str, items: Mapping[str, bytes]) -> None:
         """Store ``items`` in one transaction, then drop the least recently used rows past the bound."""

@@ -20,6 +20,9 @@ from discourse.stages.encode.store import SentenceStore, StoreWriter
 
 KIND = "encode.v1"
 _HEAD = 5  # n_tokens, capped, sentences, token rows, token row width
+BLOB_CHUNK = 1024
+"""Texts whose cached outputs are written or read together. A text's blob is a few KB (its vector,
+sentence vectors and token rows): all of a 100,000-comment pass at once would be most of a GB."""
 
 
 def encoder_identity(encoder: SentenceEncoder) -> str:
@@ -66,15 +69,16 @@ def encode_texts(
     else:
         identity = encoder_identity(encoder)
         keys = [content_key(KIND, identity, t) for t in unique]
-        found = cache.get_many(KIND, keys)
-        todo = [k for k, key in enumerate(keys) if key not in found]
+        held = cache.present(KIND, keys)
+        todo = [k for k, key in enumerate(keys) if key not in held]
         fresh = encoder.encode([unique[k] for k in todo], progress=progress) if todo else None
         if fresh is not None:
-            cache.put_many(KIND, {keys[k]: pack(fresh, j) for j, k in enumerate(todo)})
+            for s in range(0, len(todo), BLOB_CHUNK):  # a few MB of blobs at a time, not the whole pass's
+                cache.put_many(KIND, {keys[k]: pack(fresh, s + j) for j, k in enumerate(todo[s : s + BLOB_CHUNK])})
         if fresh is not None and len(todo) == len(unique):
             enc = fresh
         else:
-            enc = _assemble(encoder, unique, keys, found, todo, fresh)
+            enc = _assemble(encoder, unique, keys, cache, todo, fresh)
     if len(unique) == len(texts):
         return enc
     return _select(enc, inverse)
@@ -145,11 +149,12 @@ def _assemble(
     encoder: SentenceEncoder,
     texts: list[str],
     keys: list[str],
-    found: dict[str, bytes],
+    cache: ResultCache,
     todo: list[int],
     fresh: Encoded | None,
 ) -> Encoded:
-    """One :class:`Encoded` for ``texts`` from cached blobs and the fresh pass over ``todo``."""
+    """One :class:`Encoded` for ``texts`` from the cached blobs (read :data:`BLOB_CHUNK` at a time)
+    and the fresh pass over ``todo``. A blob another run evicted in the meantime is encoded again."""
     n, dim = len(texts), encoder.dim
     from_fresh = {k: j for j, k in enumerate(todo)}
     vectors = np.zeros((n, dim), dtype=np.float32)
@@ -158,19 +163,26 @@ def _assemble(
     sentences = StoreWriter(n, dim)
     probe = encoder.token_probe
     token_rows = StoreWriter(n, probe.width(dim)) if probe is not None else None
-    for k in range(n):
-        if k in from_fresh:
-            assert fresh is not None
-            j = from_fresh[k]
-            vectors[k], n_tokens[k], capped[k] = fresh.vectors[j], fresh.n_tokens[j], fresh.capped[j]
-            sentences.add([k], [fresh.sentences.spans(j)], [fresh.sentences.vectors(j)])
-            if token_rows is not None and fresh.tokens is not None:
-                token_rows.add([k], [fresh.tokens.spans(j)], [fresh.tokens.vectors(j)])
-            continue
-        n_tok, cap, vec, spans, sent, tok_spans, tok_rows = unpack(found[keys[k]], dim)
-        vectors[k], n_tokens[k], capped[k] = vec, n_tok, cap
-        sentences.add([k], [spans], [sent])
-        if token_rows is not None:
-            token_rows.add([k], [tok_spans], [tok_rows])
+    for start in range(0, n, BLOB_CHUNK):
+        part = [k for k in range(start, min(n, start + BLOB_CHUNK)) if k not in from_fresh]
+        found = cache.get_many(KIND, [keys[k] for k in part], count=False) if part else {}
+        lost = [k for k in part if keys[k] not in found]
+        again = encoder.encode([texts[k] for k in lost]) if lost else None
+        if again is not None:
+            cache.put_many(KIND, {keys[k]: pack(again, j) for j, k in enumerate(lost)})
+        from_again = {k: j for j, k in enumerate(lost)}
+        for k in range(start, min(n, start + BLOB_CHUNK)):
+            src, j = (fresh, from_fresh[k]) if k in from_fresh else (again, from_again.get(k, -1))
+            if src is not None and j >= 0:
+                vectors[k], n_tokens[k], capped[k] = src.vectors[j], src.n_tokens[j], src.capped[j]
+                sentences.add([k], [src.sentences.spans(j)], [src.sentences.vectors(j)])
+                if token_rows is not None and src.tokens is not None:
+                    token_rows.add([k], [src.tokens.spans(j)], [src.tokens.vectors(j)])
+                continue
+            n_tok, cap, vec, spans, sent, tok_spans, tok_rows = unpack(found[keys[k]], dim)
+            vectors[k], n_tokens[k], capped[k] = vec, n_tok, cap
+            sentences.add([k], [spans], [sent])
+            if token_rows is not None:
+                token_rows.add([k], [tok_spans], [tok_rows])
     tokens: SentenceStore | None = token_rows.build() if token_rows is not None else None
     return Encoded(vectors, sentences.build(), n_tokens, capped, tokens)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from discourse.core.cache import ResultCache
 from discourse.stages.encode.cached import encode_texts
@@ -94,3 +95,34 @@ def test_a_thread_that_gained_comments_gives_the_analysis_of_a_fresh_run(tiny_co
     incremental = analysis(night2, cache)
     assert cache.hits >= 3 and cache.misses >= 1
     assert incremental == analysis(night2, None)
+
+
+def test_blobs_go_in_and_out_a_chunk_at_a_time_and_one_evicted_meanwhile_is_encoded_again(
+    tiny_config: dict, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from discourse.stages.encode import cached
+
+    monkeypatch.setattr(cached, "BLOB_CHUNK", 3)
+    enc = SentenceEncoder(**{k: v for k, v in tiny_config["stages"]["encode.v1"].items() if k != "token_probe"})
+    night1 = _texts(10, 5)
+    cache = ResultCache.open(tmp_path)
+    writes: list[int] = []
+    put = cache.put_many
+    monkeypatch.setattr(cache, "put_many", lambda kind, items: (writes.append(len(items)), put(kind, items))[1])
+    encode_texts(enc, night1, cache)
+    assert writes == [3, 3, 3, 1]  # never the whole pass's blobs at once
+    night2 = night1[:4] + _texts(2, 6) + night1[4:]
+    again = ResultCache.open(tmp_path)
+    reads: list[int] = []
+    get = again.get_many
+
+    def get_evicting(kind: str, keys: list[str], count: bool = True) -> dict[str, bytes]:
+        reads.append(len(keys))  # another run evicts one blob meanwhile
+        found = get(kind, keys, count)
+        if len(reads) == 2:
+            found.pop(keys[0])
+        return found
+
+    monkeypatch.setattr(again, "get_many", get_evicting)
+    _same(encode_texts(enc, night2, again), enc.encode(night2))
+    assert max(reads) <= 3 and sum(reads) == 10
