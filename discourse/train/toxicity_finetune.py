@@ -298,6 +298,7 @@ def run_fold(
     tr = fold.train_idx
     net = load_net(s.encoder, s.seed)
     tag = f"fold-{fold.held_out}-n{s.per_source}" + (f"-limit{s.limit}" if s.limit else "")
+    tag += f"-seed{s.seed}" if s.seed != SEED else ""
     ckpt = work / f"{tag}.safetensors"
     rows = {str(x): int((src[tr] == x).sum()) for x in np.unique(src[tr])}
     load_before = os.getloadavg()
@@ -417,11 +418,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--held-out", nargs="+", default=list(FOLDS), choices=FOLDS)
     ap.add_argument("--limit", type=int, default=0, help="at most N rows of every source (smoke run)")
     ap.add_argument("--per-source", type=int, default=PER_SOURCE)
+    ap.add_argument("--seed", type=int, default=SEED, help="row sampling, head, shuffling (a robustness check)")
     args = ap.parse_args(argv)
     args.work.mkdir(parents=True, exist_ok=True)
     from discourse.train.stance_pair import run_log
 
-    s = Settings(per_source=args.per_source, limit=args.limit)
+    s = Settings(per_source=args.per_source, limit=args.limit, seed=args.seed)
     run(args.labeled, args.work, args.held_out, s, run_log(args.work))
     return 0
 
