@@ -18,6 +18,7 @@ from discourse.core.analysis import Analysis
 from discourse.core.cache import ResultCache
 from discourse.core.config import Config, load_config
 from discourse.core.errors import PipelineError
+from discourse.core.heap import release_heap
 from discourse.core.layers import GIVEN, LAYERS, Annotations, layer_spec
 from discourse.core.modelfiles import ModelRecord
 from discourse.core.stage import STAGES, Stage, StageSpec
@@ -123,6 +124,7 @@ class Pipeline:
             self.resources._stage = (spec.name, comments)
             self.resources.report(0.0)
             fn(docs)
+            release_heap()  # what the stage freed goes back to the OS before the next one runs
             self.resources.report(1.0)
             spent = time.perf_counter() - t0
             for d, w in zip(docs, weights, strict=True):  # each thread's share of the group's time

@@ -16,7 +16,6 @@ No other stage runs the encoder again.
 
 from __future__ import annotations
 
-import ctypes
 import logging
 import os
 from collections.abc import Callable, Sequence
@@ -27,6 +26,7 @@ from typing import Any
 import numpy as np
 
 from discourse.core.errors import ModelError
+from discourse.core.heap import release_heap
 from discourse.core.modelfiles import ModelRecord, record_folder
 from discourse.stages.encode.backends import (
     OpenVINOForward,
@@ -427,15 +427,6 @@ def token_batches(widths: Sequence[int], max_count: int, max_tokens: int = MAX_B
     if cur:
         out.append(cur)
     return out
-
-
-def release_heap() -> None:
-    """Hand freed heap pages back to the OS (glibc keeps them otherwise, and a long pass of
-    variable-size tensors makes the resident size creep up slice after slice)."""
-    try:
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
-    except (OSError, AttributeError):  # not glibc: nothing to do
-        pass
 
 
 def _add_by_sentence(out: np.ndarray, sidx: np.ndarray, h: np.ndarray) -> None:
