@@ -45,3 +45,52 @@ def test_targets_say_met_or_not_and_replace_the_cards_old_section(tmp_path: Path
     (tmp_path / "toxicity_spans.json").write_text(json.dumps(_spans(0.7)))
     write(tmp_path, card)
     assert "| 0.700 (occlusion before: 0.577) | met |" in (tmp_path / "toxicity.md").read_text()
+
+
+def test_idle_benchmark_ratios_and_the_fine_tuning_experiment_are_reported(tmp_path: Path) -> None:
+    from discourse.train.toxicity_targets import idle_ratios, targets_markdown
+
+    def row(n: int, shape: str, variant: str, seconds: float) -> dict:
+        return {"kind": "pipeline", "comments": n, "shape": shape, "variant": variant, "seconds": seconds}
+
+    rows = [row(10000, "one thread", "pair", 200.0), row(10000, "threads of 5", "pair", 250.0)]
+    rows += [row(10000, "one thread", "no pair", 100.0), {"kind": "encode", "comments": 10000, "seconds": 70.0}]
+    bench = {"rows": rows}
+    assert idle_ratios(bench) == {"2,000 x 5 vs 1 x 10,000 (pair)": 0.8}  # no partner, no ratio
+    (tmp_path / "benchmark.json").write_text(json.dumps(bench))
+    (tmp_path / "toxicity.json").write_text(
+        json.dumps({"command": "c", "loso": {"ruddit": {"auroc": 0.84, "toxblock_auroc": 0.8}}})
+    )
+    score = {"auroc": 0.75, "ci": [0.74, 0.77]}
+    fold = {"scored": {"ruddit": {"n": 10, "positives": 4, "beta=0.0": score, "beta=0.25": score,
+                                  "beta=0.5": score, "toxblock_alone": score}},
+            "train_minutes": 4.4, "reference": {"Bruce Allen is an idiot": {"sigmoid": 0.94}},
+            "threads": {"t": {"comments": 14, "at_least_0.5": 10, "all": [[0.99, "Hello Xoli. No."]]}}}  # fmt: skip
+    ft = {"settings": {"encoder": "e", "max_length": 128, "batch_size": 16, "lr": 3e-5, "seed": 0, "per_source": 4000},
+          "folds": {"ruddit": fold}}  # fmt: skip
+    (tmp_path / "toxicity_finetune.json").write_text(json.dumps(ft))
+    (tmp_path / "toxicity_throughput.json").write_text(
+        json.dumps(
+            {
+                "runs": [
+                    {
+                        "ratio": 0.95,
+                        "loadavg": [5.0],
+                        "many_per_s": 9.5,
+                        "one_per_s": 10.0,
+                        "many_s": 1,
+                        "one_s": 1,
+                        "threads": 1000,
+                        "per_thread": 5,
+                        "comments": 5000,
+                        "many_stages": {},
+                        "one_stages": {},
+                    }
+                ]
+            }
+        )  # fmt: skip
+    )
+    md = targets_markdown(tmp_path)
+    assert "MiniLM fine-tuned end to end 0.750 (not shipped) | not met |" in md
+    assert "2,000 x 5 vs 1 x 10,000 (pair): 0.80 (not met, idle)" in md
+    assert "t: 10 of 14 comments >= 0.5 (its civil disagreements “Hello Xoli…”, “Okay, thank you…”: 0.99)" in md
