@@ -30,7 +30,7 @@ def build_tiny_encoder(folder: Path, hidden: int = 32) -> Path:
     vocab_file = folder / "vocab.txt"
     folder.mkdir(parents=True, exist_ok=True)
     vocab_file.write_text("\n".join(_tiny_vocab()) + "\n", encoding="utf-8")
-    tok = BertTokenizerFast(vocab_file=str(vocab_file), do_lower_case=True)
+    tok = BertTokenizerFast(vocab=str(vocab_file), do_lower_case=True)  # transformers 5 ignores vocab_file=
     cfg = BertConfig(
         vocab_size=len(_tiny_vocab()),
         hidden_size=hidden,
@@ -56,7 +56,7 @@ def build_tiny_classifier(folder: Path, labels: list[str], hidden: int = 16) -> 
     folder.mkdir(parents=True, exist_ok=True)
     vocab_file = folder / "vocab.txt"
     vocab_file.write_text("\n".join(_tiny_vocab()) + "\n", encoding="utf-8")
-    tok = BertTokenizerFast(vocab_file=str(vocab_file), do_lower_case=True)
+    tok = BertTokenizerFast(vocab=str(vocab_file), do_lower_case=True)  # transformers 5 ignores vocab_file=
     cfg = BertConfig(
         vocab_size=len(_tiny_vocab()),
         hidden_size=hidden,
