@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, Literal, TypeVar
 
 CACHE_DIR = ".discourse-cache"
 CACHE_FILE = "results.sqlite"
@@ -102,16 +102,8 @@ class ResultCache:
             self.misses += len(keys) if count else 0
             return {}
         found: dict[str, bytes] = {}
-        wanted = list(dict.fromkeys(keys))
         try:
-            for s in range(0, len(wanted), _CHUNK):
-                part = wanted[s : s + _CHUNK]
-                marks = ",".join("?" * len(part))
-                rows = self._db.execute(
-                    f"SELECT key, value FROM results WHERE kind = ? AND key IN ({marks})",  # noqa: S608 - only '?' marks
-                    (kind, *part),
-                ).fetchall()
-                found.update((k, bytes(v)) for k, v in rows)
+            found.update((k, bytes(v)) for k, v in self._select(kind, keys, "key, value"))
             if found:
                 now = time.time()
                 with self._transaction() as db:
@@ -136,16 +128,8 @@ class ResultCache:
             self.misses += len(keys)
             return set()
         out: set[str] = set()
-        wanted = list(dict.fromkeys(keys))
         try:
-            for s in range(0, len(wanted), _CHUNK):
-                part = wanted[s : s + _CHUNK]
-                marks = ",".join("?" * len(part))
-                rows = self._db.execute(
-                    f"SELECT key FROM results WHERE kind = ? AND key IN ({marks})",  # noqa: S608 - only '?' marks
-                    (kind, *part),
-                ).fetchall()
-                out.update(k for (k,) in rows)
+            out.update(k for (k,) in self._select(kind, keys, "key"))
         except sqlite3.OperationalError as exc:
             self._busy(exc)
             out = set()
@@ -155,6 +139,20 @@ class ResultCache:
         self.hits += sum(1 for k in keys if k in out)
         self.misses += sum(1 for k in keys if k not in out)
         return out
+
+    def _select(
+        self, kind: str, keys: Sequence[str], columns: Literal["key", "key, value"]
+    ) -> Iterator[tuple[Any, ...]]:
+        """Rows (``columns``) of the stored ``keys``, asked :data:`_CHUNK` keys at a time."""
+        assert self._db is not None
+        wanted = list(dict.fromkeys(keys))
+        for s in range(0, len(wanted), _CHUNK):
+            part = wanted[s : s + _CHUNK]
+            marks = ",".join("?" * len(part))
+            yield from self._db.execute(
+                f"SELECT {columns} FROM results WHERE kind = ? AND key IN ({marks})",  # noqa: S608 - fixed columns, '?' marks
+                (kind, *part),
+            ).fetchall()
 
     def put_many(self, kind: str, items: Mapping[str, bytes]) -> None:
         """Store ``items`` in one transaction, then drop the least recently used rows past the bound."""

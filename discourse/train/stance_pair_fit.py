@@ -82,6 +82,19 @@ def length_batches(encs: Sequence[PairIds], bs: int, rng: random.Random, pool: i
     return batches
 
 
+def adamw(net: nn.Module, lr: float, weight_decay: float = 0.01) -> torch.optim.AdamW:
+    """AdamW over the trainable parameters, no weight decay on biases and LayerNorm weights."""
+    no_decay = ("bias", "LayerNorm.weight")
+    named = [(n, p) for n, p in net.named_parameters() if p.requires_grad]
+    return torch.optim.AdamW(
+        [
+            {"params": [p for n, p in named if not any(k in n for k in no_decay)], "weight_decay": weight_decay},
+            {"params": [p for n, p in named if any(k in n for k in no_decay)], "weight_decay": 0.0},
+        ],
+        lr=lr,
+    )
+
+
 def train_epoch(
     net: nn.Module,
     encs: Sequence[PairIds],
@@ -98,15 +111,7 @@ def train_epoch(
     torch.manual_seed(epoch.seed)
     rng = random.Random(epoch.seed)
     target = torch.tensor(list(y))
-    no_decay = ("bias", "LayerNorm.weight")
-    named = [(n, p) for n, p in net.named_parameters() if p.requires_grad]
-    opt = torch.optim.AdamW(
-        [
-            {"params": [p for n, p in named if not any(k in n for k in no_decay)], "weight_decay": 0.01},
-            {"params": [p for n, p in named if any(k in n for k in no_decay)], "weight_decay": 0.0},
-        ],
-        lr=epoch.lr,
-    )
+    opt = adamw(net, epoch.lr)
     total = math.ceil(len(encs) / epoch.batch_size)
     warm = max(1, int(0.06 * total))
     sched = torch.optim.lr_scheduler.LambdaLR(

@@ -155,21 +155,13 @@ def train(net: Any, encs: Sequence[Any], y: np.ndarray, weight: np.ndarray, s: S
     import torch
 
     from discourse.stages.stance.pair_net import collate
-    from discourse.train.stance_pair_fit import length_batches
+    from discourse.train.stance_pair_fit import adamw, length_batches
 
     torch.manual_seed(s.seed)
     rng = random.Random(s.seed)
     target = torch.tensor(y, dtype=torch.float32)
     w_all = torch.tensor(weight, dtype=torch.float32)
-    no_decay = ("bias", "LayerNorm.weight")
-    named = [(n, p) for n, p in net.named_parameters() if p.requires_grad]
-    opt = torch.optim.AdamW(
-        [
-            {"params": [p for n, p in named if not any(k in n for k in no_decay)], "weight_decay": 0.01},
-            {"params": [p for n, p in named if any(k in n for k in no_decay)], "weight_decay": 0.0},
-        ],
-        lr=s.lr,
-    )
+    opt = adamw(net, s.lr)
     batches = length_batches(encs, s.batch_size, rng)
     total = len(batches)
     warm = max(1, int(WARMUP * total))
