@@ -75,6 +75,9 @@ def encode_texts(
         if fresh is not None:
             for s in range(0, len(todo), BLOB_CHUNK):  # a few MB of blobs at a time, not the whole pass's
                 cache.put_many(KIND, {keys[k]: pack(fresh, s + j) for j, k in enumerate(todo[s : s + BLOB_CHUNK])})
+                for store in (fresh.sentences, fresh.tokens):
+                    if store is not None:
+                        store.drop_pages()  # read once for the cache: not kept resident
         if fresh is not None and len(todo) == len(unique):
             enc = fresh
         else:

@@ -13,6 +13,7 @@ files are unlinked from the start: nothing is left behind, even after a kill.
 
 from __future__ import annotations
 
+import mmap
 import tempfile
 from collections.abc import Iterator, Sequence
 from typing import IO, Any, overload
@@ -62,6 +63,16 @@ class SentenceStore:
     def vectors(self, i: int) -> np.ndarray:
         s, n = int(self._starts[i]), int(self._counts[i])
         return self._vectors[s : s + n]
+
+    def drop_pages(self) -> None:
+        """Take the spilled rows' pages out of this process's resident set (the kernel keeps them
+        in its page cache; a later read maps them back). A pass that reads every text's rows once
+        (the result cache's writer) would otherwise keep the whole spill file resident: 0.4 GB at
+        100,000 comments."""
+        for rows in (self._spans, self._vectors):
+            mapped = getattr(rows, "_mmap", None)  # np.memmap's map; None on the heap
+            if isinstance(mapped, mmap.mmap) and hasattr(mapped, "madvise"):
+                mapped.madvise(mmap.MADV_DONTNEED)
 
     def take(self, start: int, stop: int) -> SentenceStore:
         """Texts ``start:stop`` (one thread of a group's pass); shares the rows, copies nothing big."""
