@@ -66,6 +66,20 @@ def new_net(n_labels: int, encoder: str = DEFAULT_ENCODER) -> Any:
     return PairNet(AutoModel.from_pretrained(str(resolve_encoder_path(encoder))), n_labels)
 
 
+def _builder(name: str, folder: Path, n_labels: int) -> Callable[[], Any]:
+    """:func:`load_net` for later, its failures as one-line model errors."""
+
+    def build() -> Any:
+        try:
+            return load_net(folder, n_labels)
+        except ModelError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - a damaged folder surfaces as any error type
+            raise ModelError(f"model {name}: could not load the pair model in {folder}: {exc}") from exc
+
+    return build
+
+
 def load_net(folder: Path, n_labels: int) -> Any:
     """A :class:`PairNet` from a model folder (``config.json`` + ``model.safetensors``), in fp32."""
     from safetensors.torch import load_file
@@ -132,6 +146,7 @@ class StancePairClassifier:
         self._bf16 = False
         self.backend = backend  # auto | torch | openvino (as the encoder's; auto = openvino where the CPU has bf16)
         self._backend_version = ""
+        self._positions = 512  # the shipped kind's max_position_embeddings (config.json)
 
     # -- loading ------------------------------------------------------------------
     def _load(self) -> Any:
@@ -142,6 +157,8 @@ class StancePairClassifier:
         from transformers import AutoTokenizer
 
         quiet_transformers()
+        build: Callable[[], Any] | None = None  # the torch network, built only where it runs (or is converted)
+        net: Any = None
         if self.hf_model:
             net, folder, record = self._load_hf()
         else:
@@ -152,11 +169,12 @@ class StancePairClassifier:
                 self.max_length = self.max_length or int(meta.get("max_length", 256))
                 if "cue_rule" in meta or meta.get("kind", "stance_pair") == "stance_pair":
                     self._weights = parse_cue_rule(meta.get("cue_rule"), self.name)
-                net = load_net(folder, len(labels))
-            except ModelError:
-                raise
+                config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
+                positions = int(config.get("max_position_embeddings") or 512)
             except Exception as exc:  # noqa: BLE001 - a damaged folder surfaces as any error type
                 raise ModelError(f"model {self.name}: could not load the pair model in {folder}: {exc}") from exc
+            build = _builder(self.name, folder, len(labels))
+            self._positions = positions
             if self.given_labels and len(self.given_labels) != len(labels):
                 raise ModelError(f"model {self.name} has {len(labels)} labels, not {len(self.given_labels)}")
             self.labels = self.given_labels or labels
@@ -167,23 +185,26 @@ class StancePairClassifier:
         self.max_length = self.max_length or 256
         self._bf16 = _use_bf16("auto")
         self._record = record
-        self._net = self._on_backend(net, record)
+        self._net = self._on_backend(net, build, record)
         return self._net
 
-    def _on_backend(self, net: Any, record: ModelRecord) -> Any:
-        """``net`` as the chosen backend runs it: OpenVINO for a shipped-kind :class:`PairNet` where
-        :func:`choose_backend` says so (a user's Hugging Face classifier stays in torch); under
-        ``auto`` a conversion failure falls back to torch, logged."""
+    def _on_backend(self, net: Any, build: Callable[[], Any] | None, record: ModelRecord) -> Any:
+        """The network as the chosen backend runs it: OpenVINO for the shipped kind (``build``
+        makes its :class:`PairNet`, called only when the conversion is not cached yet) where
+        :func:`choose_backend` says so (a user's Hugging Face classifier, ``net``, stays in torch);
+        under ``auto`` a conversion failure falls back to torch, logged."""
         import torch
 
         from discourse.stages.encode.backends import choose_backend
-        from discourse.stages.stance.pair_net import PairNet, openvino_pair_net
+        from discourse.stages.stance.pair_net import openvino_pair_net
 
         torch_version = "torch-bf16-autocast" if self._bf16 else "torch-fp32"
         backend = choose_backend(self.backend, "bf16" if self._bf16 else "fp32")
-        if backend == "openvino" and isinstance(net, PairNet):
+        if backend == "openvino" and build is not None:
             try:
-                ov_net = openvino_pair_net(net, dict(record.files), self._bf16, torch.get_num_threads())
+                ov_net = openvino_pair_net(
+                    build, dict(record.files), self._bf16, torch.get_num_threads(), self._positions
+                )
             except Exception as exc:  # noqa: BLE001 - any conversion/compile failure is one line
                 reason = str(exc).splitlines()[0] if str(exc) else repr(exc)
                 if self.backend != "auto":
@@ -193,7 +214,7 @@ class StancePairClassifier:
                 self._backend_version = ov_net.version
                 return ov_net
         self._backend_version = torch_version
-        return net
+        return net if build is None else build()
 
     def _load_hf(self) -> tuple[Any, Path, ModelRecord]:
         from transformers import AutoModelForSequenceClassification

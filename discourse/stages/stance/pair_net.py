@@ -8,7 +8,7 @@ A user's own Hugging Face sequence classifier runs through the same :func:`predi
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -79,9 +79,13 @@ class _WithShares(nn.Module):
         return self.net(input_ids, token_type_ids, attention_mask, tokens=True)
 
 
-def openvino_pair_net(net: PairNet, files: dict[str, str], bf16: bool, threads: int) -> OVPairNet:
-    """``net`` compiled by OpenVINO (bf16 or f32 inference precision), converted once per model
-    files x versions and kept in the user cache like the encoder (``encode.backends``)."""
+def openvino_pair_net(
+    build: Callable[[], PairNet], files: dict[str, str], bf16: bool, threads: int, positions: int
+) -> OVPairNet:
+    """The network ``build`` makes, compiled by OpenVINO (bf16 or f32 inference precision),
+    converted once per model files x versions and kept in the user cache like the encoder
+    (``encode.backends``): a later process never builds the torch network (nor imports its
+    modelling code: a few hundred MB). ``positions``: its longest input."""
     import warnings
 
     from discourse.stages.encode.backends import cached_ir, compile_openvino, import_openvino, ir_key
@@ -95,7 +99,7 @@ def openvino_pair_net(net: PairNet, files: dict[str, str], bf16: bool, threads: 
         with torch.inference_mode(), warnings.catch_warnings():
             warnings.simplefilter("ignore")  # tracer chatter about python conditions on shapes
             return ov.convert_model(
-                _WithShares(net.eval()),
+                _WithShares(build().eval()),
                 example_input=example,
                 share_weights=False,
                 input=[(n, dyn, ov.Type.i64) for n in names],
@@ -104,7 +108,7 @@ def openvino_pair_net(net: PairNet, files: dict[str, str], bf16: bool, threads: 
     model = cached_ir(ir_key(files, None, kind="stance_pair"), convert)
     compiled = compile_openvino(model, bf16, threads)
     version = f"openvino-{ov.__version__.split('-')[0]}-{'bf16' if bf16 else 'f32'}"
-    return OVPairNet(Requests(compiled), max_positions(net), version)
+    return OVPairNet(Requests(compiled), positions, version)
 
 
 class HFNet(nn.Module):

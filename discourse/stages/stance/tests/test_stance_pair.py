@@ -328,3 +328,23 @@ def test_a_pair_backend_that_cannot_run_falls_back_under_auto_only(
     assert len(auto.predict_pairs(PAIRS)) == len(PAIRS)
     with pytest.raises(ModelError, match="OpenVINO could not run the pair model: no CPU plugin"):
         StancePairClassifier("tiny-pair", folder=tiny_pair, backend="openvino").record()
+
+
+@pytest.mark.skipif(not (cpu_has_bf16() and openvino_installed()), reason="OpenVINO bf16 needs a bf16 CPU")
+def test_a_cached_conversion_never_builds_the_torch_network(
+    tiny_pair: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The first OpenVINO load converts the torch network; later ones read the conversion back and
+    never build it (its weights and modelling code cost a few hundred MB), with the same scores."""
+    from discourse.stages.stance import pair_model
+
+    monkeypatch.setenv("DISCOURSE_CACHE_DIR", str(tmp_path))
+    builds: list[int] = []
+    load_net = pair_model.load_net
+    monkeypatch.setattr(pair_model, "load_net", lambda *a: (builds.append(1), load_net(*a))[1])
+    first = StancePairClassifier("tiny-pair", folder=tiny_pair, backend="openvino").predict_pairs(PAIRS)
+    assert builds == [1]
+    later = StancePairClassifier("tiny-pair", folder=tiny_pair, backend="openvino")
+    assert np.array_equal(later.predict_pairs(PAIRS), first) and builds == [1]
+    torch_run = StancePairClassifier("tiny-pair", folder=tiny_pair, backend="torch")
+    assert len(torch_run.predict_pairs(PAIRS)) == len(PAIRS) and builds == [1, 1]  # torch runs the network itself
