@@ -27,6 +27,7 @@ from discourse.core.models import Loaded, ModelSource, ModelSpec, load_model, re
 from discourse.core.stage import stage
 from discourse.stages.encode import embeddings
 from discourse.stages.stance.cues import MAX_SCAN_CHARS, cue_scope
+from discourse.stages.stance.model import GatheredRows
 from discourse.stages.stance.result import StanceResult
 
 register_layer("stance", "comment", StanceResult, doc="label, every label's score, target, model, evidence")
@@ -152,13 +153,16 @@ class StanceStage:
         explained: list[tuple[str, ...]] | None = None
         texts = [c.text for _, _, c in comments]
         if loaded.kind.inputs == "encoded_pair":
-            reply, target = [], []
-            for d in docs:
-                v = embeddings(d).vectors
-                at = {c.id: k + 1 for k, c in enumerate(d.thread.comments)}
-                reply.append(v[1:])
-                target.append(v[[0 if c.parent_id is None else at[c.parent_id] for c in d.thread.comments]])
-            scores = model.predict_encoded(np.concatenate(reply), np.concatenate(target), texts)
+            sources, reply_rows, target_rows = [], [], []
+            for k, d in enumerate(docs):
+                sources.append(embeddings(d).vectors)
+                at = {c.id: j + 1 for j, c in enumerate(d.thread.comments)}
+                reply_rows.append(np.stack([np.full(len(at), k), np.arange(1, len(at) + 1)], axis=1))
+                parents = [0 if c.parent_id is None else at[c.parent_id] for c in d.thread.comments]
+                target_rows.append(np.stack([np.full(len(at), k), np.asarray(parents, dtype=np.int64)], axis=1))
+            reply = GatheredRows(sources, np.concatenate(reply_rows))
+            target = GatheredRows(sources, np.concatenate(target_rows))
+            scores = model.predict_encoded(reply, target, texts)
         elif loaded.kind.inputs in ("text_pair", "text_or_pair"):
             pairs: list[tuple[str, str]] = []
             for d in docs:

@@ -106,6 +106,37 @@ def evidence_for(text: str, label: str | None = None, cues: Sequence[Cue] | None
     return list(dict.fromkeys(c.phrase for c in ok))
 
 
+STEP = 4096
+"""Rows the head reads at once (its feature matrix is 4 x dim wide: built a slice at a time)."""
+
+
+class GatheredRows:
+    """Rows of several 2-d arrays, ``index[k] = (array, row)``, gathered a slice at a time: the
+    (reply, parent) vectors of a group of threads without copying them all (0.3 GB each at
+    100,000 comments)."""
+
+    def __init__(self, arrays: Sequence[np.ndarray], index: np.ndarray) -> None:
+        self.arrays, self.index = list(arrays), np.asarray(index, dtype=np.int64).reshape(-1, 2)
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        width = int(self.arrays[0].shape[1]) if self.arrays else 0
+        return (len(self.index), width)
+
+    def __len__(self) -> int:
+        return len(self.index)
+
+    def __getitem__(self, part: slice) -> np.ndarray:
+        idx = self.index[part]
+        if not len(idx):
+            return np.zeros((0, self.shape[1]), dtype=np.float32)
+        out = np.empty((len(idx), self.shape[1]), dtype=np.float32)
+        for a in np.unique(idx[:, 0]).tolist():
+            mine = idx[:, 0] == a
+            out[mine] = self.arrays[a][idx[mine, 1]]
+        return out
+
+
 class StanceClassifier:
     """The shipped stance model behind the :class:`~discourse.core.protocols.Classifier` protocol.
 
@@ -174,21 +205,25 @@ class StanceClassifier:
 
     # -- prediction -----------------------------------------------------------------
     def predict_encoded(
-        self, reply_vecs: np.ndarray, target_vecs: np.ndarray, texts: Sequence[str]
+        self, reply_vecs: np.ndarray | GatheredRows, target_vecs: np.ndarray | GatheredRows, texts: Sequence[str]
     ) -> list[dict[str, float]]:
-        """Scores for every label from encoder vectors already computed by the shared pass."""
+        """Scores for every label from encoder vectors already computed by the shared pass (arrays,
+        or :class:`GatheredRows` read a slice at a time)."""
         head = self._load()
         if len(texts) == 0:
             return []
-        reply_vecs = np.asarray(reply_vecs, dtype=np.float32)
-        if reply_vecs.ndim != 2 or reply_vecs.shape[1] != self.dim_:
-            raise ModelError(f"model {self.name} expects {self.dim_}-d encoder vectors, got {reply_vecs.shape}")
-        target_vecs = np.asarray(target_vecs, dtype=np.float32)
-        step = 4096  # the feature matrix is 4 x dim wide: build it a slice at a time
+        shape = tuple(reply_vecs.shape)
+        if len(shape) != 2 or shape[1] != self.dim_:
+            raise ModelError(f"model {self.name} expects {self.dim_}-d encoder vectors, got {shape}")
+        step = STEP
         proba = np.concatenate(
             [
                 head.predict_proba(
-                    pair_features(reply_vecs[s : s + step], target_vecs[s : s + step], texts[s : s + step])
+                    pair_features(
+                        np.asarray(reply_vecs[s : s + step], dtype=np.float32),
+                        np.asarray(target_vecs[s : s + step], dtype=np.float32),
+                        texts[s : s + step],
+                    )
                 )
                 for s in range(0, len(texts), step)
             ]
