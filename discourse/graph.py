@@ -139,11 +139,21 @@ def from_digraph(graph: nx.DiGraph) -> dict[str, str | None]:
     return out
 
 
-def for_graphml(graph: nx.DiGraph) -> nx.DiGraph:
-    """A copy whose ids and string attributes hold only characters XML 1.0 allows."""
+def for_graphml(graph: nx.DiGraph, copy: bool = True) -> nx.DiGraph:
+    """A graph whose ids and string attributes hold only characters XML 1.0 allows: a copy, or with
+    ``copy=False`` ``graph`` itself, cleaned in place where its ids need no change (a writer that
+    built the graph for this alone need not hold two: 0.1-0.2 GB at 100,000 comments)."""
 
     def clean(value: Any) -> Any:
         return _NOT_XML.sub("\ufffd", value) if isinstance(value, str) else value
+
+    if not copy and not any(isinstance(n, str) and _NOT_XML.search(n) for n in graph.nodes):
+        graph.graph.update({k: clean(v) for k, v in graph.graph.items()})
+        for _, data in graph.nodes(data=True):
+            data.update({k: clean(v) for k, v in data.items() if isinstance(v, str)})
+        for _, _, data in graph.edges(data=True):
+            data.update({k: clean(v) for k, v in data.items() if isinstance(v, str)})
+        return graph
 
     out: nx.DiGraph = nx.DiGraph(**{k: clean(v) for k, v in graph.graph.items()})
     for node, data in graph.nodes(data=True):

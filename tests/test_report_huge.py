@@ -203,6 +203,33 @@ def test_graphml_is_streamed_byte_for_byte_as_networkx_writes_it(analysis: Analy
         stream_graphml(nx.DiGraph(bad=[1]), io.BytesIO())
 
 
+def test_graphml_cleaned_in_place_equals_the_cleaned_copy() -> None:
+    """The writer cleans the graph it built in place instead of holding a cleaned copy beside it
+    (two graphs of a 100,000-comment thread at once); an id that needs cleaning still gets a copy."""
+    import networkx as nx
+
+    from discourse.graph import for_graphml
+    from discourse.report.writers import stream_graphml
+
+    def graph(bad_id: bool) -> nx.DiGraph:
+        g = nx.DiGraph(id="t", title="form\x0cfeed")
+        g.add_node("root", text="art\x00icle", n=1)
+        g.add_node("c\x01" if bad_id else "c1", text="bell\x07 and tab\t", author="ann", score=0.5)
+        g.add_edge("root", "c\x01" if bad_id else "c1", evidence="quo\x0bted")
+        return g
+
+    for bad_id in (False, True):
+        copied, inplace = io.BytesIO(), io.BytesIO()
+        original = graph(bad_id)
+        stream_graphml(for_graphml(original), copied)
+        assert original.nodes["root"]["text"] == "art\x00icle"  # the copy leaves its source alone
+        same = graph(bad_id)
+        cleaned = for_graphml(same, copy=False)
+        stream_graphml(cleaned, inplace)
+        assert inplace.getvalue() == copied.getvalue() and b"\xef\xbf\xbd" in copied.getvalue()
+        assert (cleaned is same) is not bad_id
+
+
 def test_a_long_chain_lays_out_its_first_turns_and_keeps_every_turn_in_the_sparkline(
     analysis: Analysis, monkeypatch: pytest.MonkeyPatch
 ) -> None:

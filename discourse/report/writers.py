@@ -82,7 +82,7 @@ def write_analysis_json(analysis: Analysis, fh: TextIO) -> None:
 def write_graphml(analysis: Analysis, raw: BinaryIO) -> None:
     """The reply graph (see :mod:`discourse.graph`) as GraphML, UTF-8, written to ``raw``
     element by element (:func:`stream_graphml`)."""
-    stream_graphml(for_graphml(to_digraph(analysis)), raw)
+    stream_graphml(for_graphml(to_digraph(analysis), copy=False), raw)
 
 
 _escape_cdata: Callable[[str], str] = getattr(ET, "_escape_cdata")  # noqa: B009 - the exact escaping networkx's writer gets
