@@ -141,7 +141,9 @@ class Pipeline:
         for group in groups(threads, max_texts):
             docs = [Doc(thread=t) for t in group]
             self.run_docs(docs)
-            yield from docs
+            docs.reverse()
+            while docs:  # handed over one by one: a Doc the caller is done with is not kept here
+                yield docs.pop()
 
     def analysis(self, doc: Doc) -> Analysis:
         """The result of one thread (built once; writers and the report read only this)."""
@@ -159,7 +161,9 @@ class Pipeline:
 
     def analyze(self, threads: Iterable[Thread], max_texts: int = GROUP_TEXTS) -> Iterator[Analysis]:
         for doc in self.run_many(threads, max_texts):
-            yield self.analysis(doc)
+            analysis = self.analysis(doc)
+            del doc  # its working state (the encoder's outputs) goes while the caller writes the analysis
+            yield analysis
 
 
 def groups(threads: Iterable[Thread], max_texts: int) -> Iterator[list[Thread]]:
