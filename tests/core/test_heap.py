@@ -29,7 +29,7 @@ print(before, rss())
 def test_freed_objects_between_live_ones_leave_the_resident_set() -> None:
     out = subprocess.run([sys.executable, "-c", PROBE], capture_output=True, text=True, check=True).stdout
     before, after = (int(x) for x in out.split())
-    assert before - after > 100  # MB: ~180 MB freed but resident until trimmed
+    assert before - after > 50  # MB: ~180 MB freed, ~100 MB of it resident until trimmed
 
 
 def test_pipeline_trims_after_every_stage(monkeypatch: pytest.MonkeyPatch, tiny_config: dict) -> None:
