@@ -384,9 +384,23 @@ class _File:
 
 @dataclass
 class _Item:
+    """One thread to analyse. Its parsed thread goes to the engine's job (:meth:`_Run.job`), which
+    is then the only holder: the thread the analysis ends with may be another (the reply graph's)."""
+
     file: _File
     tid: str
-    thread: Thread
+    thread_id: str
+    comments: int
+    thread: Thread | None
+
+    @classmethod
+    def of(cls, f: _File, tid: str, thread: Thread) -> _Item:
+        return cls(f, tid, thread.id, len(thread.comments), thread)
+
+    def take(self) -> Thread:
+        thread, self.thread = self.thread, None
+        assert thread is not None, "a thread is handed to one job only"
+        return thread
 
 
 class _Run:
@@ -492,9 +506,11 @@ class _Run:
                 self.finish(f)
                 self.say(Event("skip", f"{f.path} (written by an earlier run)", {"file": str(f.path)}))
                 continue
-            for tid, thread in zip(f.ids, threads, strict=True):
-                if tid not in f.done:
-                    yield _Item(f, tid, thread)
+            todo_here = [(tid, thread) for tid, thread in zip(f.ids, threads, strict=True) if tid not in f.done]
+            del threads  # from here the items hold the threads, and each lets go of its own (see _Item)
+            todo_here.reverse()
+            while todo_here:  # popped, not iterated: this frame keeps no thread it handed out
+                yield _Item.of(f, *todo_here.pop())
 
     def jobs(self, items: Iterable[_Item]) -> Iterator[Job]:
         """The groups, whatever the engine: the first of ``group_texts`` / 16 texts, each next one
@@ -504,7 +520,7 @@ class _Run:
         texts = 0
         for item in items:
             group.append(item)
-            texts += len(item.thread.comments) + 1
+            texts += item.comments + 1
             if texts >= limit:
                 yield self.job(group, texts)
                 group, texts, limit = [], 0, min(self.group_texts, limit * 2)
@@ -520,16 +536,16 @@ class _Run:
                 {"threads": len(group), "comments": comments},
             )
         )
-        return Job(group, [i.thread for i in group], texts + 1)
+        return Job(group, [i.take() for i in group], texts + 1)
 
     def write_group(self, group: list[_Item], results: Iterable[ThreadResult]) -> None:
         """Write a finished group's threads (the engine's results, in group order) and tell each."""
         for item, result in zip(group, results, strict=True):
             f = item.file
-            f.done[item.tid] = _write(result, f, self.out, item.tid, item.thread)
+            f.done[item.tid] = _write(result, f, self.out, item.tid, item.thread_id)
             f.analysed += 1
             self.threads_done += 1
-            self.comments_done += len(item.thread.comments)
+            self.comments_done += item.comments
             complete = len(f.done) == len(f.ids)
             if complete:
                 self.state[f.src] = self.record(f)  # a file part-way is recorded when the state is saved
@@ -540,7 +556,7 @@ class _Run:
                 self.save_state(soon=True)
             where = {"file": str(f.path), "thread_id": item.tid, "folder": f.done[item.tid]["folder"]}
             now = self.progress()
-            self.say(Event("thread", progress_line(now), {**now, **where, "comments": len(item.thread.comments)}))
+            self.say(Event("thread", progress_line(now), {**now, **where, "comments": item.comments}))
             if complete:
                 done = {"file": str(f.path), "threads": f.analysed}
                 self.say(Event("done", f"{f.path}: {f.analysed} thread(s) analysed", done))
@@ -676,10 +692,10 @@ def _done(out: Path, source: str, entry: dict[str, Any]) -> bool:
     )
 
 
-def _write(result: ThreadResult, f: _File, out: Path, tid: str, thread: Thread) -> dict[str, Any]:
+def _write(result: ThreadResult, f: _File, out: Path, tid: str, thread_id: str) -> dict[str, Any]:
     """Write one thread's outputs (an engine's result) into its own folder, whole; return its
     index entry. Only the process holding the lock calls this, whichever engine analysed."""
-    folder = claim_folder(out, f.src, tid, _readable(f, thread.id))
+    folder = claim_folder(out, f.src, tid, _readable(f, thread_id))
     summary = result.summary
     entry = {"folder": folder, "thread_id": tid, "title": summary["title"], "source": str(f.path)}
     entry.update((k, v) for k, v in summary.items() if k != "title")

@@ -140,6 +140,7 @@ class Pipeline:
         """Run threads in groups of up to ``max_texts`` texts; yields each Doc, in order."""
         for group in groups(threads, max_texts):
             docs = [Doc(thread=t) for t in group]
+            group.clear()  # a stage may replace a Doc's thread (the reply graph does): the parsed one goes then
             self.run_docs(docs)
             docs.reverse()
             while docs:  # handed over one by one: a Doc the caller is done with is not kept here
@@ -173,6 +174,7 @@ def groups(threads: Iterable[Thread], max_texts: int) -> Iterator[list[Thread]]:
     for t in threads:
         group.append(t)
         n += len(t.comments) + 1
+        del t  # the group holds it; the caller may empty the group (see run_many)
         if n >= max_texts:
             yield group
             group, n = [], 0

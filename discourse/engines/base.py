@@ -15,7 +15,7 @@ import tempfile
 from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from discourse.core.analysis import Analysis
 from discourse.core.config import Config, OutputConfig
@@ -41,7 +41,8 @@ class ClusterError(DiscourseError):
 @dataclass(frozen=True)
 class Job:
     """One group: its threads, the engine's ``max_texts`` (one engine group), and the batch's
-    own bookkeeping (``token``), handed back untouched with the results."""
+    own bookkeeping (``token``), handed back untouched with the results. ``threads`` is the only
+    list holding the parsed threads: an engine may empty it as it takes them (:func:`drain`)."""
 
     token: Any
     threads: list[Thread]
@@ -131,3 +132,15 @@ def render(analysis: Analysis, output: OutputConfig) -> Rendered:
         names = sorted(written, key=lambda n: (n == ANALYSIS_JSON, n))
         files = tuple((n, Path(written[n]).read_bytes()) for n in names)
     return Rendered(files, summarize(analysis))
+
+
+T = TypeVar("T")
+
+
+def drain(items: list[T]) -> Iterator[T]:
+    """``items`` in order, each let go of by the list as it is handed out (the list ends empty).
+    An engine analysing in this process takes a job's threads this way, so a huge parsed thread is
+    not kept beside the thread it becomes; a group's rendered files (100 MB) go the same way."""
+    items.reverse()
+    while items:
+        yield items.pop()

@@ -29,7 +29,7 @@ from typing import Any
 from discourse.core.config import Config
 from discourse.core.engine import Pipeline
 from discourse.core.thread import Thread
-from discourse.engines.base import ClusterError, Job, Rendered, Results, Say, ThreadResult, render
+from discourse.engines.base import ClusterError, Job, Rendered, Results, Say, ThreadResult, drain, render
 
 CONNECT_TIMEOUT_S = 30.0
 """How long to try reaching a scheduler before giving up with a one-line error."""
@@ -151,16 +151,9 @@ class DaskEngine:
                     "the threads written so far are kept, rerun to resume"
                 ) from None
             future.release()
-            yield job, _drain(rendered)
+            yield job, drain(rendered)  # each let go of once written (a group's files can be 100 MB)
             with lost_cluster(address):
                 fill()
-
-
-def _drain(results: list[ThreadResult]) -> Iterator[ThreadResult]:
-    """The results in order, each let go of here once handed out (a group's files can be 100 MB)."""
-    results.reverse()
-    while results:
-        yield results.pop()
 
 
 @contextlib.contextmanager

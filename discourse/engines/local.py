@@ -8,7 +8,7 @@ from pathlib import Path
 from discourse.core.cache import ResultCache
 from discourse.core.config import Config
 from discourse.core.engine import Pipeline, ProgressFn, Resources
-from discourse.engines.base import Analysed, Job, Results, Say, ThreadResult
+from discourse.engines.base import Analysed, Job, Results, Say, ThreadResult, drain
 
 STAGE_EVENTS_FROM = 1_000
 """Groups of at least this many comments tell each stage's progress (a "stage" event)."""
@@ -30,7 +30,7 @@ class LocalEngine:
             say("warn", w, {})
         for job in jobs:
             pipeline = pipeline or Pipeline(config, Resources(cache, stage_progress(say)))
-            analyses = pipeline.analyze(job.threads, max_texts=job.max_texts)  # made one at a time
+            analyses = pipeline.analyze(drain(job.threads), max_texts=job.max_texts)  # made one at a time
             results: Iterator[ThreadResult] = (Analysed(a, config.output) for a in analyses)
             yield job, results
 
