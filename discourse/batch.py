@@ -392,10 +392,11 @@ class _Item:
     thread_id: str
     comments: int
     thread: Thread | None
+    last: bool = False  # no thread comes after it in this run
 
     @classmethod
-    def of(cls, f: _File, tid: str, thread: Thread) -> _Item:
-        return cls(f, tid, thread.id, len(thread.comments), thread)
+    def of(cls, f: _File, tid: str, thread: Thread, last: bool) -> _Item:
+        return cls(f, tid, thread.id, len(thread.comments), thread, last)
 
     def take(self) -> Thread:
         thread, self.thread = self.thread, None
@@ -485,7 +486,7 @@ class _Run:
 
     def threads(self, todo: list[_File]) -> Iterator[_Item]:
         """Every thread still to analyse, parsing each file only when the previous one is used up."""
-        for f in todo:
+        for at, f in enumerate(todo, 1):
             self.say(
                 Event("parse", f"reading {f.path} ({f.size / 1e6:.1f} MB)", {"file": str(f.path), "bytes": f.size})
             )
@@ -510,7 +511,8 @@ class _Run:
             del threads  # from here the items hold the threads, and each lets go of its own (see _Item)
             todo_here.reverse()
             while todo_here:  # popped, not iterated: this frame keeps no thread it handed out
-                yield _Item.of(f, *todo_here.pop())
+                final = at == len(todo) and len(todo_here) == 1
+                yield _Item.of(f, *todo_here.pop(), last=final)
 
     def jobs(self, items: Iterable[_Item]) -> Iterator[Job]:
         """The groups, whatever the engine: the first of ``group_texts`` / 16 texts, each next one
@@ -536,7 +538,7 @@ class _Run:
                 {"threads": len(group), "comments": comments},
             )
         )
-        return Job(group, [i.take() for i in group], texts + 1)
+        return Job(group, [i.take() for i in group], texts + 1, last=group[-1].last)
 
     def write_group(self, group: list[_Item], results: Iterable[ThreadResult]) -> None:
         """Write a finished group's threads (the engine's results, in group order) and tell each."""

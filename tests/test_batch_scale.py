@@ -100,3 +100,32 @@ def test_a_flat_threads_parsed_form_is_let_go_once_the_reply_graph_replaces_it(
     res = run_batch(sorted(tmp_path.glob("*.txt")), tmp_path / "out", load_config(tiny_config))
     assert len(res.processed) == 2 and len(parsed) == 2
     assert json.loads((tmp_path / "out" / res.entries[0]["folder"] / "analysis.json").read_text("utf-8"))["comments"]
+
+
+def test_the_models_go_before_the_last_group_is_written_not_before(
+    tmp_path: Path, tiny_config: dict, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A run's last group is written with the models let go (one huge thread is written with
+    0.5 GB more free); every earlier group is written with them kept for the next."""
+    from discourse.core.engine import Resources
+    from discourse.testing import DEBATE
+
+    for k in range(3):
+        (tmp_path / f"flat{k}.txt").write_text(DEBATE, encoding="utf-8")
+    events: list[str] = []
+    real_release, real_write = Resources.release, batch._write
+
+    def release(self: Resources) -> None:
+        events.append("release")
+        real_release(self)
+
+    def write(*args: Any) -> dict[str, Any]:
+        events.append("write")
+        return real_write(*args)
+
+    monkeypatch.setattr(Resources, "release", release)
+    monkeypatch.setattr(batch, "_write", write)
+    res = run_batch(sorted(tmp_path.glob("*.txt")), tmp_path / "out", load_config(tiny_config), group_texts=16)
+    assert len(res.processed) == 3
+    # a group per thread: the first groups are of 1, 2 and 4 texts
+    assert events == ["write", "write", "release", "write"]

@@ -178,3 +178,34 @@ def test_a_threads_working_state_is_let_go_once_its_analysis_is_handed_over(tiny
         gc.collect()
         assert got.thread.comments and refs[-1]() is None
     assert len(refs) == 3
+
+
+def test_the_models_are_let_go_once_the_last_group_has_run_and_come_back_if_asked(tiny_config: dict) -> None:
+    """``last=True``: the caller writes the last group's analyses with the models' memory free;
+    the analyses are the same, and a later call builds the models again."""
+    from discourse.api import load_threads
+    from discourse.core.engine import Pipeline, groups
+    from discourse.testing import DEBATE
+
+    threads = list(load_threads(DEBATE.encode())) * 3
+    sizes = [len(g) for g in groups(threads, 12)]
+    assert len(sizes) > 1  # several groups
+    kept = Pipeline(tiny_config)
+    want = [_no_timings(a.to_json()) for a in kept.analyze(threads, max_texts=12)]
+    assert kept.resources._cache  # without last=True the models stay for the next call
+    freed = Pipeline(tiny_config)
+    events: list[str] = []
+    real = freed.resources.release
+    freed.resources.release = lambda: (events.append("release"), real())[1]  # type: ignore[method-assign]
+    got = []
+    for a in freed.analyze(list(threads), max_texts=12, last=True):
+        events.append("analysis")
+        got.append(_no_timings(a.to_json()))
+    assert events == ["analysis"] * (len(threads) - sizes[-1]) + ["release"] + ["analysis"] * sizes[-1]
+    assert not freed.resources._cache and got == want
+    again = next(freed.analyze(threads[:1]))
+    assert freed.resources._cache and _no_timings(again.to_json()) == want[0]
+
+
+def _no_timings(doc: dict) -> dict:
+    return {k: v for k, v in doc.items() if k != "timings_s"}

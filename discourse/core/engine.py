@@ -70,6 +70,12 @@ class Resources:
             self._cache[key] = build()
         return self._cache[key]
 
+    def release(self) -> None:
+        """Let go of every shared object built so far (the models: 0.5 GB or more) and give the
+        memory back to the OS; anything asked for afterwards is built again."""
+        self._cache.clear()
+        release_heap()
+
 
 def check_order(names: Sequence[str]) -> list[StageSpec]:
     """Return the stage specs, or raise if a stage is unknown, runs before what it needs, or
@@ -136,15 +142,26 @@ class Pipeline:
         self.run_docs([doc])
         return doc
 
-    def run_many(self, threads: Iterable[Thread], max_texts: int = GROUP_TEXTS) -> Iterator[Doc]:
-        """Run threads in groups of up to ``max_texts`` texts; yields each Doc, in order."""
-        for group in groups(threads, max_texts):
+    def run_many(self, threads: Iterable[Thread], max_texts: int = GROUP_TEXTS, last: bool = False) -> Iterator[Doc]:
+        """Run threads in groups of up to ``max_texts`` texts; yields each Doc, in order.
+        ``last``: no threads come after these, so the models are let go (:meth:`Resources.release`)
+        once the last group has run, before its Docs are handed out (the caller writes them with
+        that memory free). Then the next group is pulled before a group's Docs are handed out."""
+        pending = groups(threads, max_texts)
+        group = next(pending, None)
+        while group is not None:
             docs = [Doc(thread=t) for t in group]
             group.clear()  # a stage may replace a Doc's thread (the reply graph does): the parsed one goes then
             self.run_docs(docs)
+            if last:
+                group = next(pending, None)
+                if group is None:
+                    self.resources.release()
             docs.reverse()
             while docs:  # handed over one by one: a Doc the caller is done with is not kept here
                 yield docs.pop()
+            if not last:
+                group = next(pending, None)
 
     def analysis(self, doc: Doc) -> Analysis:
         """The result of one thread (built once; writers and the report read only this)."""
@@ -160,8 +177,11 @@ class Pipeline:
             timings=timings,
         )
 
-    def analyze(self, threads: Iterable[Thread], max_texts: int = GROUP_TEXTS) -> Iterator[Analysis]:
-        for doc in self.run_many(threads, max_texts):
+    def analyze(
+        self, threads: Iterable[Thread], max_texts: int = GROUP_TEXTS, last: bool = False
+    ) -> Iterator[Analysis]:
+        """Each thread's analysis, in order, made one at a time (see :meth:`run_many`)."""
+        for doc in self.run_many(threads, max_texts, last):
             analysis = self.analysis(doc)
             del doc  # its working state (the encoder's outputs) goes while the caller writes the analysis
             yield analysis

@@ -47,6 +47,9 @@ class Job:
     token: Any
     threads: list[Thread]
     max_texts: int
+    last: bool = False
+    """No job comes after this one: an engine may let its models go once it has run the job, so
+    the job's results are written with that memory free."""
 
 
 class ThreadResult(Protocol):

@@ -30,7 +30,7 @@ class LocalEngine:
             say("warn", w, {})
         for job in jobs:
             pipeline = pipeline or Pipeline(config, Resources(cache, stage_progress(say)))
-            analyses = pipeline.analyze(drain(job.threads), max_texts=job.max_texts)  # made one at a time
+            analyses = pipeline.analyze(drain(job.threads), job.max_texts, job.last)  # made one at a time
             results: Iterator[ThreadResult] = (Analysed(a, config.output) for a in analyses)
             yield job, results
 
