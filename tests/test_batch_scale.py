@@ -127,5 +127,6 @@ def test_the_models_go_before_the_last_group_is_written_not_before(
     monkeypatch.setattr(batch, "_write", write)
     res = run_batch(sorted(tmp_path.glob("*.txt")), tmp_path / "out", load_config(tiny_config), group_texts=16)
     assert len(res.processed) == 3
-    # a group per thread: the first groups are of 1, 2 and 4 texts
-    assert events == ["write", "write", "release", "write"]
+    # a group per thread (the first groups are of 1, 2 and 4 texts); the last lets each stage's models go
+    stages = len(load_config(tiny_config).pipeline)
+    assert events == ["write", "write"] + ["release"] * stages + ["write"]

@@ -181,8 +181,9 @@ def test_a_threads_working_state_is_let_go_once_its_analysis_is_handed_over(tiny
 
 
 def test_the_models_are_let_go_once_the_last_group_has_run_and_come_back_if_asked(tiny_config: dict) -> None:
-    """``last=True``: the caller writes the last group's analyses with the models' memory free;
-    the analyses are the same, and a later call builds the models again."""
+    """``last=True``: the last group runs with each stage's models let go after it, and the caller
+    writes its analyses with that memory free; the analyses are the same, and a later call builds
+    the models again."""
     from discourse.api import load_threads
     from discourse.core.engine import Pipeline, groups
     from discourse.testing import DEBATE
@@ -201,7 +202,8 @@ def test_the_models_are_let_go_once_the_last_group_has_run_and_come_back_if_aske
     for a in freed.analyze(list(threads), max_texts=12, last=True):
         events.append("analysis")
         got.append(_no_timings(a.to_json()))
-    assert events == ["analysis"] * (len(threads) - sizes[-1]) + ["release"] + ["analysis"] * sizes[-1]
+    stages = len(freed.specs)  # the last group: each stage's models go once it has run
+    assert events == ["analysis"] * (len(threads) - sizes[-1]) + ["release"] * stages + ["analysis"] * sizes[-1]
     assert not freed.resources._cache and got == want
     again = next(freed.analyze(threads[:1]))
     assert freed.resources._cache and _no_timings(again.to_json()) == want[0]

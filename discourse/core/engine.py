@@ -120,8 +120,11 @@ class Pipeline:
         ]
         self.layer_order = tuple(dict.fromkeys(a for s in self.specs for a in s.assigns))
 
-    def run_docs(self, docs: Sequence[Doc]) -> None:
-        """Run every stage over ``docs`` (one group); each stage sees all of them at once."""
+    def run_docs(self, docs: Sequence[Doc], last: bool = False) -> None:
+        """Run every stage over ``docs`` (one group); each stage sees all of them at once.
+        ``last``: no group comes after this one, so each stage's models are let go once it has
+        run (:meth:`Resources.release`; a later stage asking for one builds it again): the pair
+        pass of one huge thread then runs without the encoder's memory."""
         weights = [len(d.thread.comments) + 1 for d in docs]
         total = max(1, sum(weights))
         comments = sum(weights) - len(docs)
@@ -130,7 +133,10 @@ class Pipeline:
             self.resources._stage = (spec.name, comments)
             self.resources.report(0.0)
             fn(docs)
-            release_heap()  # what the stage freed goes back to the OS before the next one runs
+            if last:
+                self.resources.release()
+            else:
+                release_heap()  # what the stage freed goes back to the OS before the next one runs
             self.resources.report(1.0)
             spent = time.perf_counter() - t0
             for d, w in zip(docs, weights, strict=True):  # each thread's share of the group's time
@@ -144,19 +150,16 @@ class Pipeline:
 
     def run_many(self, threads: Iterable[Thread], max_texts: int = GROUP_TEXTS, last: bool = False) -> Iterator[Doc]:
         """Run threads in groups of up to ``max_texts`` texts; yields each Doc, in order.
-        ``last``: no threads come after these, so the models are let go (:meth:`Resources.release`)
-        once the last group has run, before its Docs are handed out (the caller writes them with
-        that memory free). Then the next group is pulled before a group's Docs are handed out."""
+        ``last``: no threads come after these, so the last group runs with each stage's models let
+        go once the stage is done (see :meth:`run_docs`), and its Docs are written with that memory
+        free. Then the next group is pulled before a group is run, to know which group is last."""
         pending = groups(threads, max_texts)
         group = next(pending, None)
         while group is not None:
             docs = [Doc(thread=t) for t in group]
             group.clear()  # a stage may replace a Doc's thread (the reply graph does): the parsed one goes then
-            self.run_docs(docs)
-            if last:
-                group = next(pending, None)
-                if group is None:
-                    self.resources.release()
+            group = next(pending, None) if last else None
+            self.run_docs(docs, last=last and group is None)
             docs.reverse()
             while docs:  # handed over one by one: a Doc the caller is done with is not kept here
                 yield docs.pop()
