@@ -74,9 +74,9 @@ def analysed_threads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     seen: list[str] = []
     real = Pipeline.run_docs
 
-    def run_docs(self: Pipeline, docs: Any) -> None:
+    def run_docs(self: Pipeline, docs: Any, last: bool = False) -> None:
         seen.extend(d.thread.id for d in docs)
-        real(self, docs)
+        real(self, docs, last)
 
     monkeypatch.setattr(Pipeline, "run_docs", run_docs)
     return seen

@@ -31,9 +31,9 @@ def test_concurrent_requests_run_as_fewer_pipeline_passes(analyzer: Analyzer, mo
     passes: list[int] = []
     run_docs = analyzer.comments.run_docs
 
-    def counting(docs):  # one call = one pass of every stage (one tox-block batch)
+    def counting(docs, last=False):  # one call = one pass of every stage (one tox-block batch)
         passes.append(len(docs))
-        return run_docs(docs)
+        return run_docs(docs, last)
 
     monkeypatch.setattr(analyzer.comments, "run_docs", counting)
     n = 16
